@@ -1,0 +1,55 @@
+"""The Tornado application: every route and setting in one place."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import tornado.web
+
+from handlers.auth import LoginHandler, RefreshHandler, SignupHandler
+from handlers.base import NotFoundHandler
+from handlers.meta import IndexHandler, JwksHandler, PublicKeysHandler, SettingsHandler
+from handlers.user import UserHandler
+from services.wiring import Services
+
+access_log = logging.getLogger("auth.access")
+
+# Tokens can travel in query strings (`/refresh?token=...`): never let one reach a log line.
+_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|access_token|refresh_token|password)=)[^&]*", re.IGNORECASE)
+
+
+class AuthApplication(tornado.web.Application):
+    def __init__(self, services: Services, **settings: Any) -> None:
+        self.services = services
+        self._cors_origins = frozenset(services.config.cors_origins)
+        routes = [
+            (r"/", IndexHandler),
+            (r"/settings", SettingsHandler),
+            (r"/settings/keys", PublicKeysHandler),
+            (r"/\.well-known/jwks\.json", JwksHandler),
+            (r"/signup", SignupHandler),
+            (r"/login", LoginHandler),
+            (r"/refresh", RefreshHandler),
+            (r"/user", UserHandler),
+        ]
+        super().__init__(routes, default_handler_class=NotFoundHandler, log_function=_log_request,
+                         compress_response=False, **settings)
+
+    def cors_allows(self, origin: str) -> bool:
+        return "*" in self._cors_origins or origin in self._cors_origins
+
+
+def make_app(services: Services, **settings: Any) -> AuthApplication:
+    return AuthApplication(services, **settings)
+
+
+def _log_request(handler: tornado.web.RequestHandler) -> None:
+    status = handler.get_status()
+    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    if access_log.isEnabledFor(level):
+        request = handler.request
+        uri = _SECRET_QUERY.sub(r"\1[redacted]", request.uri or "")
+        access_log.log(level, "%d %s %s (%s) %.2fms", status, request.method, uri, request.remote_ip,
+                       1000.0 * request.request_time())

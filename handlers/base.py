@@ -1,0 +1,155 @@
+"""The one BaseHandler: body limits, JSON parsing, error rendering, security headers, CORS and the caller's identity."""
+
+from __future__ import annotations
+
+import json
+import logging
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import tornado.web
+
+from handlers.body import JsonBody
+from services.accounts import Identity
+from services.errors import (
+    INTERNAL_ERROR,
+    PAYLOAD_TOO_LARGE,
+    UNAVAILABLE,
+    AuthError,
+    Outcome,
+    outcome_for_status,
+)
+from services.tokens import NoSigningKey
+
+if TYPE_CHECKING:
+    from handlers.application import AuthApplication
+
+log = logging.getLogger("auth.http")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Cache-Control": "no-store",
+}
+
+
+@tornado.web.stream_request_body
+class BaseHandler(tornado.web.RequestHandler):
+    """Streams the body so an oversized one is refused with 413 before it is read whole."""
+
+    application: AuthApplication
+
+    def initialize(self) -> None:
+        self._chunks: list[bytes] = []
+
+    @property
+    def services(self) -> Any:
+        return self.application.services
+
+    def set_default_headers(self) -> None:
+        self.clear_header("Server")
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        for name, value in SECURITY_HEADERS.items():
+            self.set_header(name, value)
+        origin = self.request.headers.get("Origin")
+        if origin and self.application.cors_allows(origin):
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Vary", "Origin")
+            self.set_header("Access-Control-Allow-Headers",
+                            f"Content-Type, Authorization, {self.services.config.jwt_header_name}")
+            self.set_header("Access-Control-Allow-Methods", ", ".join(self._allowed_methods()))
+            self.set_header("Access-Control-Max-Age", "600")
+
+    # --- request body -------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        limit = self.services.config.max_content_length
+        declared = self.request.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise AuthError(PAYLOAD_TOO_LARGE, f"The request body may be at most {limit} bytes.")
+        # Chunked bodies have no declared length: Tornado cuts the connection past the limit.
+        self.request.connection.set_max_body_size(limit)  # type: ignore[union-attr]
+
+    def data_received(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+
+    @property
+    def raw_body(self) -> bytes:
+        return b"".join(self._chunks)
+
+    def json_body(self, allow_empty: bool = False) -> JsonBody:
+        return JsonBody.parse(self.raw_body, allow_empty=allow_empty)
+
+    # --- responses ----------------------------------------------------------------------------------
+
+    def write_json(self, data: dict[str, Any], status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(data, separators=(",", ":")))
+
+    def write_outcome(self, outcome: Outcome, **extra: Any) -> None:
+        """A documented success (`auth/changed-name`, ...) in the seed's `{code, message, status}` shape."""
+        self.write_json({"code": outcome.code, "message": outcome.message, "status": "success", **extra},
+                        status=outcome.status)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = _error_from(kwargs.get("exc_info"), status_code)
+        self.set_status(error.status)
+        for name, value in error.headers.items():
+            self.set_header(name, value)
+        self.finish(json.dumps({"status": "error", "code": error.code, "message": error.message},
+                               separators=(",", ":")))
+
+    def log_exception(self, typ: type[BaseException] | None, value: BaseException | None,
+                      tb: TracebackType | None) -> None:
+        if isinstance(value, AuthError):
+            return  # an expected, documented answer: the access log line is enough
+        if isinstance(value, NoSigningKey):
+            log.error("cannot issue tokens: %s", value)
+            return
+        super().log_exception(typ, value, tb)
+
+    def options(self, *args: Any) -> None:
+        """CORS preflight: the headers are set in set_default_headers for allowed origins."""
+        self.set_status(204)
+        self.finish()
+
+    def _allowed_methods(self) -> list[str]:
+        return [m for m in ("GET", "POST", "PATCH", "PUT", "DELETE")
+                if getattr(type(self), m.lower()) is not getattr(tornado.web.RequestHandler, m.lower())]
+
+    # --- authentication -----------------------------------------------------------------------------
+
+    def bearer_token(self) -> str | None:
+        """The token from the configured header (`python-auth: Bearer ...`) or `Authorization: Bearer ...`."""
+        config = self.services.config
+        for header in (config.jwt_header_name, "Authorization"):
+            value = self.request.headers.get(header)
+            if value:
+                scheme, _, token = value.strip().partition(" ")
+                if scheme.lower() == config.jwt_header_type.lower() and token.strip():
+                    return token.strip()
+        return None
+
+    async def identity(self) -> Identity:
+        return await self.services.accounts.authenticate(self.bearer_token())
+
+
+class NotFoundHandler(BaseHandler):
+    """Every unknown address answers the API's JSON 404."""
+
+    def prepare(self) -> None:
+        raise tornado.web.HTTPError(404)
+
+
+def _error_from(exc_info: Any, status_code: int) -> AuthError:
+    exc = exc_info[1] if exc_info else None
+    if isinstance(exc, AuthError):
+        return exc
+    if isinstance(exc, NoSigningKey):
+        return AuthError(UNAVAILABLE, "No signing key is loaded; an administrator must add one.",
+                         {"Retry-After": "30"})
+    if isinstance(exc, tornado.web.HTTPError) or exc is None:
+        return AuthError(outcome_for_status(status_code))
+    return AuthError(INTERNAL_ERROR)

@@ -1,0 +1,142 @@
+"""Entry point: `python server.py [serve [--port N]]` runs the API; `keys ...` manages signing keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import tornado.httpserver
+
+from handlers.application import make_app
+from services import keyfiles
+from services.backends import embedded_redis, mongo_database, redis_client
+from services.config import SIGNING_ALGORITHMS, Config, ConfigError, load_config
+from services.keyfiles import KeyFileError
+from services.wiring import build_services, start_services, stop_services
+
+log = logging.getLogger("auth.server")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.config, **({"port": args.port} if getattr(args, "port", None) is not None else {}))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "keys":
+        return _keys_command(config, args)
+    return asyncio.run(serve(config))
+
+
+async def serve(config: Config) -> int:
+    embedded = embedded_redis(config) if config.embedded_redis else None
+    executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="auth-cpu")
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    try:
+        if embedded is not None:
+            embedded.start()
+        redis = redis_client(embedded.url if embedded else config.redis_url, config.redis_timeout_seconds)
+        _ensure_signing_key(config)
+        services = build_services(config, mongo_database(config), redis, executor)
+        await start_services(services)
+        if services.keyring.signing_key is None:
+            log.error("no signing key in %s: run `python server.py keys generate`", config.jwt_keys)
+        server = tornado.httpserver.HTTPServer(make_app(services), xheaders=False)
+        server.listen(config.port, config.host)
+        _banner(config, embedded is not None)
+        await stopping.wait()
+        log.info("shutting down")
+        server.stop()
+        await asyncio.wait_for(server.close_all_connections(), timeout=10)
+        await stop_services(services)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        executor.shutdown(wait=False, cancel_futures=True)
+    return 0
+
+
+def _ensure_signing_key(config: Config) -> None:
+    """First start of a development setup: an empty keys folder gets one key, said out loud."""
+    folder = Path(config.jwt_keys)
+    if config.jwt_keys_auto_generate and not any(keyfiles.scan(folder)):
+        kid = keyfiles.generate(folder, config.jwt_algorithm)
+        log.warning("keys folder %s was empty: generated %s key %s (set JWT_KEYS_AUTO_GENERATE=false in "
+                    "production and manage keys with `python server.py keys`)", folder, config.jwt_algorithm, kid)
+
+
+def _banner(config: Config, embedded_redis_used: bool) -> None:
+    lines = [f"{config.app_name} {config.app_version} listening on http://{config.host}:{config.port}/"]
+    if config.embedded_mongo:
+        lines += ["",
+                  "!! USERS ARE STORED IN MEMORY (embedded mongomock): they are lost when the server stops.",
+                  "!! Set MONGO_URL=mongodb://host:27017/dbname to keep them in a real MongoDB."]
+    if embedded_redis_used:
+        lines += ["",
+                  f"!! Redis is embedded: a redis-server child process with its data in {config.data_dir}/redis.",
+                  "!! Set REDIS_URL=redis://host:6379/0 to share sessions and limits between servers."]
+    width = max(len(line) for line in lines)
+    print("\n".join(["=" * width, *lines, "=" * width]), file=sys.stderr, flush=True)
+
+
+def _keys_command(config: Config, args: argparse.Namespace) -> int:
+    folder = Path(config.jwt_keys)
+    try:
+        if args.keys_command == "generate":
+            kid = keyfiles.generate(folder, args.alg or config.jwt_algorithm)
+            print(kid)
+        elif args.keys_command == "retire":
+            keyfiles.retire(folder, args.kid)
+            print(f"retired {args.kid}: it no longer signs, and still verifies until {args.kid}.pub is deleted")
+        else:
+            _print_keys(config, folder)
+    except KeyFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_keys(config: Config, folder: Path) -> None:
+    from services.keyring import KeyRing
+
+    ring = KeyRing(folder, signing_kid=config.jwt_signing_kid)
+    asyncio.run(ring.reload())
+    signing = ring.signing_key.kid if ring.signing_key else None
+    for kid, key in sorted(ring.keys.items()):
+        state = "signing" if kid == signing else "active" if key.can_sign else "verify-only"
+        print(f"{kid}  {key.alg:6}  {state}")
+    if not ring.keys:
+        print(f"no keys in {folder}", file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="server.py", description="Python JWT Auth server")
+    parser.add_argument("--config", default=os.environ.get("AUTH_CONFIG", "config.yaml"),
+                        help="path of the YAML config (default: config.yaml, or $AUTH_CONFIG)")
+    commands = parser.add_subparsers(dest="command")
+    serve_parser = commands.add_parser("serve", help="run the API server (the default)")
+    serve_parser.add_argument("--port", type=int, help="port to listen on (overrides PORT)")
+    keys = commands.add_parser("keys", help="manage signing keys in JWT_KEYS")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    generate = key_commands.add_parser("generate", help="create a new key pair; the newest pair signs")
+    generate.add_argument("--alg", choices=SIGNING_ALGORITHMS, help="default: JWT_ALGORITHM")
+    key_commands.add_parser("list", help="list keys and which one signs")
+    retire = key_commands.add_parser("retire", help="stop signing with a key, keep verifying its tokens")
+    retire.add_argument("kid")
+    parser.set_defaults(command="serve")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

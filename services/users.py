@@ -1,0 +1,95 @@
+"""Users in MongoDB (Motor, or mongomock-motor for the embedded default): one document per user.
+
+Document: `_id` (the uid, a UUID string), `email` (normalized, unique index), `name`, `password_hash`,
+`email_verified`, `created_at`/`updated_at` (unix seconds) and `token_epoch`, the durable copy of the
+revocation counter that Redis serves on the hot path. Every query is built here from typed values;
+nothing from a request body reaches a filter as an operator.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from services.errors import EMAIL_IN_USE, INVALID_EMAIL, AuthError
+
+MAX_EMAIL_LENGTH = 254
+
+
+@dataclass(frozen=True)
+class User:
+    uid: str
+    email: str
+    name: str
+    password_hash: str
+    email_verified: bool
+    created_at: int
+    updated_at: int
+    token_epoch: int
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> User:
+        return cls(uid=doc["_id"], email=doc["email"], name=doc["name"], password_hash=doc["password_hash"],
+                   email_verified=doc.get("email_verified", False), created_at=doc["created_at"],
+                   updated_at=doc["updated_at"], token_epoch=doc.get("token_epoch", 0))
+
+
+def normalize_email(email: str) -> str:
+    """One spelling per mailbox, so `Omar@Quazi.co` and `omar@quazi.co` cannot be two accounts."""
+    candidate = email.strip()
+    if not candidate or len(candidate) > MAX_EMAIL_LENGTH:
+        raise AuthError(INVALID_EMAIL)
+    try:
+        return validate_email(candidate, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise AuthError(INVALID_EMAIL, f"That is not a valid email address: {exc}") from None
+
+
+class UserStore:
+    """The MongoDB collection behind `User`; works the same on Motor and on mongomock-motor."""
+
+    def __init__(self, database: Any, collection: str = "users") -> None:
+        self._users = database[collection]
+
+    async def create_indexes(self) -> None:
+        """Idempotent: safe on every start, on every process."""
+        await self._users.create_index("email", unique=True, name="email_unique")
+
+    async def create(self, email: str, name: str, password_hash: str) -> User:
+        now = int(time.time())
+        doc = {"_id": str(uuid.uuid4()), "email": email, "name": name, "password_hash": password_hash,
+               "email_verified": False, "created_at": now, "updated_at": now, "token_epoch": 0}
+        try:
+            await self._users.insert_one(doc)
+        except DuplicateKeyError:
+            raise AuthError(EMAIL_IN_USE) from None
+        return User.from_document(doc)
+
+    async def find_by_email(self, email: str) -> User | None:
+        doc = await self._users.find_one({"email": str(email)})
+        return User.from_document(doc) if doc else None
+
+    async def find_by_uid(self, uid: str) -> User | None:
+        doc = await self._users.find_one({"_id": str(uid)})
+        return User.from_document(doc) if doc else None
+
+    async def update(self, uid: str, changes: dict[str, Any], bump_epoch: bool = False) -> User | None:
+        """Apply `changes` in one atomic write; `bump_epoch` also ends every token issued so far."""
+        update: dict[str, Any] = {"$set": {**changes, "updated_at": int(time.time())}}
+        if bump_epoch:
+            update["$inc"] = {"token_epoch": 1}
+        try:
+            doc = await self._users.find_one_and_update({"_id": str(uid)}, update,
+                                                        return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:
+            raise AuthError(EMAIL_IN_USE) from None
+        return User.from_document(doc) if doc else None
+
+    async def count(self) -> int:
+        return await self._users.count_documents({})

@@ -1,0 +1,56 @@
+"""The one place where services are composed from the config and their clients (server.py and tests)."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from services.accounts import AccountService
+from services.config import Config
+from services.epochs import TokenEpochs
+from services.keyring import KeyRing
+from services.passwords import PasswordHasher, PasswordPolicy
+from services.tokens import TokenService
+from services.users import UserStore
+
+
+@dataclass(frozen=True)
+class Services:
+    config: Config
+    keyring: KeyRing
+    tokens: TokenService
+    users: UserStore
+    accounts: AccountService
+    redis: Any
+
+
+def build_services(config: Config, database: Any, redis: Any, executor: Executor | None = None) -> Services:
+    keyring = KeyRing(Path(config.jwt_keys), signing_kid=config.jwt_signing_kid, executor=executor)
+    tokens = TokenService(
+        keyring, issuer=config.jwt_issuer, audience=config.jwt_audience,
+        access_lifetime=config.jwt_access_token_lifetime, refresh_lifetime=config.jwt_refresh_token_lifetime,
+        leeway=config.jwt_leeway,
+    )
+    users = UserStore(database)
+    epochs = TokenEpochs(redis, ttl_seconds=config.jwt_refresh_token_lifetime,
+                         retry_after=config.unavailable_retry_after)
+    accounts = AccountService(
+        users, epochs, tokens, PasswordHasher(config.bcrypt_cost, executor),
+        PasswordPolicy(config.password_min_length, config.password_max_length),
+        disable_signup=config.disable_signup, retry_after=config.unavailable_retry_after,
+    )
+    return Services(config=config, keyring=keyring, tokens=tokens, users=users, accounts=accounts, redis=redis)
+
+
+async def start_services(services: Services) -> None:
+    """Start-up I/O, done once: indexes and the first read of the key ring."""
+    await services.users.create_indexes()
+    await services.keyring.reload()
+    services.keyring.start_watching(services.config.jwt_keys_reload_seconds)
+
+
+async def stop_services(services: Services) -> None:
+    await services.keyring.stop_watching()
+    await services.redis.aclose()
