@@ -1,0 +1,137 @@
+"""Fixtures: a real Redis server for the session, a fresh in-memory MongoDB and key folder per test.
+
+Tests talk to the app over HTTP with pytest-tornado's `http_client`; `api` wraps it so a test reads
+like the API documentation: a request, then the asserted response.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tornado.httpclient
+from mongomock_motor import AsyncMongoMockClient
+
+from handlers.application import make_app
+from services import keyfiles
+from services.backends import redis_client
+from services.config import Config, load_config
+from services.embedded_redis import EmbeddedRedis
+from services.wiring import Services, build_services, start_services, stop_services
+
+PASSWORD = "Myverystrongpassword123@"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """One real redis-server over TCP for the whole run; each test gets a flushed database."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), port=free_port(), persistent=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def keys_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "keys"
+    keyfiles.generate(folder, "RS256")
+    return folder
+
+
+@pytest.fixture
+def settings() -> dict[str, Any]:
+    """Per-test config overrides: a test changes this dict before `app` is built."""
+    return {}
+
+
+@pytest.fixture
+def config(keys_dir: Path, redis_server: EmbeddedRedis, settings: dict[str, Any]) -> Config:
+    values = {"jwt_keys": str(keys_dir), "redis_url": redis_server.url, "bcrypt_cost": 4,
+              "jwt_keys_reload_seconds": 0.2, "port": 0, **settings}
+    return load_config(None, environ={}, **values)
+
+
+@pytest.fixture
+def services(config: Config, io_loop: Any) -> Iterator[Services]:
+    redis = redis_client(config.redis_url, config.redis_timeout_seconds)
+    io_loop.run_sync(redis.flushdb)
+    built = build_services(config, AsyncMongoMockClient()["test"], redis)
+    io_loop.run_sync(lambda: start_services(built))
+    yield built
+    io_loop.run_sync(lambda: stop_services(built))
+
+
+@pytest.fixture
+def app(services: Services) -> Any:
+    return make_app(services)
+
+
+@dataclass
+class Response:
+    status: int
+    headers: Any
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Api:
+    """A thin HTTP client for tests: never raises on 4xx/5xx, always returns the status and body."""
+
+    def __init__(self, client: tornado.httpclient.AsyncHTTPClient, base_url: str) -> None:
+        self._client = client
+        self.base_url = base_url
+
+    async def request(self, method: str, path: str, json_body: Any = None, body: bytes | str | None = None,
+                      token: str | None = None, headers: dict[str, str] | None = None) -> Response:
+        all_headers = dict(headers or {})
+        if token is not None:
+            all_headers.setdefault("python-auth", f"Bearer {token}")
+        if json_body is not None:
+            body = json.dumps(json_body)
+            all_headers.setdefault("Content-Type", "application/json")
+        response = await self._client.fetch(
+            self.base_url + path, method=method, body=body, headers=all_headers, raise_error=False,
+            allow_nonstandard_methods=True, request_timeout=30,
+        )
+        return Response(response.code, response.headers, response.body or b"")
+
+    async def get(self, path: str, **kwargs: Any) -> Response:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, json_body: Any = None, **kwargs: Any) -> Response:
+        return await self.request("POST", path, json_body=json_body, **kwargs)
+
+    async def patch(self, path: str, json_body: Any = None, **kwargs: Any) -> Response:
+        return await self.request("PATCH", path, json_body=json_body, **kwargs)
+
+    async def signup(self, email: str = "omar@quazi.co", password: str = PASSWORD, name: str = "Omar Quazi") -> Response:
+        return await self.post("/signup", {"name": name, "email": email, "password": password})
+
+    async def login(self, email: str = "omar@quazi.co", password: str = PASSWORD, fresh: bool = False) -> Response:
+        return await self.post("/login", {"email": email, "password": password, "fresh_token": fresh})
+
+    async def signed_up_tokens(self, email: str = "omar@quazi.co", fresh: bool = False) -> dict[str, str]:
+        """Sign up and log in; returns the `tokens` object of the login answer."""
+        assert (await self.signup(email=email)).status == 200
+        login = await self.login(email=email, fresh=fresh)
+        assert login.status == 200, login.body
+        return login.json["tokens"]
+
+
+@pytest.fixture
+def api(http_client: tornado.httpclient.AsyncHTTPClient, base_url: str) -> Api:
+    return Api(http_client, base_url)
