@@ -52,7 +52,8 @@ async def serve(config: Config) -> int:
         await start_services(services)
         if services.keyring.signing_key is None:
             log.error("no signing key in %s: run `python server.py keys generate`", config.jwt_keys)
-        server = tornado.httpserver.HTTPServer(make_app(services), xheaders=False)
+        # The handlers enforce MAX_CONTENT_LENGTH themselves, with a JSON 413; Tornado's own cap would just hang up.
+        server = tornado.httpserver.HTTPServer(make_app(services), xheaders=False, max_body_size=1 << 40)
         server.listen(config.port, config.host)
         _banner(config, embedded is not None)
         await stopping.wait()

@@ -69,11 +69,17 @@ class BaseHandler(tornado.web.RequestHandler):
         declared = self.request.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise AuthError(PAYLOAD_TOO_LARGE, f"The request body may be at most {limit} bytes.")
-        # Chunked bodies have no declared length: Tornado cuts the connection past the limit.
-        self.request.connection.set_max_body_size(limit)  # type: ignore[union-attr]
+        self._received = 0
 
     def data_received(self, chunk: bytes) -> None:
-        self._chunks.append(chunk)
+        # A chunked body declares no length: count as it arrives, answer 413 once, then drop the rest.
+        self._received += len(chunk)
+        if self._received <= self.services.config.max_content_length:
+            self._chunks.append(chunk)
+        elif not self._finished:
+            self._chunks.clear()
+            error = AuthError(PAYLOAD_TOO_LARGE)
+            self.send_error(error.status, exc_info=(AuthError, error, None))
 
     @property
     def raw_body(self) -> bytes:

@@ -17,8 +17,9 @@ class IndexHandler(BaseHandler):
 class SettingsHandler(BaseHandler):
     def get(self) -> None:
         config = self.services.config
+        signing = self.services.keyring.signing_key
         self.write_json({
-            "alg": config.jwt_algorithm,
+            "alg": signing.alg if signing else config.jwt_algorithm,
             "disable_signup": config.disable_signup,
             "external_auth": EXTERNAL_AUTH,
             "key_url": "/settings/keys",
