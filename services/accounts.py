@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import unicodedata
 from dataclasses import dataclass
@@ -92,8 +93,9 @@ class AccountService:
     async def authenticate(self, token: str | None, token_type: TokenType = "access_token") -> Identity:  # noqa: S107
         """Verify the token, then check it against the user's epoch: one Redis GET and one user read."""
         claims = self._tokens.verify(token, token_type)
-        cached = await self._epochs.cached(claims.subject)
-        user = await self._store(self._users.find_by_uid(claims.subject))
+        # The two reads are independent: wait for both at once rather than one after the other.
+        cached, user = await asyncio.gather(self._epochs.cached(claims.subject),
+                                            self._store(self._users.find_by_uid(claims.subject)))
         if user is None:
             raise AuthError(TOKEN_REVOKED)
         current = cached if cached is not None else await self._epochs.raise_to(user.uid, user.token_epoch)

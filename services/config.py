@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -17,13 +18,35 @@ from pathlib import Path
 
 import yaml
 
+from services.client_ip import parse_networks
+
 SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*(s|m|h)?\s*$")
+_UNIT = {None: 1, "s": 1, "m": 60, "h": 3600}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
 class ConfigError(ValueError):
     """A setting is missing, unknown or has a value the server cannot run with."""
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`limit` requests per `window` seconds, written `30/300`, `30/5m` or `5/1h` in the config."""
+
+    limit: int
+    window: int
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        match = _RATE.match(text)
+        if not match or int(match[1]) < 1 or int(match[2]) < 1:
+            raise ValueError(f"{text!r} is not a rate like 30/300 (requests per seconds) or 30/5m")
+        return cls(int(match[1]), int(match[2]) * _UNIT[match[3]])
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{self.window}"
 
 
 @dataclass(frozen=True)
@@ -57,6 +80,13 @@ class Config:
     password_min_length: int = 8
     password_max_length: int = 1024
     bcrypt_cost: int = 12
+
+    # Abuse protection: quotas per client IP, failed logins per account (see README "Rate limits").
+    trusted_proxies: tuple[str, ...] = ()
+    rate_limit_signup: Rate = Rate(30, 300)
+    rate_limit_token: Rate = Rate(150, 300)
+    rate_limit_login_failures: Rate = Rate(10, 900)
+    login_lock_base_seconds: int = 30
 
     # Requests.
     max_content_length: int = 8 * 1024 * 1024
@@ -93,6 +123,11 @@ class Config:
         _check(self.max_content_length >= 1024, "MAX_CONTENT_LENGTH", "must be at least 1024 bytes")
         _check(self.redis_timeout_seconds > 0, "REDIS_TIMEOUT_SECONDS", "must be positive")
         _check(self.unavailable_retry_after >= 1, "UNAVAILABLE_RETRY_AFTER", "must be at least 1")
+        _check(self.login_lock_base_seconds >= 1, "LOGIN_LOCK_BASE_SECONDS", "must be at least 1")
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"setting TRUSTED_PROXIES {exc}") from None
         _check(self.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "LOG_LEVEL",
                "must be DEBUG, INFO, WARNING or ERROR")
 
@@ -163,6 +198,8 @@ def _coerce(name: str, value: object, hint: object) -> object:
             if isinstance(value, bool):
                 raise ValueError
             return float(value)  # type: ignore[arg-type]
+        if hint is Rate:
+            return value if isinstance(value, Rate) else Rate.parse(str(value))
         if typing.get_origin(hint) is tuple:
             items = value.split(",") if isinstance(value, str) else value
             if not isinstance(items, list | tuple):
@@ -180,6 +217,8 @@ def _coerce(name: str, value: object, hint: object) -> object:
 def _type_name(hint: object) -> str:
     if typing.get_origin(hint) is tuple:
         return "list (YAML list or comma-separated)"
+    if hint is Rate:
+        return "rate like 30/300 (requests per seconds) or 30/5m"
     return {bool: "boolean (true/false)", int: "integer", float: "number", str: "string"}.get(hint, str(hint))  # type: ignore[call-overload]
 
 

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
-from services.errors import ServiceUnavailable
+from services.redis_guard import guarded
 
 # Set the key to max(current, ARGV[1]) and (re)arm its expiry; returns the value now stored.
 _RAISE_TO = """
@@ -28,8 +25,6 @@ end
 redis.call('SET', KEYS[1], current, 'EX', ARGV[2])
 return current
 """
-
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class TokenEpochs:
@@ -46,22 +41,13 @@ class TokenEpochs:
 
     async def cached(self, uid: str) -> int | None:
         """The epoch Redis knows, or None when it must be refilled from MongoDB."""
-        try:
-            value = await self._redis.get(self.key(uid))
-        except REDIS_DOWN as exc:
-            raise ServiceUnavailable(self._retry_after) from exc
+        value = await guarded(self._redis.get(self.key(uid)), self._retry_after)
         return int(value) if value is not None else None
 
     async def raise_to(self, uid: str, epoch: int) -> int:
         """Make Redis hold at least `epoch`; never lowers it, so a stale refill cannot revive tokens."""
-        try:
-            return int(await self._raise_to(keys=[self.key(uid)], args=[epoch, self._ttl]))
-        except REDIS_DOWN as exc:
-            raise ServiceUnavailable(self._retry_after) from exc
+        return int(await guarded(self._raise_to(keys=[self.key(uid)], args=[epoch, self._ttl]), self._retry_after))
 
     async def forget(self, uid: str) -> None:
         """Drop the cached value before a durable bump, so a failure midway falls back to MongoDB."""
-        try:
-            await self._redis.delete(self.key(uid))
-        except REDIS_DOWN as exc:
-            raise ServiceUnavailable(self._retry_after) from exc
+        await guarded(self._redis.delete(self.key(uid)), self._retry_after)

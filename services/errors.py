@@ -81,6 +81,9 @@ FRESH_TOKEN_REQUIRED = Outcome(
     "This change needs a fresh token: log in again with fresh_token set to true.",
 )
 
+# Abuse protection.
+TOO_MANY_REQUESTS = Outcome(429, "auth/too-many-requests", "Too many requests; please retry later.")
+
 # Protocol and server.
 NOT_FOUND = Outcome(404, "auth/not-found", "There is nothing at this address.")
 METHOD_NOT_ALLOWED = Outcome(405, "auth/method-not-allowed", "This address does not accept that method.")
@@ -97,5 +100,6 @@ def all_outcomes() -> list[Outcome]:
 def outcome_for_status(status: int) -> Outcome:
     """The generic outcome for an HTTP status Tornado raised on its own (404, 405, ...)."""
     return {
-        400: BAD_REQUEST, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 413: PAYLOAD_TOO_LARGE, 503: UNAVAILABLE,
+        400: BAD_REQUEST, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 413: PAYLOAD_TOO_LARGE, 429: TOO_MANY_REQUESTS,
+        503: UNAVAILABLE,
     }.get(status, INTERNAL_ERROR if status >= 500 else BAD_REQUEST)

@@ -21,18 +21,35 @@ from services.errors import WEAK_PASSWORD, AuthError
 _PREFIX = "$bcrypt-sha256$v=2,"
 
 
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of real breaches, as zxcvbn ships them (NIST 800-63B §5.1.1.2)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
 class PasswordPolicy:
-    def __init__(self, min_length: int, max_length: int) -> None:
+    """Length and a blocklist, no composition rules: what NIST SP 800-63B and OWASP ASVS 2.1 ask for."""
+
+    def __init__(self, min_length: int, max_length: int, blocklist: frozenset[str] = frozenset()) -> None:
         self.min_length = min_length
         self.max_length = max_length
+        self._blocklist = blocklist
 
-    def check(self, password: str) -> None:
+    def check(self, password: str, *context: str) -> None:
+        """`context` holds the user's own words (email, name): a password equal to one of them is refused."""
         if len(password) < self.min_length:
             raise AuthError(WEAK_PASSWORD, f"The password must be at least {self.min_length} characters long.")
         if len(password) > self.max_length:
             raise AuthError(WEAK_PASSWORD, f"The password must be at most {self.max_length} characters long.")
         if not password.strip():
             raise AuthError(WEAK_PASSWORD, "The password must not be only spaces.")
+        folded = password.strip().lower()
+        if folded in self._blocklist:
+            raise AuthError(WEAK_PASSWORD, "This password is one of the most common passwords; choose another.")
+        own_words = {word.strip().lower() for value in context for word in (value, value.split("@")[0]) if word}
+        if folded in own_words:
+            raise AuthError(WEAK_PASSWORD, "The password must not be your email address or name.")
 
 
 class PasswordHasher:

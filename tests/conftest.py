@@ -118,7 +118,8 @@ class Api:
     async def patch(self, path: str, json_body: Any = None, **kwargs: Any) -> Response:
         return await self.request("PATCH", path, json_body=json_body, **kwargs)
 
-    async def signup(self, email: str = "omar@quazi.co", password: str = PASSWORD, name: str = "Omar Quazi") -> Response:
+    async def signup(self, email: str = "omar@quazi.co", password: str = PASSWORD,
+                     name: str = "Omar Quazi") -> Response:
         return await self.post("/signup", {"name": name, "email": email, "password": password})
 
     async def login(self, email: str = "omar@quazi.co", password: str = PASSWORD, fresh: bool = False) -> Response:

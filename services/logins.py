@@ -1,0 +1,191 @@
+"""Logins and what hangs off them: sessions, token issue and refresh rotation, authentication, logout.
+
+Every token is bound to a session (`sid`) and to its user's epoch. A token is good while its
+signature and claims check out, its session still exists and its epoch is not older than the user's:
+one Redis MGET and one user read per authenticated request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.errors import ConnectionFailure
+
+from services.audit import AuditLog, account_ref
+from services.epochs import TokenEpochs
+from services.errors import INVALID_CREDENTIALS, SESSION_NOT_FOUND, TOKEN_REVOKED, AuthError, ServiceUnavailable
+from services.passwords import PasswordHasher
+from services.sessions import Rotation, Session, SessionStore
+from services.throttle import Throttle
+from services.tokens import Claims, IssuedToken, TokenService, TokenType
+from services.users import User, UserStore, normalize_email
+
+log = logging.getLogger("auth.logins")
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a request came from, as the handler resolved it."""
+
+    ip: str
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: IssuedToken
+    refresh: IssuedToken
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An authenticated caller: the verified claims and the user they belong to, loaded once."""
+
+    claims: Claims
+    user: User
+
+
+class LoginService:
+    def __init__(self, users: UserStore, epochs: TokenEpochs, sessions: SessionStore, tokens: TokenService,
+                 hasher: PasswordHasher, throttle: Throttle, audit: AuditLog, max_password_length: int,
+                 retry_after: int) -> None:
+        self._users = users
+        self._epochs = epochs
+        self._sessions = sessions
+        self._tokens = tokens
+        self._hasher = hasher
+        self._throttle = throttle
+        self._audit = audit
+        self._max_password_length = max_password_length
+        self._retry_after = retry_after
+
+    # --- login and refresh --------------------------------------------------------------------------
+
+    async def login(self, email: str, password: str, fresh: bool, client: Client,
+                    known_token: str | None = None) -> tuple[User, TokenPair]:
+        account = _account_name(email)
+        try:
+            await self._throttle.check_account(account)
+        except AuthError:
+            if not await self._is_known_session(known_token, account):
+                self._audit.record("login.limited", ip=client.ip, account=account_ref(account))
+                raise
+        user = await self.store(self._users.find_by_email(account)) if "@" in account else None
+        # Unknown accounts cost a bcrypt check too, and over-long input is refused at that same cost.
+        candidate = password if len(password) <= self._max_password_length else ""
+        if not await self._hasher.verify(candidate, user.password_hash if user else None) or user is None:
+            failures = await self._throttle.login_failed(account)
+            self._audit.record("login.failed", ip=client.ip, account=account_ref(account), failures=failures)
+            raise AuthError(INVALID_CREDENTIALS)
+        await self._throttle.login_succeeded(account)
+        pair, session = await self.start_session(user, fresh, client)
+        self._audit.record("login.ok", uid=user.uid, sid=session.id, ip=client.ip, fresh=fresh)
+        return user, pair
+
+    async def refresh(self, refresh_token: str | None, client: Client) -> TokenPair:
+        """Rotate the refresh token; see services/sessions.py for the reuse rules."""
+        identity = await self.authenticate(refresh_token, "refresh_token")
+        claims, user = identity.claims, identity.user
+        rotation, current_jti = await self._sessions.rotate(
+            user.uid, claims.session_id, claims.token_id, str(uuid.uuid4()), client.ip, client.user_agent)
+        if rotation in (Rotation.REUSED, Rotation.MISSING):
+            if rotation is Rotation.REUSED:
+                log.warning("refresh token reuse: session %s of user %s ended", claims.session_id, user.uid)
+                self._audit.record("refresh.reuse_detected", uid=user.uid, sid=claims.session_id, ip=client.ip)
+            raise AuthError(TOKEN_REVOKED)
+        await self._throttle.login_succeeded(user.email)
+        self._audit.record("refresh", uid=user.uid, sid=claims.session_id, ip=client.ip,
+                           replayed=rotation is Rotation.REPLAYED)
+        epoch = claims.epoch
+        return TokenPair(
+            access=self._tokens.issue(user.uid, "access_token", epoch, claims.session_id),
+            refresh=self._tokens.issue(user.uid, "refresh_token", epoch, claims.session_id, token_id=current_jti),
+        )
+
+    async def start_session(self, user: User, fresh: bool, client: Client) -> tuple[TokenPair, Session]:
+        epoch = await self._current_epoch(user)
+        refresh_jti = str(uuid.uuid4())
+        session = await self._sessions.create(user.uid, refresh_jti, client.ip, client.user_agent)
+        pair = TokenPair(
+            access=self._tokens.issue(user.uid, "access_token", epoch, session.id, fresh=fresh),
+            refresh=self._tokens.issue(user.uid, "refresh_token", epoch, session.id, token_id=refresh_jti),
+        )
+        return pair, session
+
+    # --- authentication -----------------------------------------------------------------------------
+
+    async def authenticate(self, token: str | None, token_type: TokenType = "access_token") -> Identity:  # noqa: S107
+        claims = self._tokens.verify(token, token_type)
+        # Independent reads: the MGET of epoch and session, and the user, at the same time.
+        state, user = await asyncio.gather(self._sessions.token_state(claims.subject, claims.session_id),
+                                           self.store(self._users.find_by_uid(claims.subject)))
+        if user is None or not state.session_alive:
+            raise AuthError(TOKEN_REVOKED)
+        current = state.epoch if state.epoch is not None else await self._epochs.raise_to(user.uid, user.token_epoch)
+        if claims.epoch < max(current, user.token_epoch):
+            raise AuthError(TOKEN_REVOKED)
+        return Identity(claims=claims, user=user)
+
+    async def _is_known_session(self, token: str | None, account: str) -> bool:
+        """Whether the request carries a live token of `account`: the owner's own device."""
+        if not token:
+            return False
+        for token_type in ("access_token", "refresh_token"):
+            try:
+                identity = await self.authenticate(token, token_type)  # type: ignore[arg-type]
+            except AuthError:
+                continue
+            return identity.user.email == account
+        return False
+
+    # --- sessions and logout ------------------------------------------------------------------------
+
+    async def sessions(self, identity: Identity) -> list[Session]:
+        return await self._sessions.list(identity.user.uid)
+
+    async def end_session(self, identity: Identity, session_id: str, ip: str) -> None:
+        if not await self._sessions.revoke(identity.user.uid, session_id):
+            raise AuthError(SESSION_NOT_FOUND)
+        self._audit.record("session.revoked", uid=identity.user.uid, sid=session_id, ip=ip)
+
+    async def logout(self, identity: Identity, ip: str) -> None:
+        await self._sessions.revoke(identity.user.uid, identity.claims.session_id)
+        self._audit.record("logout", uid=identity.user.uid, sid=identity.claims.session_id, ip=ip)
+
+    async def end_all_sessions(self, uid: str, changes: dict[str, Any] | None = None) -> User:
+        """Apply `changes` to the user and end every token issued so far, in that one write.
+
+        The cached epoch is dropped first, so a failure between the two stores falls back to MongoDB's
+        newer value rather than leaving the old one in Redis.
+        """
+        await self._epochs.forget(uid)
+        user = await self.store(self._users.update(uid, changes or {}, bump_epoch=True))
+        if user is None:
+            raise AuthError(TOKEN_REVOKED)
+        await self._epochs.raise_to(uid, user.token_epoch)
+        await self._sessions.revoke_all(uid)
+        return user
+
+    async def _current_epoch(self, user: User) -> int:
+        cached = await self._epochs.cached(user.uid)
+        return max(cached or 0, user.token_epoch)
+
+    async def store(self, operation: Any) -> Any:
+        """Await a MongoDB operation; an unreachable database is a 503, not a 500."""
+        try:
+            return await operation
+        except ConnectionFailure as exc:
+            log.warning("MongoDB unreachable: %s", exc)
+            raise ServiceUnavailable(self._retry_after) from exc
+
+
+def _account_name(email: str) -> str:
+    """The normalized address, or the raw text folded when it is not an address (still counted and locked)."""
+    try:
+        return normalize_email(email)
+    except AuthError:
+        return email.strip().lower()[:320]

@@ -1,0 +1,44 @@
+"""The configured abuse limits, by name: quotas per client IP and the failed-login lock per account.
+
+Account lock policy (OWASP ASVS 2.2.1): failed logins are counted per account, existing or not, over
+`RATE_LIMIT_LOGIN_FAILURES` (10 per 15 minutes). From the limit on, the account refuses logins for
+`LOGIN_LOCK_BASE_SECONDS`, doubling with each further failure, never longer than the window, and the
+count is forgotten once a window passes without failures. A stranger can therefore slow an account
+down but never lock its owner out for good, and the owner is never locked out at all on a device that
+still holds a live session of the account: a login that carries that session's token skips the lock,
+and a successful login or refresh clears the count.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from services.config import Config, Rate
+from services.errors import TOO_MANY_REQUESTS, AuthError
+from services.ratelimit import Decision, RateLimiter
+
+QuotaName = Literal["signup", "token"]
+
+
+class Throttle:
+    def __init__(self, limiter: RateLimiter, config: Config) -> None:
+        self._limiter = limiter
+        self._quotas: dict[QuotaName, Rate] = {"signup": config.rate_limit_signup, "token": config.rate_limit_token}
+        self._failures = config.rate_limit_login_failures
+        self._base_lock = config.login_lock_base_seconds
+
+    async def per_ip(self, quota: QuotaName, ip: str) -> Decision:
+        """Count one request from `ip`; raises 429 with RateLimit headers when it is over the quota."""
+        return await self._limiter.enforce(quota, ip, self._quotas[quota])
+
+    async def check_account(self, account: str) -> None:
+        seconds = await self._limiter.locked_for("login-failures", account)
+        if seconds:
+            raise AuthError(TOO_MANY_REQUESTS, "Too many failed logins for this account; retry later.",
+                            {"Retry-After": str(seconds)})
+
+    async def login_failed(self, account: str) -> int:
+        return await self._limiter.record_failure("login-failures", account, self._failures, self._base_lock)
+
+    async def login_succeeded(self, account: str) -> None:
+        await self._limiter.clear("login-failures", account)
