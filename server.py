@@ -17,7 +17,9 @@ from handlers.application import make_app
 from services import keyfiles
 from services.backends import embedded_redis, mongo_database, redis_client
 from services.config import SIGNING_ALGORITHMS, Config, ConfigError, load_config
+from services.errors import AuthError
 from services.keyfiles import KeyFileError
+from services.users import normalize_email
 from services.wiring import build_services, start_services, stop_services
 
 log = logging.getLogger("auth.server")
@@ -33,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "keys":
         return _keys_command(config, args)
+    if args.command == "sessions":
+        return asyncio.run(_sessions_command(config, args))
     return asyncio.run(serve(config))
 
 
@@ -108,6 +112,40 @@ def _keys_command(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _sessions_command(config: Config, args: argparse.Namespace) -> int:
+    """`sessions revoke-all [--user EMAIL]`: end logins through the same Redis and MongoDB the servers use."""
+    if config.embedded_redis:
+        embedded = embedded_redis(config)
+        if not embedded.socket_path.exists():
+            print("error: no REDIS_URL is set and no embedded server is running: nothing to revoke", file=sys.stderr)
+            return 1
+        url = embedded.url
+    else:
+        url = config.redis_url
+    if args.user and config.embedded_mongo:
+        print("error: --user needs MONGO_URL: embedded users live inside the server process; "
+              "revoke-all without --user works on the embedded default", file=sys.stderr)
+        return 1
+    services = build_services(config, mongo_database(config), redis_client(url, config.redis_timeout_seconds))
+    try:
+        if args.user:
+            user = await services.logins.store(services.users.find_by_email(normalize_email(args.user)))
+            if user is None:
+                print(f"error: no user {args.user}", file=sys.stderr)
+                return 1
+            await services.logins.end_all_sessions(user.uid)
+            print(f"every login of {user.email} has ended")
+        else:
+            ended = await services.logins.end_everyones_sessions()
+            print(f"{ended} session(s) ended: every user must log in again")
+    except AuthError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await services.redis.aclose()
+    return 0
+
+
 def _print_keys(config: Config, folder: Path) -> None:
     from services.keyring import KeyRing
 
@@ -135,6 +173,10 @@ def _parser() -> argparse.ArgumentParser:
     key_commands.add_parser("list", help="list keys and which one signs")
     retire = key_commands.add_parser("retire", help="stop signing with a key, keep verifying its tokens")
     retire.add_argument("kid")
+    sessions = commands.add_parser("sessions", help="end users' logins")
+    session_commands = sessions.add_subparsers(dest="sessions_command", required=True)
+    revoke_all = session_commands.add_parser("revoke-all", help="end every login, of everyone or of one user")
+    revoke_all.add_argument("--user", metavar="EMAIL", help="only this user's logins")
     parser.set_defaults(command="serve")
     return parser
 

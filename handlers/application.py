@@ -10,7 +10,8 @@ import tornado.web
 
 from handlers.auth import LoginHandler, RefreshHandler, SignupHandler
 from handlers.base import NotFoundHandler
-from handlers.meta import IndexHandler, JwksHandler, PublicKeysHandler, SettingsHandler
+from handlers.meta import IndexHandler, JwksHandler, OpenApiHandler, PublicKeysHandler, SettingsHandler, load_openapi
+from handlers.sessions import LogoutEverywhereHandler, LogoutHandler, SessionHandler, SessionsHandler
 from handlers.user import UserHandler
 from services.wiring import Services
 
@@ -33,6 +34,11 @@ class AuthApplication(tornado.web.Application):
             (r"/login", LoginHandler),
             (r"/refresh", RefreshHandler),
             (r"/user", UserHandler),
+            (r"/user/sessions", SessionsHandler),
+            (r"/user/sessions/([0-9a-f]{32})", SessionHandler),
+            (r"/logout", LogoutHandler),
+            (r"/logout/all", LogoutEverywhereHandler),
+            (r"/openapi\.json", OpenApiHandler, {"document": load_openapi(services.config)}),
         ]
         super().__init__(routes, default_handler_class=NotFoundHandler, log_function=_log_request,
                          compress_response=False, **settings)

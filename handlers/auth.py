@@ -8,16 +8,21 @@ from services.errors import USER_REGISTERED
 
 class SignupHandler(BaseHandler):
     async def post(self) -> None:
+        await self.rate_limit("signup")
         body = self.json_body()
-        await self.services.accounts.signup(body.text("name"), body.text("email"), body.text("password"))
+        await self.services.accounts.signup(body.text("name"), body.text("email"), body.text("password"),
+                                            self.client)
         self.write_outcome(USER_REGISTERED)
 
 
 class LoginHandler(BaseHandler):
     async def post(self) -> None:
+        await self.rate_limit("token")
         body = self.json_body()
-        user, tokens = await self.services.accounts.login(
-            body.text("email"), body.text("password"), fresh=body.flag("fresh_token")
+        # A token of the account's own live session lets its owner past a lock strangers caused.
+        user, tokens = await self.services.logins.login(
+            body.text("email"), body.text("password"), fresh=body.flag("fresh_token"), client=self.client,
+            known_token=self.bearer_token(),
         )
         self.write_json({
             "created_at": user.created_at,
@@ -32,13 +37,18 @@ class LoginHandler(BaseHandler):
 
 
 class RefreshHandler(BaseHandler):
-    """The seed sends `{"token": ...}` as the body of a GET; POST and `?token=` work as well."""
+    """The seed sends `{"token": ...}` as the body of a GET; POST and `?token=` work as well.
+
+    The answer keeps the seed's fields and adds the rotated `refresh_token`: clients should store it.
+    """
 
     async def get(self) -> None:
+        await self.rate_limit("token")
         token = self.get_query_argument("token", None)
         if token is None:
             token = self.json_body(allow_empty=True).optional_text("token")
-        access = await self.services.accounts.refresh(token)
-        self.write_json({"access_token": access.token, "exp": access.expires_at, "status": "success"})
+        tokens = await self.services.logins.refresh(token, self.client)
+        self.write_json({"access_token": tokens.access.token, "exp": tokens.access.expires_at,
+                         "refresh_token": tokens.refresh.token, "status": "success"})
 
     post = get

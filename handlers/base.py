@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 import tornado.web
 
 from handlers.body import JsonBody
-from services.accounts import Identity
 from services.errors import (
     INTERNAL_ERROR,
     PAYLOAD_TOO_LARGE,
@@ -19,6 +18,8 @@ from services.errors import (
     Outcome,
     outcome_for_status,
 )
+from services.logins import Client, Identity
+from services.throttle import QuotaName
 from services.tokens import NoSigningKey
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def initialize(self) -> None:
         self._chunks: list[bytes] = []
+        self._quota_headers: dict[str, str] = {}
 
     @property
     def services(self) -> Any:
@@ -102,7 +104,8 @@ class BaseHandler(tornado.web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = _error_from(kwargs.get("exc_info"), status_code)
         self.set_status(error.status)
-        for name, value in error.headers.items():
+        # send_error cleared the headers: the caller still deserves to see its quota.
+        for name, value in {**self._quota_headers, **error.headers}.items():
             self.set_header(name, value)
         self.finish(json.dumps({"status": "error", "code": error.code, "message": error.message},
                                separators=(",", ":")))
@@ -139,7 +142,22 @@ class BaseHandler(tornado.web.RequestHandler):
         return None
 
     async def identity(self) -> Identity:
-        return await self.services.accounts.authenticate(self.bearer_token())
+        return await self.services.logins.authenticate(self.bearer_token())
+
+    # --- the caller and its quotas ------------------------------------------------------------------
+
+    @property
+    def client(self) -> Client:
+        peer = self.request.remote_ip or ""
+        ip = self.services.client_addresses.resolve(peer, self.request.headers.get("X-Forwarded-For"))
+        return Client(ip=ip, user_agent=self.request.headers.get("User-Agent", ""))
+
+    async def rate_limit(self, quota: QuotaName) -> None:
+        """Count this request against the caller's quota; 429 past it, RateLimit headers either way."""
+        decision = await self.services.throttle.per_ip(quota, self.client.ip)
+        self._quota_headers = decision.headers()
+        for name, value in self._quota_headers.items():
+            self.set_header(name, value)
 
 
 class NotFoundHandler(BaseHandler):

@@ -1,8 +1,18 @@
-"""Public, unauthenticated facts about this server: name, settings and verification keys."""
+"""Public, unauthenticated facts about this server: name, settings, verification keys and the API document."""
 
 from __future__ import annotations
 
+import copy
+import functools
+from pathlib import Path
+from typing import Any
+
+import yaml
+
 from handlers.base import BaseHandler
+from services.config import Config
+
+OPENAPI_PATH = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
 
 # The seed's four flags; social logins are not configured in this version.
 EXTERNAL_AUTH = {"facebook": False, "google": False, "instagram": False, "twitter": False}
@@ -41,3 +51,33 @@ class JwksHandler(BaseHandler):
     def get(self) -> None:
         self.set_header("Cache-Control", "public, max-age=60")
         self.write_json(self.services.keyring.jwks())
+
+
+def load_openapi(config: Config, path: Path = OPENAPI_PATH) -> dict[str, Any]:
+    """`docs/openapi.yaml` as this server speaks it: its token header name and password length limits.
+
+    Called when the application is built: a request never touches the file.
+    """
+    document = copy.deepcopy(_parse_yaml(path))
+    components = document["components"]
+    components["securitySchemes"]["tokenHeader"]["name"] = config.jwt_header_name
+    components["schemas"]["Password"].update(minLength=config.password_min_length,
+                                             maxLength=config.password_max_length)
+    return document
+
+
+@functools.cache
+def _parse_yaml(path: Path) -> dict[str, Any]:
+    """Parsing costs ~50 ms: once per process, not once per application (the tests build one per test)."""
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+class OpenApiHandler(BaseHandler):
+    """The OpenAPI 3.1 document of the whole API, for client generators and API testers."""
+
+    def initialize(self, document: dict[str, Any]) -> None:
+        super().initialize()
+        self._document = document
+
+    def get(self) -> None:
+        self.write_json(self._document)

@@ -33,10 +33,10 @@ class UserHandler(BaseHandler):
             await accounts.change_name(identity, body.text("name"))
             self.write_outcome(CHANGED_NAME)
         elif fields == ["email"]:
-            await accounts.change_email(identity, body.text("email"))
+            await accounts.change_email(identity, body.text("email"), self.client)
             self.write_outcome(CHANGED_EMAIL)
         else:
-            tokens = await accounts.change_password(identity, body.text("password"))
+            tokens = await accounts.change_password(identity, body.text("password"), self.client)
             # Every earlier token, this one included, has ended: the caller carries on with these.
             self.write_outcome(CHANGED_PASSWORD, tokens={"access_token": tokens.access.token,
                                                          "refresh_token": tokens.refresh.token})

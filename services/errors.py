@@ -84,6 +84,12 @@ FRESH_TOKEN_REQUIRED = Outcome(
 # Abuse protection.
 TOO_MANY_REQUESTS = Outcome(429, "auth/too-many-requests", "Too many requests; please retry later.")
 
+# Sessions.
+SESSION_NOT_FOUND = Outcome(404, "auth/session-not-found", "You have no session with that id.")
+LOGGED_OUT = Outcome(200, "auth/logged-out", "You are logged out.")
+LOGGED_OUT_EVERYWHERE = Outcome(200, "auth/logged-out-everywhere", "You are logged out on every device.")
+SESSION_REVOKED = Outcome(200, "auth/session-revoked", "That session has ended.")
+
 # Protocol and server.
 NOT_FOUND = Outcome(404, "auth/not-found", "There is nothing at this address.")
 METHOD_NOT_ALLOWED = Outcome(405, "auth/method-not-allowed", "This address does not accept that method.")

@@ -79,7 +79,10 @@ class LoginService:
         candidate = password if len(password) <= self._max_password_length else ""
         if not await self._hasher.verify(candidate, user.password_hash if user else None) or user is None:
             failures = await self._throttle.login_failed(account)
-            self._audit.record("login.failed", ip=client.ip, account=account_ref(account), failures=failures)
+            # The uid, when the account exists, lets an operator see who is under attack; the log still
+            # never holds the address that was typed.
+            self._audit.record("login.failed", uid=user.uid if user else None, ip=client.ip,
+                               account=account_ref(account), failures=failures)
             raise AuthError(INVALID_CREDENTIALS)
         await self._throttle.login_succeeded(account)
         pair, session = await self.start_session(user, fresh, client)
@@ -131,7 +134,11 @@ class LoginService:
         return Identity(claims=claims, user=user)
 
     async def _is_known_session(self, token: str | None, account: str) -> bool:
-        """Whether the request carries a live token of `account`: the owner's own device."""
+        """Whether the request carries a live token of `account`: the owner's own device.
+
+        A refresh token counts only while its session would still refresh with it: one rotated out twice
+        is a copy the owner no longer holds (a stolen one, at best), and must not unlock guessing.
+        """
         if not token:
             return False
         for token_type in ("access_token", "refresh_token"):
@@ -139,7 +146,12 @@ class LoginService:
                 identity = await self.authenticate(token, token_type)  # type: ignore[arg-type]
             except AuthError:
                 continue
-            return identity.user.email == account
+            if identity.user.email != account:
+                return False
+            claims = identity.claims
+            if claims.token_type == "access_token":  # noqa: S105 (a token kind, not a secret)
+                return True
+            return await self._sessions.accepts(identity.user.uid, claims.session_id, claims.token_id)
         return False
 
     # --- sessions and logout ------------------------------------------------------------------------
@@ -156,6 +168,10 @@ class LoginService:
         await self._sessions.revoke(identity.user.uid, identity.claims.session_id)
         self._audit.record("logout", uid=identity.user.uid, sid=identity.claims.session_id, ip=ip)
 
+    async def logout_everywhere(self, identity: Identity, ip: str) -> None:
+        await self.end_all_sessions(identity.user.uid)
+        self._audit.record("logout.all", uid=identity.user.uid, sid=identity.claims.session_id, ip=ip)
+
     async def end_all_sessions(self, uid: str, changes: dict[str, Any] | None = None) -> User:
         """Apply `changes` to the user and end every token issued so far, in that one write.
 
@@ -169,6 +185,12 @@ class LoginService:
         await self._epochs.raise_to(uid, user.token_epoch)
         await self._sessions.revoke_all(uid)
         return user
+
+    async def end_everyones_sessions(self) -> int:
+        """Every token of every user stops working: tokens are only good while their session lives."""
+        ended = await self._sessions.revoke_everyone()
+        self._audit.record("sessions.revoked_all", ended=ended)
+        return ended
 
     async def _current_epoch(self, user: User) -> int:
         cached = await self._epochs.cached(user.uid)

@@ -118,6 +118,17 @@ class SessionStore:
         ))
         return Rotation(outcome), current
 
+    async def accepts(self, uid: str, sid: str, refresh_jti: str) -> bool:
+        """Whether the session would still honour this refresh token: its current one or that one's parent.
+
+        A refresh token rotated out longer ago is a copy the owner no longer holds; it must not vouch for anyone.
+        """
+        raw = await self._guard(self._redis.get(self.key(uid, sid)))
+        if raw is None:
+            return False
+        record = json.loads(raw)
+        return refresh_jti in (record["current"], record["parent"])
+
     async def list(self, uid: str) -> list[Session]:
         sids = await self._guard(self._redis.zrange(self.index_key(uid), 0, -1))
         if not sids:
@@ -140,6 +151,14 @@ class SessionStore:
         sids = await self._guard(self._redis.zrange(self.index_key(uid), 0, -1))
         keys = [self.key(uid, sid) for sid in sids] + [self.index_key(uid)]
         await self._guard(self._redis.delete(*keys))
+
+    async def revoke_everyone(self) -> int:
+        """End every session of every user (the operator's big red button); returns how many ended."""
+        ended = 0
+        async for key in self._redis.scan_iter(match="auth:{*}:session*", count=1000):
+            deleted = await self._guard(self._redis.delete(key))
+            ended += deleted if ":session:" in key else 0
+        return ended
 
     async def _guard(self, operation: Any) -> Any:
         return await guarded(operation, self._retry_after)

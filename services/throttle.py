@@ -34,8 +34,11 @@ class Throttle:
     async def check_account(self, account: str) -> None:
         seconds = await self._limiter.locked_for("login-failures", account)
         if seconds:
-            raise AuthError(TOO_MANY_REQUESTS, "Too many failed logins for this account; retry later.",
-                            {"Retry-After": str(seconds)})
+            rate = self._failures
+            raise AuthError(TOO_MANY_REQUESTS, "Too many failed logins for this account; retry later.", {
+                "Retry-After": str(seconds), "RateLimit-Limit": str(rate.limit), "RateLimit-Remaining": "0",
+                "RateLimit-Reset": str(seconds), "RateLimit-Policy": f"{rate.limit};w={rate.window}",
+            })
 
     async def login_failed(self, account: str) -> int:
         return await self._limiter.record_failure("login-failures", account, self._failures, self._base_lock)

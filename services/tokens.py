@@ -40,6 +40,7 @@ class Claims:
     token_type: TokenType
     fresh: bool
     epoch: int
+    session_id: str
     expires_at: int
     issued_at: int
     token_id: str
@@ -66,7 +67,8 @@ class TokenService:
         self._cache_size = cache_size
         self._jwt = jwt.PyJWT()
 
-    def issue(self, subject: str, token_type: TokenType, epoch: int, fresh: bool = False) -> IssuedToken:
+    def issue(self, subject: str, token_type: TokenType, epoch: int, session_id: str, fresh: bool = False,
+              token_id: str | None = None) -> IssuedToken:
         key = self._keyring.signing_key
         if key is None or key.private_key is None:
             raise NoSigningKey("no signing key in the key ring")
@@ -75,7 +77,8 @@ class TokenService:
         payload: dict[str, Any] = {
             "iat": now, "nbf": now, "exp": expires_at,
             "iss": self._issuer, "aud": self._audience, "sub": subject,
-            "jti": str(uuid.uuid4()),
+            "jti": token_id or str(uuid.uuid4()),
+            "sid": session_id,
             "epoch": epoch,
             "data": {"type": token_type, "fresh": fresh},
         }
@@ -145,9 +148,15 @@ class TokenService:
 def _claims_from(payload: dict[str, Any], kid: str) -> Claims:
     """Shape-check the payload: a correctly signed token with odd claims is still refused, not a 500."""
     data = payload.get("data")
-    sub, jti, epoch = payload.get("sub"), payload.get("jti"), payload.get("epoch")
-    if not (isinstance(data, dict) and data.get("type") in HEADER_TYPES and isinstance(sub, str) and sub
-            and isinstance(jti, str) and type(epoch) is int and isinstance(data.get("fresh", False), bool)):
+    sub, jti, sid, epoch = payload.get("sub"), payload.get("jti"), payload.get("sid"), payload.get("epoch")
+    if not (isinstance(data, dict) and data.get("type") in HEADER_TYPES and _is_id(sub) and _is_id(jti)
+            and _is_id(sid) and type(epoch) is int and isinstance(data.get("fresh", False), bool)):
         raise AuthError(TOKEN_INVALID)
     return Claims(subject=sub, token_type=data["type"], fresh=data.get("fresh", False), epoch=epoch,
-                  expires_at=int(payload["exp"]), issued_at=int(payload["iat"]), token_id=jti, key_id=kid)
+                  session_id=sid, expires_at=int(payload["exp"]), issued_at=int(payload["iat"]), token_id=jti,
+                  key_id=kid)
+
+
+def _is_id(value: object) -> bool:
+    """Ids become parts of Redis keys and MongoDB filters: short plain strings only."""
+    return isinstance(value, str) and 0 < len(value) <= 64 and value.isascii() and value.replace("-", "").isalnum()

@@ -8,10 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from services.accounts import AccountService
+from services.audit import AuditLog
+from services.client_ip import ClientAddressResolver, parse_networks
 from services.config import Config
 from services.epochs import TokenEpochs
 from services.keyring import KeyRing
-from services.passwords import PasswordHasher, PasswordPolicy
+from services.logins import LoginService
+from services.passwords import PasswordHasher, PasswordPolicy, common_passwords
+from services.ratelimit import RateLimiter
+from services.sessions import SessionStore
+from services.throttle import Throttle
 from services.tokens import TokenService
 from services.users import UserStore
 
@@ -22,11 +28,15 @@ class Services:
     keyring: KeyRing
     tokens: TokenService
     users: UserStore
+    logins: LoginService
     accounts: AccountService
+    throttle: Throttle
+    client_addresses: ClientAddressResolver
     redis: Any
 
 
 def build_services(config: Config, database: Any, redis: Any, executor: Executor | None = None) -> Services:
+    retry_after = config.unavailable_retry_after
     keyring = KeyRing(Path(config.jwt_keys), signing_kid=config.jwt_signing_kid, executor=executor)
     tokens = TokenService(
         keyring, issuer=config.jwt_issuer, audience=config.jwt_audience,
@@ -34,14 +44,19 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
         leeway=config.jwt_leeway,
     )
     users = UserStore(database)
-    epochs = TokenEpochs(redis, ttl_seconds=config.jwt_refresh_token_lifetime,
-                         retry_after=config.unavailable_retry_after)
-    accounts = AccountService(
-        users, epochs, tokens, PasswordHasher(config.bcrypt_cost, executor),
-        PasswordPolicy(config.password_min_length, config.password_max_length),
-        disable_signup=config.disable_signup, retry_after=config.unavailable_retry_after,
+    hasher = PasswordHasher(config.bcrypt_cost, executor)
+    audit = AuditLog()
+    throttle = Throttle(RateLimiter(redis, retry_after), config)
+    logins = LoginService(
+        users, TokenEpochs(redis, config.jwt_refresh_token_lifetime, retry_after),
+        SessionStore(redis, config.jwt_refresh_token_lifetime, retry_after), tokens, hasher, throttle, audit,
+        max_password_length=config.password_max_length, retry_after=retry_after,
     )
-    return Services(config=config, keyring=keyring, tokens=tokens, users=users, accounts=accounts, redis=redis)
+    policy = PasswordPolicy(config.password_min_length, config.password_max_length, common_passwords())
+    accounts = AccountService(users, logins, hasher, policy, audit, disable_signup=config.disable_signup)
+    return Services(config=config, keyring=keyring, tokens=tokens, users=users, logins=logins, accounts=accounts,
+                    throttle=throttle, client_addresses=ClientAddressResolver(parse_networks(config.trusted_proxies)),
+                    redis=redis)
 
 
 async def start_services(services: Services) -> None:
