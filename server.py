@@ -28,7 +28,8 @@ log = logging.getLogger("auth.server")
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        config = load_config(args.config, **({"port": args.port} if getattr(args, "port", None) is not None else {}))
+        config = load_config(_config_path(args.config),
+                             **({"port": args.port} if getattr(args, "port", None) is not None else {}))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
@@ -38,6 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sessions":
         return asyncio.run(_sessions_command(config, args))
     return asyncio.run(serve(config))
+
+
+def _config_path(named: str | None) -> str:
+    """`config.yaml` may be absent (defaults apply); a file the operator named must exist, or a typo runs defaults."""
+    if named and not Path(named).is_file():
+        raise ConfigError(f"config file {named} does not exist (from --config or AUTH_CONFIG)")
+    return named or "config.yaml"
 
 
 async def serve(config: Config) -> int:
@@ -161,7 +169,7 @@ def _print_keys(config: Config, folder: Path) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="server.py", description="Python JWT Auth server")
-    parser.add_argument("--config", default=os.environ.get("AUTH_CONFIG", "config.yaml"),
+    parser.add_argument("--config", default=os.environ.get("AUTH_CONFIG") or None,
                         help="path of the YAML config (default: config.yaml, or $AUTH_CONFIG)")
     commands = parser.add_subparsers(dest="command")
     serve_parser = commands.add_parser("serve", help="run the API server (the default)")

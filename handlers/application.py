@@ -43,6 +43,10 @@ class AuthApplication(tornado.web.Application):
         super().__init__(routes, default_handler_class=NotFoundHandler, log_function=_log_request,
                          compress_response=False, **settings)
 
+    @property
+    def cors_enabled(self) -> bool:
+        return bool(self._cors_origins)
+
     def cors_allows(self, origin: str) -> bool:
         return "*" in self._cors_origins or origin in self._cors_origins
 

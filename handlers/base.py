@@ -56,9 +56,12 @@ class BaseHandler(tornado.web.RequestHandler):
         for name, value in SECURITY_HEADERS.items():
             self.set_header(name, value)
         origin = self.request.headers.get("Origin")
+        if self.application.cors_enabled:
+            # With CORS on, every answer depends on Origin, even one without CORS headers: a shared cache must
+            # not hand a foreign origin's answer (e.g. /settings/keys) to an allowed one (Fetch: CORS and HTTP caches).
+            self.set_header("Vary", "Origin")
         if origin and self.application.cors_allows(origin):
             self.set_header("Access-Control-Allow-Origin", origin)
-            self.set_header("Vary", "Origin")
             self.set_header("Access-Control-Allow-Headers",
                             f"Content-Type, Authorization, {self.services.config.jwt_header_name}")
             self.set_header("Access-Control-Allow-Methods", ", ".join(self._allowed_methods()))

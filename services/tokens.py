@@ -131,6 +131,8 @@ class TokenService:
         claims = _claims_from(payload, kid)
         if HEADER_TYPES[claims.token_type] != typ:
             raise AuthError(TOKEN_INVALID)
+        if claims.expires_at - claims.issued_at > self._lifetimes[claims.token_type]:
+            raise AuthError(TOKEN_INVALID)  # a lifetime we never grant: not a token we issued
         return claims, key
 
     def _remember(self, token: str, claims: Claims, key: LoadedKey) -> None:
@@ -149,6 +151,9 @@ def _claims_from(payload: dict[str, Any], kid: str) -> Claims:
     """Shape-check the payload: a correctly signed token with odd claims is still refused, not a 500."""
     data = payload.get("data")
     sub, jti, sid, epoch = payload.get("sub"), payload.get("jti"), payload.get("sid"), payload.get("epoch")
+    # PyJWT accepts any `int()`-able time ("123", 1e30); we only ever issue JSON integers.
+    if not all(type(payload[name]) is int for name in ("exp", "iat", "nbf")):
+        raise AuthError(TOKEN_INVALID)
     if not (isinstance(data, dict) and data.get("type") in HEADER_TYPES and _is_id(sub) and _is_id(jti)
             and _is_id(sid) and type(epoch) is int and isinstance(data.get("fresh", False), bool)):
         raise AuthError(TOKEN_INVALID)

@@ -7,6 +7,7 @@ like the API documentation: a request, then the asserted response.
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from mongomock_motor import AsyncMongoMockClient
 from handlers.application import make_app
 from services import keyfiles
 from services.backends import redis_client
-from services.config import Config, load_config
+from services.config import Config, load_config, setting_names
 from services.embedded_redis import EmbeddedRedis
 from services.wiring import Services, build_services, start_services, stop_services
 
@@ -31,6 +32,15 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+SERVER = Path(__file__).resolve().parent.parent / "server.py"
+
+
+def server_environ(**settings: str) -> dict[str, str]:
+    """An environment for running `server.py` as a process: ours without any setting, plus `settings`."""
+    ours = {name: value for name, value in os.environ.items() if name not in {*setting_names(), "AUTH_CONFIG"}}
+    return {**ours, **settings}
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,161 @@
+"""Password hashing (bcrypt over an HMAC-SHA256 pre-hash, never truncated) and the password policy."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+import pytest
+
+from services.errors import WEAK_PASSWORD, AuthError
+from services.passwords import PasswordHasher, PasswordPolicy, common_passwords
+
+PASSWORD = "Myverystrongpassword123@"
+
+
+@pytest.fixture(scope="module")
+def hasher() -> PasswordHasher:
+    return PasswordHasher(cost=4)
+
+
+def hashed(hasher: PasswordHasher, password: str) -> str:
+    return asyncio.run(hasher.hash(password))
+
+
+def verifies(hasher: PasswordHasher, password: str, stored: str | None) -> bool:
+    return asyncio.run(hasher.verify(password, stored))
+
+
+def test_round_trip(hasher: PasswordHasher) -> None:
+    stored = hashed(hasher, PASSWORD)
+    assert verifies(hasher, PASSWORD, stored)
+    assert not verifies(hasher, PASSWORD + "x", stored)
+    assert not verifies(hasher, PASSWORD.lower(), stored)
+    assert not verifies(hasher, "", stored)
+
+
+def test_the_stored_hash_is_salted_and_not_the_password(hasher: PasswordHasher) -> None:
+    first, second = hashed(hasher, PASSWORD), hashed(hasher, PASSWORD)
+    assert first != second
+    for stored in (first, second):
+        assert PASSWORD not in stored
+        assert stored.startswith("$bcrypt-sha256$v=2,$2b$04$")
+        assert verifies(hasher, PASSWORD, stored)
+
+
+@pytest.mark.parametrize("length", [72, 73, 200, 1024])
+def test_every_byte_counts_no_truncation(hasher: PasswordHasher, length: int) -> None:
+    password = "a" * (length - 1) + "b"
+    stored = hashed(hasher, password)
+    assert verifies(hasher, password, stored)
+    assert not verifies(hasher, "a" * (length - 1) + "c", stored)
+    assert not verifies(hasher, password[:-1], stored)
+    if length > 72:
+        assert not verifies(hasher, password[:72], stored)  # what a truncating bcrypt would have kept
+
+
+@pytest.mark.parametrize("password", ["pässwörd-ÜÖÄß", "密码是一个很长的秘密", "🔑🔐 emoji key 🗝️", "пароль-Пароль",
+                                      "مرحبا بالعالم", "tab\tand space "])
+def test_unicode_passwords(hasher: PasswordHasher, password: str) -> None:
+    stored = hashed(hasher, password)
+    assert verifies(hasher, password, stored)
+    assert not verifies(hasher, password[:-1], stored)
+    assert not verifies(hasher, password.upper() if password.upper() != password else password + "!", stored)
+
+
+def test_unicode_bytes_count_beyond_72(hasher: PasswordHasher) -> None:
+    # 40 four-byte characters = 160 UTF-8 bytes; only the last character differs.
+    password = "🔑" * 39 + "🔐"
+    stored = hashed(hasher, password)
+    assert verifies(hasher, password, stored)
+    assert not verifies(hasher, "🔑" * 40, stored)
+
+
+@pytest.mark.parametrize("stored", ["", "not a hash", "$2b$04$" + "x" * 53, "$bcrypt-sha256$v=2,garbage",
+                                    "$bcrypt-sha256$v=2,$2b$04$tooshort"])
+def test_a_malformed_stored_hash_never_verifies_and_never_raises(hasher: PasswordHasher, stored: str) -> None:
+    assert verifies(hasher, PASSWORD, stored) is False
+
+
+def test_a_plain_bcrypt_hash_of_the_password_is_not_accepted(hasher: PasswordHasher) -> None:
+    import bcrypt
+
+    plain = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
+    assert verifies(hasher, PASSWORD, plain) is False
+
+
+def test_no_stored_hash_is_false_even_for_the_dummy_password(hasher: PasswordHasher) -> None:
+    assert verifies(hasher, PASSWORD, None) is False
+    assert verifies(hasher, "not a real password", None) is False
+
+
+def test_no_stored_hash_costs_about_what_a_real_check_costs() -> None:
+    """Unknown accounts must not answer faster than known ones (no user enumeration by timing)."""
+    slow = PasswordHasher(cost=10)
+    stored = asyncio.run(slow.hash(PASSWORD))
+
+    def median_seconds(target: str | None) -> float:
+        samples = []
+        for _ in range(5):
+            start = time.perf_counter()
+            asyncio.run(slow.verify("a wrong password", target))
+            samples.append(time.perf_counter() - start)
+        return statistics.median(samples)
+
+    real, missing = median_seconds(stored), median_seconds(None)
+    assert real > 0.005, "cost 10 should take milliseconds; is bcrypt being skipped?"
+    assert real / 3 < missing < real * 3, (real, missing)
+
+
+def test_hashing_runs_off_the_event_loop(hasher: PasswordHasher) -> None:
+    async def main() -> list[str]:
+        return await asyncio.gather(*(hasher.hash(f"{PASSWORD}{n}") for n in range(4)))
+
+    stored = asyncio.run(main())
+    assert all(verifies(hasher, f"{PASSWORD}{n}", value) for n, value in enumerate(stored))
+
+
+# --- policy ------------------------------------------------------------------------------------------
+
+
+def refusal(policy: PasswordPolicy, password: str, *context: str) -> str:
+    with pytest.raises(AuthError) as caught:
+        policy.check(password, *context)
+    assert caught.value.outcome is WEAK_PASSWORD
+    assert caught.value.status == 400
+    return caught.value.message
+
+
+def test_policy_minimum_and_maximum_lengths_with_their_messages() -> None:
+    policy = PasswordPolicy(min_length=10, max_length=64)
+    assert refusal(policy, "x" * 9) == "The password must be at least 10 characters long."
+    assert refusal(policy, "x" * 65) == "The password must be at most 64 characters long."
+    policy.check("a" * 9 + "b")
+    policy.check("a" * 63 + "b")
+
+
+def test_policy_counts_characters_not_bytes() -> None:
+    policy = PasswordPolicy(min_length=8, max_length=64)
+    policy.check("🔑" * 8)  # 32 bytes, 8 characters
+    assert "at most 64" in refusal(policy, "é" * 65)
+
+
+def test_policy_refuses_blank_passwords() -> None:
+    assert "spaces" in refusal(PasswordPolicy(8, 64), " " * 12)
+
+
+def test_policy_refuses_listed_and_own_words() -> None:
+    policy = PasswordPolicy(8, 64, blocklist=frozenset({"password123"}))
+    assert "common" in refusal(policy, "Password123")
+    assert "common" in refusal(policy, " PASSWORD123 ")
+    assert "email" in refusal(policy, "omar@quazi.co", "omar@quazi.co", "Omar Quazi")
+    assert "email" in refusal(policy, "OmarQuazi1", "omarquazi1@quazi.co", "Omar")
+    policy.check(PASSWORD, "omar@quazi.co", "Omar Quazi")
+
+
+def test_the_shipped_blocklist_holds_real_common_passwords() -> None:
+    listed = common_passwords()
+    assert len(listed) > 10_000
+    assert {"password", "123456789", "qwerty"} <= listed
+    assert PASSWORD.lower() not in listed
