@@ -12,7 +12,8 @@ import jwt
 import pytest
 from conftest import Api, Response
 
-REFRESH_KEYS = {"access_token", "exp", "status"}
+# The seed's three fields, plus the rotated refresh token.
+REFRESH_KEYS = {"access_token", "exp", "refresh_token", "status"}
 
 
 def assert_error(response: Response, status: int, code: str) -> None:
@@ -27,11 +28,13 @@ async def assert_works(api: Api, access_token: str) -> dict[str, Any]:
     return response.json
 
 
-def hand_signed(keys_dir: Path, uid: str, issued: int, lifetime: int = 900) -> str:
-    """An access token signed with the server's own key from `keys_dir`, issued at `issued`."""
+def hand_signed(keys_dir: Path, like: str, issued: int, lifetime: int = 900) -> str:
+    """An access token for the user and session of `like`, signed with the server's own key, issued at `issued`."""
     private = next(keys_dir.glob("*.key"))
+    claims = jwt.decode(like, options={"verify_signature": False})
     payload = {"iat": issued, "nbf": issued, "exp": issued + lifetime, "iss": "localhost", "aud": "python-jwt-auth",
-               "sub": uid, "jti": str(uuid.uuid4()), "epoch": 0, "data": {"type": "access_token", "fresh": False}}
+               "sub": claims["sub"], "sid": claims["sid"], "jti": str(uuid.uuid4()), "epoch": 0,
+               "data": {"type": "access_token", "fresh": False}}
     return jwt.encode(payload, private.read_bytes(), algorithm="RS256", headers={"kid": private.stem, "typ": "at+jwt"})
 
 
@@ -159,10 +162,10 @@ async def test_a_token_under_another_scheme_is_not_read(api: Api, value: str) ->
 @pytest.mark.gen_test
 async def test_hand_signed_token_past_its_exp_is_expired(api: Api, keys_dir: Path) -> None:
     tokens = await api.signed_up_tokens()
-    uid = (await assert_works(api, tokens["access_token"]))["uid"]
+    like = tokens["access_token"]
     now = int(time.time())
-    await assert_works(api, hand_signed(keys_dir, uid, issued=now - 60))  # control: the same signing, still valid
-    assert_error(await api.get("/user", token=hand_signed(keys_dir, uid, issued=now - 960)), 401, "auth/token-expired")
+    await assert_works(api, hand_signed(keys_dir, like, issued=now - 60))  # control: the same signing, still valid
+    assert_error(await api.get("/user", token=hand_signed(keys_dir, like, issued=now - 960)), 401, "auth/token-expired")
 
 
 @pytest.mark.gen_test(timeout=20)

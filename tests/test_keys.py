@@ -61,7 +61,7 @@ def test_generated_keys_load_with_their_algorithm_and_sign_tokens(tmp_path: Path
     assert (key.kid, key.alg, key.can_sign) == (kid, alg, True)
     assert oct((tmp_path / f"{kid}.key").stat().st_mode & 0o777) == "0o600"
     tokens = TokenService(loaded(tmp_path), issuer="me", audience="us", access_lifetime=60, refresh_lifetime=120)
-    issued = tokens.issue("uid-1", "access_token", epoch=0)
+    issued = tokens.issue("uid-1", "access_token", epoch=0, session_id="s1")
     assert jwt.get_unverified_header(issued.token)["alg"] == alg
     assert tokens.verify(issued.token, "access_token").subject == "uid-1"
 

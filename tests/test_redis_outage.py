@@ -21,7 +21,8 @@ UNAVAILABLE = "auth/unavailable"
 
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "own-redis", port=free_port(), persistent=False)
+    # Persistent, as the embedded default and any production Redis must be: sessions live there.
+    server = EmbeddedRedis(tmp_path / "own-redis", port=free_port(), persistent=True)
     server.start()
     yield server
     server.stop()
@@ -93,12 +94,11 @@ async def test_a_revoked_token_stays_revoked_after_redis_loses_its_data(api: Api
     for response in (await api.get("/user", token=tokens["access_token"]),
                      await api.get(f"/refresh?token={tokens['refresh_token']}")):
         assert (response.status, response.json["code"]) == (401, "auth/token-revoked"), response.body
+    fresh = (await api.login(email="moved@quazi.co")).json["tokens"]["access_token"]
+    assert (await api.get("/user", token=fresh)).status == 200
     # MongoDB's durable epoch refilled the cache.
     uid = (await services.users.find_by_email("moved@quazi.co")).uid
     assert await services.redis.get(TokenEpochs.key(uid)) == "1"
-
-    fresh = (await api.login(email="moved@quazi.co")).json["tokens"]["access_token"]
-    assert (await api.get("/user", token=fresh)).status == 200
 
 
 @pytest.mark.gen_test(timeout=30)
