@@ -107,6 +107,8 @@ class BaseHandler(tornado.web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = _error_from(kwargs.get("exc_info"), status_code)
         self.set_status(error.status)
+        if error.status == 405:  # RFC 9110 §15.5.6: say which methods would have worked
+            self.set_header("Allow", ", ".join([*self._allowed_methods(), "OPTIONS"]))
         # send_error cleared the headers: the caller still deserves to see its quota.
         for name, value in {**self._quota_headers, **error.headers}.items():
             self.set_header(name, value)
