@@ -6,10 +6,12 @@ like the API documentation: a request, then the asserted response.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,6 +143,25 @@ class Api:
         login = await self.login(email=email, fresh=fresh)
         assert login.status == 200, login.body
         return login.json["tokens"]
+
+
+def assert_error(response: Response, status: int, code: str) -> None:
+    """The API's one error shape: `{status: "error", code, message}` with the expected status and code."""
+    assert response.status == status, response.body
+    body = response.json
+    assert set(body) == {"status", "code", "message"}, body
+    assert body["status"] == "error", body
+    assert body["code"] == code, body
+
+
+async def eventually(probe: Callable[[], Awaitable[bool]], within: float = 5.0) -> bool:
+    """Poll until `probe()` holds or `within` seconds pass (the app re-reads the keys folder every 0.2 s)."""
+    deadline = time.monotonic() + within
+    while not await probe():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
 
 
 @pytest.fixture

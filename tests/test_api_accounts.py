@@ -8,18 +8,13 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, Api, Response
+from conftest import PASSWORD, Api, assert_error
 
 REGISTERED = {"code": "auth/user-registered", "message": "Successfully created your account! Login now.",
               "status": "success"}
 LOGIN_KEYS = {"created_at", "email", "email_verified", "name", "status", "tokens", "uid", "updated_at"}
 GOOD = {"name": "Omar Quazi", "email": "omar@quazi.co", "password": PASSWORD}
 
-
-def assert_error(response: Response, status: int, code: str) -> None:
-    assert response.status == status, response.body
-    assert response.json["status"] == "error", response.json
-    assert response.json["code"] == code, response.json
 
 
 async def can_login(api: Api, email: str = "omar@quazi.co", password: str = PASSWORD) -> bool:

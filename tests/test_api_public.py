@@ -10,7 +10,7 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import Api, Response
+from conftest import Api, Response, assert_error
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -25,15 +25,6 @@ CORS = {"cors_origins": (APP_ORIGIN,)}
 def kids_on_disk(keys_dir: Path) -> dict[str, str]:
     return {path.stem: path.read_text().strip() for path in keys_dir.glob("*.pub")}
 
-
-def assert_error(response: Response, status: int, code: str) -> None:
-    assert response.status == status, response.body
-    body = response.json
-    assert set(body) == {"status", "code", "message"}, body
-    assert body["status"] == "error"
-    assert body["code"] == code
-    assert isinstance(body["message"], str) and body["message"]
-    assert response.headers["Content-Type"].startswith("application/json")
 
 
 def assert_security_headers(response: Response) -> None:

@@ -10,16 +10,11 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import Api, Response
+from conftest import Api, Response, assert_error
 
 # The seed's three fields, plus the rotated refresh token.
 REFRESH_KEYS = {"access_token", "exp", "refresh_token", "status"}
 
-
-def assert_error(response: Response, status: int, code: str) -> None:
-    assert response.status == status, response.body
-    assert response.json["status"] == "error", response.json
-    assert response.json["code"] == code, response.json
 
 
 async def assert_works(api: Api, access_token: str) -> dict[str, Any]:

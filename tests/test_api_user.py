@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, Api, Response
+from conftest import PASSWORD, Api, assert_error
 
 EMAIL = "omar@quazi.co"
 NEW_EMAIL = "example2@quazi.co"
@@ -20,11 +20,6 @@ CHANGED_EMAIL = {
 CHANGED_PASSWORD = {"code": "auth/changed-password", "message": "Successfully changed your password!",
                     "status": "success"}
 
-
-def assert_error(response: Response, status: int, code: str) -> None:
-    assert response.status == status, response.body
-    assert response.json["status"] == "error", response.json
-    assert response.json["code"] == code, response.json
 
 
 async def me(api: Api, token: str) -> dict[str, Any]:

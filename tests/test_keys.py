@@ -7,13 +7,13 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
-from conftest import SERVER, server_environ
+from conftest import SERVER, eventually, server_environ
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -192,15 +192,6 @@ def test_jwks_holds_public_members_only_and_verifies_our_tokens(tmp_path: Path) 
 
 # --- hot reload while serving -----------------------------------------------------------------------
 
-
-async def eventually(probe: Callable[[], Awaitable[bool]], within: float = 2.0) -> bool:
-    """Poll until `probe()` holds; the app re-reads the keys folder every 0.2 s in tests."""
-    deadline = time.monotonic() + within
-    while not await probe():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
 
 
 def kid_of(token: str) -> str:

@@ -7,19 +7,19 @@ that the unmodified claims, re-signed the same way, are accepted: a refusal belo
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime
 import hashlib
 import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import eventually
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -262,15 +262,6 @@ def delete_key_files(folder: Path, kid: str) -> None:
     for path in folder.glob(f"{kid}.*"):
         path.unlink()
 
-
-async def eventually(probe: Callable[[], Awaitable[bool]], within: float = 5.0) -> bool:
-    """Poll until `probe()` holds; the app re-reads the keys folder every 0.2 s in tests."""
-    deadline = time.monotonic() + within
-    while not await probe():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
 
 
 @pytest.mark.gen_test(timeout=15)
