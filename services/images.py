@@ -56,7 +56,8 @@ class ImageProcessor:
         except Image.DecompressionBombError:
             raise AuthError(IMAGE_TOO_LARGE, self._too_large_message()) from None
         except (UnidentifiedImageError, OSError, ValueError):
-            raise AuthError(UNSUPPORTED_IMAGE) from None
+            # Our signature but no readable header: a damaged picture, not the wrong kind of file.
+            raise AuthError(INVALID_IMAGE if _has_our_signature(data) else UNSUPPORTED_IMAGE) from None
         with image:
             if image.width * image.height > self._max_pixels:
                 raise AuthError(IMAGE_TOO_LARGE, self._too_large_message())
@@ -85,6 +86,10 @@ class ImageProcessor:
 
     def _too_large_message(self) -> str:
         return f"The image may have at most {self._max_pixels} pixels (width times height)."
+
+
+def _has_our_signature(data: bytes) -> bool:
+    return data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
 
 
 def _has_alpha(image: Image.Image) -> bool:

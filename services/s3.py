@@ -47,9 +47,9 @@ class S3Storage:
                                            CacheControl=IMMUTABLE, **extra))
 
     async def delete(self, key: str) -> None:
-        self._presigned.pop(key, None)
         client = await self._open()
         await self._call(client.delete_object(Bucket=self._bucket, Key=key))
+        self._presigned.pop(key, None)
 
     async def url(self, key: str) -> str:
         if self._public_url:

@@ -192,6 +192,11 @@ class Api:
         )
         return Response(response.code, response.headers, response.body or b"")
 
+    async def fetch_url(self, url: str) -> Response:
+        """GET an absolute URL (a picture's), with no token."""
+        response = await self._client.fetch(url, raise_error=False, request_timeout=30)
+        return Response(response.code, response.headers, response.body or b"")
+
     async def get(self, path: str, **kwargs: Any) -> Response:
         return await self.request("GET", path, **kwargs)
 
