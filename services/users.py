@@ -72,7 +72,8 @@ class UserStore:
     async def create(self, email: str, name: str, password_hash: str) -> User:
         now = int(time.time())
         doc = {"_id": str(uuid.uuid4()), "email": email, "name": name, "password_hash": password_hash,
-               "email_verified": False, "created_at": now, "updated_at": now, "token_epoch": 0}
+               "email_verified": False, "created_at": now, "updated_at": now, "token_epoch": 0, "picture": None,
+               "disabled": False}
         try:
             await self._users.insert_one(doc)
         except DuplicateKeyError:
@@ -125,7 +126,7 @@ class UserStore:
 
     async def all(self) -> AsyncIterator[User]:
         """Every user, oldest first, streamed from a cursor."""
-        async for doc in self._users.find({}).sort([("created_at", 1), ("_id", 1)]):
+        async for doc in self._users.find({}).sort([("created_at", 1), ("email", 1)]):
             yield User.from_document(doc)
 
     async def count(self) -> int:
