@@ -49,11 +49,13 @@ class PictureService:
         uid, old = identity.user.uid, identity.user.picture
         key = new_key(picture.extension)
         await self._pending.add(key, *([old] if old else []))
+        # A PUT that fails is not retried with a DELETE against the same dead store: its key stays
+        # journalled, so if it landed after all, the sweeper deletes it.
+        await self._storage.put(key, picture.data, picture.content_type)
         try:
-            await self._storage.put(key, picture.data, picture.content_type)
             found, previous = await mongo_guarded(self._users.swap_picture(uid, key), self._retry_after)
         except ServiceUnavailable:
-            await self.discard(key)  # a PUT that timed out may have landed all the same
+            await self.discard(key)  # the record stays as it was: so must the store
             raise
         if not found:  # the account was deleted while the picture was uploading
             await self.discard(key)

@@ -196,7 +196,7 @@ class TestStorageOutage:
 
     @pytest.mark.gen_test(timeout=60)
     async def test_s3_down_is_503_with_retry_after_and_up_again_just_works(self, api: Api, own_s3: MotoServer,
-                                                                           outage: str) -> None:
+                                                                           outage: str, services: Services) -> None:
         token = (await api.signed_up_tokens())["access_token"]
         assert (await upload(api, token, png((64, 64)))).status == 200
         before = await picture_of(api, token)
@@ -215,6 +215,12 @@ class TestStorageOutage:
         assert response.status == 200, response.body
         [new] = bucket_keys(own_s3, outage)
         assert new != old and new in response.json["picture"]
+        # The failed upload's key is still journalled; once swept, nothing of the outage is left.
+        assert len(await pending(services)) == 1  # the old key was cleared when its replacement deleted it
+        await age_journal(services)
+        await services.pictures.sweep()
+        assert bucket_keys(own_s3, outage) == [new]
+        assert await pending(services) == []
 
     @pytest.mark.gen_test(timeout=60)
     async def test_an_object_that_could_not_be_deleted_is_swept_later(self, api: Api, own_s3: MotoServer,
