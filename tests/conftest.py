@@ -137,6 +137,15 @@ def moto_server() -> Iterator[MotoServer]:
     server.stop()
 
 
+@pytest.fixture
+def own_s3() -> Iterator[MotoServer]:
+    """An S3 server of one test alone, so stopping it touches no other test."""
+    server = MotoServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
 def s3_settings(server: MotoServer, bucket: str) -> dict[str, Any]:
     return {"storage_backend": "s3", "s3_bucket": bucket, "s3_endpoint_url": server.url,
             "s3_access_key_id": "test-key", "s3_secret_access_key": "test-secret", "storage_timeout_seconds": 2}

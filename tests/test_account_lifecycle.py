@@ -93,6 +93,30 @@ async def test_a_failing_notifier_does_not_undo_or_fail_the_deletion(api: Api, s
     assert await services.users.find_by_email(EMAIL) is None
 
 
+class TestStorageDown:
+    @pytest.fixture
+    def settings(self, own_s3: MotoServer) -> dict[str, Any]:
+        own_s3.client().create_bucket(Bucket="leaving")
+        return {**s3_settings(own_s3, "leaving"), "storage_timeout_seconds": 1}
+
+    @pytest.mark.gen_test(timeout=30)
+    async def test_while_the_picture_store_is_down_nothing_is_deleted(self, api: Api, own_s3: MotoServer,
+                                                                      services: Services) -> None:
+        tokens = await api.signed_up_tokens()
+        await with_picture(api, tokens["access_token"])
+        fresh = await login_tokens(api, fresh=True)
+        own_s3.stop()
+        response = await api.request("DELETE", "/user", token=fresh["access_token"])
+        assert_error(response, 503, "auth/unavailable")
+        assert "Retry-After" in response.headers
+        assert (await api.get("/user", token=tokens["access_token"])).status == 200  # all still there
+
+        own_s3.start()
+        assert (await api.request("DELETE", "/user", token=fresh["access_token"])).status == 200
+        assert bucket_keys(own_s3, "leaving") == []
+        assert await services.users.find_by_email(EMAIL) is None
+
+
 # --- GET /user/export ------------------------------------------------------------------------------------
 
 

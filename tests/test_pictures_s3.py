@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Api, MotoServer, bucket_keys, free_port, s3_settings
+from conftest import Api, MotoServer, bucket_keys, s3_settings
 from picture_samples import (
     FORMAT_OF,
     SAMPLES,
@@ -171,15 +170,6 @@ class TestOversizedBodies:
 
 
 # --- failures ------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_s3() -> Iterator[MotoServer]:
-    """An S3 server of this test alone, so stopping it touches no other test."""
-    server = MotoServer(free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 class TestStorageOutage:
