@@ -1,9 +1,10 @@
-"""Entry point: `python server.py [serve [--port N]]` runs the API; `keys ...` manages signing keys."""
+"""Entry point: `python server.py [serve [--port N]]` runs the API; `keys`, `sessions` and `users` administer it."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -20,7 +21,7 @@ from services.config import SIGNING_ALGORITHMS, Config, ConfigError, load_config
 from services.errors import AuthError
 from services.keyfiles import KeyFileError
 from services.users import normalize_email
-from services.wiring import build_services, start_services, stop_services
+from services.wiring import Services, build_services, start_services, stop_services
 
 log = logging.getLogger("auth.server")
 
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         return _keys_command(config, args)
     if args.command == "sessions":
         return asyncio.run(_sessions_command(config, args))
+    if args.command == "users":
+        return asyncio.run(_users_command(config, args))
     return asyncio.run(serve(config))
 
 
@@ -120,16 +123,20 @@ def _keys_command(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _redis_url(config: Config) -> str | None:
+    """The Redis the servers use: REDIS_URL, or the embedded server's socket while it runs (None: neither)."""
+    if not config.embedded_redis:
+        return config.redis_url
+    embedded = embedded_redis(config)
+    return embedded.url if embedded.socket_path.exists() else None
+
+
 async def _sessions_command(config: Config, args: argparse.Namespace) -> int:
     """`sessions revoke-all [--user EMAIL]`: end logins through the same Redis and MongoDB the servers use."""
-    if config.embedded_redis:
-        embedded = embedded_redis(config)
-        if not embedded.socket_path.exists():
-            print("error: no REDIS_URL is set and no embedded server is running: nothing to revoke", file=sys.stderr)
-            return 1
-        url = embedded.url
-    else:
-        url = config.redis_url
+    url = _redis_url(config)
+    if url is None:
+        print("error: no REDIS_URL is set and no embedded server is running: nothing to revoke", file=sys.stderr)
+        return 1
     if args.user and config.embedded_mongo:
         print("error: --user needs MONGO_URL: embedded users live inside the server process; "
               "revoke-all without --user works on the embedded default", file=sys.stderr)
@@ -151,6 +158,54 @@ async def _sessions_command(config: Config, args: argparse.Namespace) -> int:
         return 1
     finally:
         await services.redis.aclose()
+    return 0
+
+
+async def _users_command(config: Config, args: argparse.Namespace) -> int:
+    """`users list|show|disable|enable|delete`: the same MongoDB, Redis and picture store as the servers."""
+    if config.embedded_mongo:
+        print("error: `users` commands need MONGO_URL: without it the users live in memory inside the server "
+              "process, out of this command's reach", file=sys.stderr)
+        return 1
+    url = _redis_url(config)
+    if url is None:
+        print("error: `users` commands need REDIS_URL (or a running server with the embedded Redis)", file=sys.stderr)
+        return 1
+    services = build_services(config, mongo_database(config), redis_client(url, config.redis_timeout_seconds))
+    try:
+        return await run_users_command(services, args.users_command, getattr(args, "email", None))
+    finally:
+        await services.storage.close()
+        await services.redis.aclose()
+
+
+async def run_users_command(services: Services, command: str, email: str | None) -> int:
+    """One `users` command against built services; prints its result and returns the exit code."""
+    lifecycle = services.lifecycle
+    try:
+        if command == "list":
+            async for user in lifecycle.each_user():
+                state = "disabled" if user.disabled else "active"
+                print(f"{user.email}\t{user.uid}\t{state}\tcreated {user.created_at}\t{user.name}")
+            return 0
+        user = await lifecycle.find(email or "")
+        if user is None:
+            print(f"error: no user {email}", file=sys.stderr)
+            return 1
+        if command == "show":
+            print(json.dumps(await lifecycle.export(user), indent=2, sort_keys=True))
+        elif command == "disable":
+            await lifecycle.disable(user)
+            print(f"{user.email} is disabled: it cannot log in, and every login it had has ended")
+        elif command == "enable":
+            await lifecycle.enable(user)
+            print(f"{user.email} is enabled: it can log in again")
+        elif command == "delete":
+            await lifecycle.delete(user)
+            print(f"{user.email} is deleted, with its picture and sessions")
+    except AuthError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -185,6 +240,14 @@ def _parser() -> argparse.ArgumentParser:
     session_commands = sessions.add_subparsers(dest="sessions_command", required=True)
     revoke_all = session_commands.add_parser("revoke-all", help="end every login, of everyone or of one user")
     revoke_all.add_argument("--user", metavar="EMAIL", help="only this user's logins")
+    users = commands.add_parser("users", help="look after accounts (needs MONGO_URL)")
+    user_commands = users.add_subparsers(dest="users_command", required=True)
+    user_commands.add_parser("list", help="every user: email, uid, state, creation time, name")
+    for name, text in (("show", "everything stored about a user, as JSON (no password hash)"),
+                       ("disable", "refuse the user's logins and end every session"),
+                       ("enable", "let a disabled user log in again"),
+                       ("delete", "delete the user, their picture and sessions, and tell them by mail")):
+        user_commands.add_parser(name, help=text).add_argument("email", metavar="EMAIL")
     parser.set_defaults(command="serve")
     return parser
 

@@ -11,8 +11,10 @@ import tornado.web
 from handlers.auth import LoginHandler, RefreshHandler, SignupHandler
 from handlers.base import NotFoundHandler
 from handlers.meta import IndexHandler, JwksHandler, OpenApiHandler, PublicKeysHandler, SettingsHandler, load_openapi
+from handlers.pictures import AvatarHandler, PictureFileHandler
 from handlers.sessions import LogoutEverywhereHandler, LogoutHandler, SessionHandler, SessionsHandler
-from handlers.user import UserHandler
+from handlers.user import ExportHandler, UserHandler
+from services.storage import LOCAL_URL_PREFIX, OBJECT_KEY
 from services.wiring import Services
 
 access_log = logging.getLogger("auth.access")
@@ -34,12 +36,17 @@ class AuthApplication(tornado.web.Application):
             (r"/login", LoginHandler),
             (r"/refresh", RefreshHandler),
             (r"/user", UserHandler),
+            (r"/user/avatar", AvatarHandler),
+            (r"/user/export", ExportHandler),
             (r"/user/sessions", SessionsHandler),
             (r"/user/sessions/([0-9a-f]{32})", SessionHandler),
             (r"/logout", LogoutHandler),
             (r"/logout/all", LogoutEverywhereHandler),
             (r"/openapi\.json", OpenApiHandler, {"document": load_openapi(services.config)}),
         ]
+        if services.config.storage_backend == "local":
+            # The pattern admits our own keys only: no `..`, no `%2e`, no other file of the folder.
+            routes.append((rf"/{LOCAL_URL_PREFIX}({OBJECT_KEY.pattern})", PictureFileHandler))
         super().__init__(routes, default_handler_class=NotFoundHandler, log_function=_log_request,
                          compress_response=False, **settings)
 

@@ -7,11 +7,14 @@ import logging
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import tornado.httputil
 import tornado.web
 
 from handlers.body import JsonBody
 from services.errors import (
+    BAD_REQUEST,
     INTERNAL_ERROR,
+    MISSING_FIELD,
     PAYLOAD_TOO_LARGE,
     UNAVAILABLE,
     AuthError,
@@ -92,6 +95,26 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def json_body(self, allow_empty: bool = False) -> JsonBody:
         return JsonBody.parse(self.raw_body, allow_empty=allow_empty)
+
+    def file_body(self, field: str) -> bytes:
+        """An uploaded file: the `field` part of a multipart form (else its first file), or the raw body.
+
+        What the client says the file is (name, Content-Type) is ignored: the service looks at the bytes.
+        """
+        content_type = self.request.headers.get("Content-Type", "")
+        if content_type.lower().startswith("multipart/form-data"):
+            files: dict[str, list[tornado.httputil.HTTPFile]] = {}
+            try:
+                tornado.httputil.parse_body_arguments(content_type, self.raw_body, {}, files)
+            except tornado.httputil.HTTPInputError:  # no boundary, missing part headers, ...
+                raise AuthError(BAD_REQUEST, "The multipart form is malformed.") from None
+            parts = files.get(field) or next(iter(files.values()), [])
+            if not parts or not parts[0].body:
+                raise AuthError(MISSING_FIELD, f"The form has no file: send it as the field '{field}'.")
+            return parts[0].body
+        if not self.raw_body:
+            raise AuthError(MISSING_FIELD, f"Send the file as the request body or as the form field '{field}'.")
+        return self.raw_body
 
     # --- responses ----------------------------------------------------------------------------------
 

@@ -63,6 +63,9 @@ def load_openapi(config: Config, path: Path = OPENAPI_PATH) -> dict[str, Any]:
     components["securitySchemes"]["tokenHeader"]["name"] = config.jwt_header_name
     components["schemas"]["Password"].update(minLength=config.password_min_length,
                                              maxLength=config.password_max_length)
+    if config.storage_backend != "local":  # pictures are served by the bucket, not by this server
+        document["paths"] = {path: item for path, item in document["paths"].items()
+                             if not path.startswith("/uploads/")}
     return document
 
 

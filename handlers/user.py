@@ -1,9 +1,16 @@
-"""The signed-in user's own account: read it, change name, email or password."""
+"""The signed-in user's own account: read it, change name, email or password, export it, delete it."""
 
 from __future__ import annotations
 
 from handlers.base import BaseHandler
-from services.errors import CHANGED_EMAIL, CHANGED_NAME, CHANGED_PASSWORD, NOTHING_TO_CHANGE, AuthError
+from services.errors import (
+    ACCOUNT_DELETED,
+    CHANGED_EMAIL,
+    CHANGED_NAME,
+    CHANGED_PASSWORD,
+    NOTHING_TO_CHANGE,
+    AuthError,
+)
 
 CHANGEABLE = ("name", "email", "password")
 
@@ -17,6 +24,7 @@ class UserHandler(BaseHandler):
             "email": user.email,
             "email_verified": user.email_verified,
             "name": user.name,
+            "picture": await self.services.pictures.url(user),
             "status": "success",
             "uid": user.uid,
             "updated_at": str(user.updated_at),
@@ -40,3 +48,16 @@ class UserHandler(BaseHandler):
             # Every earlier token, this one included, has ended: the caller carries on with these.
             self.write_outcome(CHANGED_PASSWORD, tokens={"access_token": tokens.access.token,
                                                          "refresh_token": tokens.refresh.token})
+
+    async def delete(self) -> None:
+        """The account and everything stored with it; needs a token from a `fresh_token: true` login."""
+        await self.services.lifecycle.delete_account(await self.identity(), self.client)
+        self.write_outcome(ACCOUNT_DELETED)
+
+
+class ExportHandler(BaseHandler):
+    async def get(self) -> None:
+        identity = await self.identity()
+        export = await self.services.lifecycle.export(identity.user, identity.claims.session_id)
+        self.set_header("Content-Disposition", 'attachment; filename="account-export.json"')
+        self.write_json({**export, "status": "success"})

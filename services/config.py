@@ -13,7 +13,7 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -21,6 +21,10 @@ import yaml
 from services.client_ip import parse_networks
 
 SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+STORAGE_BACKENDS = ("local", "s3")
+MAX_PRESIGN_SECONDS = 604_800  # SigV4 presigned URLs live at most 7 days
+# Pillow refuses images over twice this many pixels as decompression bombs; ours must stay below its own guard.
+PILLOW_BOMB_PIXELS = 89_478_485
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*(s|m|h)?\s*$")
 _UNIT = {None: 1, "s": 1, "m": 60, "h": 3600}
 _TRUE = {"1", "true", "yes", "on"}
@@ -93,6 +97,20 @@ class Config:
     cors_origins: tuple[str, ...] = ()
     upload_folder: str = "uploads"
 
+    # Profile pictures: re-encoded by Pillow, stored in UPLOAD_FOLDER (served by this server) or S3 / Spaces.
+    picture_max_edge: int = 512
+    picture_max_pixels: int = 50_000_000
+    storage_backend: str = "local"
+    storage_timeout_seconds: float = 5.0
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_endpoint_url: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = field(default="", repr=False)
+    s3_public_url: str = ""
+    s3_url_lifetime: int = 3600
+    s3_object_acl: str = ""
+
     # Storage. Empty URLs select the embedded default: in-memory MongoDB and a Redis the server starts.
     mongo_url: str = ""
     mongo_database: str = "python_jwt_auth"
@@ -124,12 +142,32 @@ class Config:
         _check(self.redis_timeout_seconds > 0, "REDIS_TIMEOUT_SECONDS", "must be positive")
         _check(self.unavailable_retry_after >= 1, "UNAVAILABLE_RETRY_AFTER", "must be at least 1")
         _check(self.login_lock_base_seconds >= 1, "LOGIN_LOCK_BASE_SECONDS", "must be at least 1")
+        _check(16 <= self.picture_max_edge <= 4096, "PICTURE_MAX_EDGE", "must be between 16 and 4096 pixels")
+        _check(1 <= self.picture_max_pixels <= PILLOW_BOMB_PIXELS, "PICTURE_MAX_PIXELS",
+               f"must be between 1 and {PILLOW_BOMB_PIXELS}")
+        self._check_storage()
         try:
             parse_networks(self.trusted_proxies)
         except ValueError as exc:
             raise ConfigError(f"setting TRUSTED_PROXIES {exc}") from None
         _check(self.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "LOG_LEVEL",
                "must be DEBUG, INFO, WARNING or ERROR")
+
+    def _check_storage(self) -> None:
+        _check(self.storage_backend in STORAGE_BACKENDS, "STORAGE_BACKEND",
+               f"must be one of {', '.join(STORAGE_BACKENDS)}")
+        _check(self.storage_timeout_seconds > 0, "STORAGE_TIMEOUT_SECONDS", "must be positive")
+        _check(bool(self.upload_folder.strip()), "UPLOAD_FOLDER", "must not be empty")
+        if self.storage_backend == "s3":
+            _check(bool(self.s3_bucket), "S3_BUCKET", "must be set when STORAGE_BACKEND is s3")
+        _check(bool(self.s3_access_key_id) == bool(self.s3_secret_access_key), "S3_SECRET_ACCESS_KEY",
+               "and S3_ACCESS_KEY_ID must be set together (or both left empty for the default credential chain)")
+        for name in ("s3_endpoint_url", "s3_public_url"):
+            value = getattr(self, name)
+            _check(not value or value.startswith(("https://", "http://")), name.upper(),
+                   "must be an http:// or https:// URL")
+        _check(1 <= self.s3_url_lifetime <= MAX_PRESIGN_SECONDS, "S3_URL_LIFETIME",
+               f"must be between 1 and {MAX_PRESIGN_SECONDS} seconds")
 
     @property
     def embedded_mongo(self) -> bool:

@@ -90,6 +90,17 @@ LOGGED_OUT = Outcome(200, "auth/logged-out", "You are logged out.")
 LOGGED_OUT_EVERYWHERE = Outcome(200, "auth/logged-out-everywhere", "You are logged out on every device.")
 SESSION_REVOKED = Outcome(200, "auth/session-revoked", "That session has ended.")
 
+# Profile pictures (only real images are stored: decoded and re-encoded).
+PICTURE_CHANGED = Outcome(200, "auth/picture-changed", "Your profile picture has been changed.")
+PICTURE_REMOVED = Outcome(200, "auth/picture-removed", "Your profile picture has been removed.")
+UNSUPPORTED_IMAGE = Outcome(415, "auth/unsupported-image", "Send a PNG, JPEG or WebP image.")
+INVALID_IMAGE = Outcome(400, "auth/invalid-image", "The image is damaged or incomplete.")
+IMAGE_TOO_LARGE = Outcome(400, "auth/image-too-large", "The image has too many pixels.")
+
+# The account's lifecycle.
+ACCOUNT_DELETED = Outcome(200, "auth/account-deleted", "Your account and everything stored with it are deleted.")
+USER_DISABLED = Outcome(403, "auth/user-disabled", "This account is disabled; contact the administrator.")
+
 # Protocol and server.
 NOT_FOUND = Outcome(404, "auth/not-found", "There is nothing at this address.")
 METHOD_NOT_ALLOWED = Outcome(405, "auth/method-not-allowed", "This address does not accept that method.")

@@ -17,6 +17,7 @@ from jwt.algorithms import get_default_algorithms
 
 from services import keyfiles
 from services.keyfiles import KeyFileError, LoadedKey
+from services.periodic import PeriodicTask
 
 log = logging.getLogger("auth.keys")
 
@@ -32,7 +33,8 @@ class KeyRing:
         self._fingerprints: dict[str, tuple[int, ...]] = {}
         self._signing: LoadedKey | None = None
         self._reported: set[tuple[str, tuple[int, ...]]] = set()
-        self._task: asyncio.Task[None] | None = None
+        # A failed read keeps the current keys; the next round tries again.
+        self._watcher = PeriodicTask("key ring reload", self.reload)
 
     # --- reading the ring (hot path: plain dict lookups) -------------------------------------------
 
@@ -107,21 +109,10 @@ class KeyRing:
     # --- background reload --------------------------------------------------------------------------
 
     def start_watching(self, interval: float) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._watch(interval))
+        self._watcher.start(interval)
 
     async def stop_watching(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _watch(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.reload()
-            except Exception:  # the watcher must outlive any one bad read
-                log.exception("key ring reload failed; keeping the current keys")
+        await self._watcher.stop()
 
 
 # RFC 7517/7518 public members; anything else a JWK export might carry stays out.

@@ -13,11 +13,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo.errors import ConnectionFailure
-
 from services.audit import AuditLog, account_ref
 from services.epochs import TokenEpochs
-from services.errors import INVALID_CREDENTIALS, SESSION_NOT_FOUND, TOKEN_REVOKED, AuthError, ServiceUnavailable
+from services.errors import INVALID_CREDENTIALS, SESSION_NOT_FOUND, TOKEN_REVOKED, USER_DISABLED, AuthError
+from services.mongo_guard import mongo_guarded
 from services.passwords import PasswordHasher
 from services.sessions import Rotation, Session, SessionStore
 from services.throttle import Throttle
@@ -84,6 +83,9 @@ class LoginService:
             self._audit.record("login.failed", uid=user.uid if user else None, ip=client.ip,
                                account=account_ref(account), failures=failures)
             raise AuthError(INVALID_CREDENTIALS)
+        if user.disabled:  # told only to someone who knows the password
+            self._audit.record("login.disabled", uid=user.uid, ip=client.ip)
+            raise AuthError(USER_DISABLED)
         await self._throttle.login_succeeded(account)
         pair, session = await self.start_session(user, fresh, client)
         self._audit.record("login.ok", uid=user.uid, sid=session.id, ip=client.ip, fresh=fresh)
@@ -126,7 +128,7 @@ class LoginService:
         # Independent reads: the MGET of epoch and session, and the user, at the same time.
         state, user = await asyncio.gather(self._sessions.token_state(claims.subject, claims.session_id),
                                            self.store(self._users.find_by_uid(claims.subject)))
-        if user is None or not state.session_alive:
+        if user is None or user.disabled or not state.session_alive:
             raise AuthError(TOKEN_REVOKED)
         current = state.epoch if state.epoch is not None else await self._epochs.raise_to(user.uid, user.token_epoch)
         if claims.epoch < max(current, user.token_epoch):
@@ -157,7 +159,10 @@ class LoginService:
     # --- sessions and logout ------------------------------------------------------------------------
 
     async def sessions(self, identity: Identity) -> list[Session]:
-        return await self._sessions.list(identity.user.uid)
+        return await self.sessions_of(identity.user.uid)
+
+    async def sessions_of(self, uid: str) -> list[Session]:
+        return await self._sessions.list(uid)
 
     async def end_session(self, identity: Identity, session_id: str, ip: str) -> None:
         if not await self._sessions.revoke(identity.user.uid, session_id):
@@ -186,6 +191,10 @@ class LoginService:
         await self._sessions.revoke_all(uid)
         return user
 
+    async def forget_user(self, uid: str) -> None:
+        """Drop every Redis key of a deleted user: sessions, epoch and any other `auth:{<uid>}:*` state."""
+        await self._sessions.forget_user(uid)
+
     async def end_everyones_sessions(self) -> int:
         """Every token of every user stops working: tokens are only good while their session lives."""
         ended = await self._sessions.revoke_everyone()
@@ -198,11 +207,7 @@ class LoginService:
 
     async def store(self, operation: Any) -> Any:
         """Await a MongoDB operation; an unreachable database is a 503, not a 500."""
-        try:
-            return await operation
-        except ConnectionFailure as exc:
-            log.warning("MongoDB unreachable: %s", exc)
-            raise ServiceUnavailable(self._retry_after) from exc
+        return await mongo_guarded(operation, self._retry_after)
 
 
 def _account_name(email: str) -> str:

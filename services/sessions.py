@@ -152,6 +152,16 @@ class SessionStore:
         keys = [self.key(uid, sid) for sid in sids] + [self.index_key(uid)]
         await self._guard(self._redis.delete(*keys))
 
+    async def forget_user(self, uid: str) -> None:
+        """Delete every key under `auth:{<uid>}:`; uids are UUIDs, so the pattern holds no glob characters."""
+
+        async def collect() -> list[str]:
+            return [key async for key in self._redis.scan_iter(match=f"auth:{{{uid}}}:*", count=1000)]
+
+        keys = await self._guard(collect())
+        if keys:
+            await self._guard(self._redis.delete(*keys))
+
     async def revoke_everyone(self) -> int:
         """End every session of every user (the operator's big red button); returns how many ended."""
         ended = 0

@@ -1,15 +1,17 @@
 """Users in MongoDB (Motor, or mongomock-motor for the embedded default): one document per user.
 
 Document: `_id` (the uid, a UUID string), `email` (normalized, unique index), `name`, `password_hash`,
-`email_verified`, `created_at`/`updated_at` (unix seconds) and `token_epoch`, the durable copy of the
-revocation counter that Redis serves on the hot path. Every query is built here from typed values;
-nothing from a request body reaches a filter as an operator.
+`email_verified`, `created_at`/`updated_at` (unix seconds), `token_epoch`, the durable copy of the
+revocation counter that Redis serves on the hot path, `picture` (the storage key of the profile picture,
+or null) and `disabled`. Every query is built here from typed values; nothing from a request body
+reaches a filter as an operator.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +22,8 @@ from pymongo.errors import DuplicateKeyError
 from services.errors import EMAIL_IN_USE, INVALID_EMAIL, AuthError
 
 MAX_EMAIL_LENGTH = 254
+# Stored fields that never leave the server, not even in the user's own data export.
+PRIVATE_FIELDS = frozenset({"password_hash"})
 
 
 @dataclass(frozen=True)
@@ -32,12 +36,15 @@ class User:
     created_at: int
     updated_at: int
     token_epoch: int
+    picture: str | None = None
+    disabled: bool = False
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> User:
         return cls(uid=doc["_id"], email=doc["email"], name=doc["name"], password_hash=doc["password_hash"],
                    email_verified=doc.get("email_verified", False), created_at=doc["created_at"],
-                   updated_at=doc["updated_at"], token_epoch=doc.get("token_epoch", 0))
+                   updated_at=doc["updated_at"], token_epoch=doc.get("token_epoch", 0),
+                   picture=doc.get("picture"), disabled=doc.get("disabled", False))
 
 
 def normalize_email(email: str) -> str:
@@ -60,11 +67,13 @@ class UserStore:
     async def create_indexes(self) -> None:
         """Idempotent: safe on every start, on every process."""
         await self._users.create_index("email", unique=True, name="email_unique")
+        await self._users.create_index("picture", sparse=True, name="picture")
 
     async def create(self, email: str, name: str, password_hash: str) -> User:
         now = int(time.time())
         doc = {"_id": str(uuid.uuid4()), "email": email, "name": name, "password_hash": password_hash,
-               "email_verified": False, "created_at": now, "updated_at": now, "token_epoch": 0}
+               "email_verified": False, "created_at": now, "updated_at": now, "token_epoch": 0, "picture": None,
+               "disabled": False}
         try:
             await self._users.insert_one(doc)
         except DuplicateKeyError:
@@ -90,6 +99,35 @@ class UserStore:
         except DuplicateKeyError:
             raise AuthError(EMAIL_IN_USE) from None
         return User.from_document(doc) if doc else None
+
+    async def swap_picture(self, uid: str, key: str | None) -> tuple[bool, str | None]:
+        """Point the user at picture `key` (None: no picture); returns (user found, the key it replaced).
+
+        The replaced key comes from the same atomic write, so two uploads racing each other each learn
+        exactly which object they made unreferenced, and no object is left without an owner.
+        """
+        doc = await self._users.find_one_and_update(
+            {"_id": str(uid)}, {"$set": {"picture": key, "updated_at": int(time.time())}},
+            return_document=ReturnDocument.BEFORE)
+        return (doc is not None, doc.get("picture") if doc else None)
+
+    async def references_picture(self, key: str) -> bool:
+        return await self._users.find_one({"picture": str(key)}, {"_id": 1}) is not None
+
+    async def document(self, uid: str) -> dict[str, Any] | None:
+        """The stored document without its private fields (for the user's own data export)."""
+        doc = await self._users.find_one({"_id": str(uid)})
+        return {k: v for k, v in doc.items() if k not in PRIVATE_FIELDS} if doc else None
+
+    async def delete(self, uid: str) -> User | None:
+        """Remove the user; returns the document as it was at deletion."""
+        doc = await self._users.find_one_and_delete({"_id": str(uid)})
+        return User.from_document(doc) if doc else None
+
+    async def all(self) -> AsyncIterator[User]:
+        """Every user, oldest first, streamed from a cursor."""
+        async for doc in self._users.find({}).sort([("created_at", 1), ("email", 1)]):
+            yield User.from_document(doc)
 
     async def count(self) -> int:
         return await self._users.count_documents({})

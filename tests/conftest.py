@@ -1,4 +1,5 @@
-"""Fixtures: a real Redis server for the session, a fresh in-memory MongoDB and key folder per test.
+"""Fixtures: a real Redis server and a real S3 API (moto) for the session; a fresh in-memory MongoDB, key
+folder, upload folder and bucket per test.
 
 Tests talk to the app over HTTP with pytest-tornado's `http_client`; `api` wraps it so a test reads
 like the API documentation: a request, then the asserted response.
@@ -11,8 +12,9 @@ import json
 import os
 import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,20 +70,100 @@ def settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-def config(keys_dir: Path, redis_server: EmbeddedRedis, settings: dict[str, Any]) -> Config:
+def config(keys_dir: Path, redis_server: EmbeddedRedis, settings: dict[str, Any], tmp_path: Path) -> Config:
     values = {"jwt_keys": str(keys_dir), "redis_url": redis_server.url, "bcrypt_cost": 4,
-              "jwt_keys_reload_seconds": 0.2, "port": 0, **settings}
+              "jwt_keys_reload_seconds": 0.2, "port": 0, "upload_folder": str(tmp_path / "uploads"), **settings}
     return load_config(None, environ={}, **values)
 
 
+@dataclass
+class RecordingNotifier:
+    """Stands in for the mailer: remembers every notice instead of sending it."""
+
+    deleted: list[tuple[str, str]] = field(default_factory=list)
+
+    async def account_deleted(self, email: str, name: str) -> None:
+        self.deleted.append((email, name))
+
+
 @pytest.fixture
-def services(config: Config, io_loop: Any) -> Iterator[Services]:
+def notifier() -> RecordingNotifier:
+    return RecordingNotifier()
+
+
+@pytest.fixture
+def services(config: Config, io_loop: Any, notifier: RecordingNotifier) -> Iterator[Services]:
     redis = redis_client(config.redis_url, config.redis_timeout_seconds)
     io_loop.run_sync(redis.flushdb)
-    built = build_services(config, AsyncMongoMockClient()["test"], redis)
+    built = build_services(config, AsyncMongoMockClient()["test"], redis, notifier=notifier)
     io_loop.run_sync(lambda: start_services(built))
     yield built
     io_loop.run_sync(lambda: stop_services(built))
+
+
+# --- S3: moto's server on a local port, reached over HTTP like any S3 endpoint ---------------------------
+
+
+class MotoServer:
+    """moto's S3 API in a thread of this process; stop() and start() again on the same port keep its buckets."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._server: Any = None
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def client(self) -> Any:
+        """A plain boto3 client, to look into the bucket behind the server's back."""
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id="test-key",
+                            aws_secret_access_key="test-secret")
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    server = MotoServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_s3() -> Iterator[MotoServer]:
+    """An S3 server of one test alone, so stopping it touches no other test."""
+    server = MotoServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+def s3_settings(server: MotoServer, bucket: str) -> dict[str, Any]:
+    return {"storage_backend": "s3", "s3_bucket": bucket, "s3_endpoint_url": server.url,
+            "s3_access_key_id": "test-key", "s3_secret_access_key": "test-secret", "storage_timeout_seconds": 2}
+
+
+@pytest.fixture
+def bucket(moto_server: MotoServer) -> str:
+    """A new, empty bucket for one test."""
+    name = f"pictures-{uuid.uuid4().hex[:12]}"
+    moto_server.client().create_bucket(Bucket=name)
+    return name
+
+
+def bucket_keys(server: MotoServer, bucket: str) -> list[str]:
+    listing = server.client().list_objects_v2(Bucket=bucket)
+    return sorted(item["Key"] for item in listing.get("Contents", []))
 
 
 @pytest.fixture
@@ -119,6 +201,11 @@ class Api:
             self.base_url + path, method=method, body=body, headers=all_headers, raise_error=False,
             allow_nonstandard_methods=True, request_timeout=30,
         )
+        return Response(response.code, response.headers, response.body or b"")
+
+    async def fetch_url(self, url: str) -> Response:
+        """GET an absolute URL (a picture's), with no token."""
+        response = await self._client.fetch(url, raise_error=False, request_timeout=30)
         return Response(response.code, response.headers, response.body or b"")
 
     async def get(self, path: str, **kwargs: Any) -> Response:

@@ -108,7 +108,7 @@ async def test_unknown_address_is_a_json_404(api: Api, path: str) -> None:
 
 @pytest.mark.gen_test
 @pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/signup"), ("GET", "/login"), ("POST", "/"), ("DELETE", "/user"), ("PUT", "/settings"),
+    ("GET", "/signup"), ("GET", "/login"), ("POST", "/"), ("POST", "/user"), ("PUT", "/settings"),
     ("PATCH", "/refresh"),
 ])
 async def test_wrong_method_is_a_json_405(api: Api, method: str, path: str) -> None:

@@ -59,6 +59,7 @@ async def test_get_user_answers_the_seed_shape_with_string_timestamps(api: Api) 
         "email": EMAIL,
         "email_verified": False,
         "name": "Omar Quazi",
+        "picture": None,  # the one field beyond the seed's: no profile picture yet
         "status": "success",
         "uid": login["uid"],
         "updated_at": str(login["updated_at"]),

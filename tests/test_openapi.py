@@ -7,6 +7,7 @@ once, by hand, and schemathesis fuzzing every operation with generated requests.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ import jsonschema_rs
 import pytest
 import tornado.web
 import yaml
+from PIL import Image
 
 from handlers.application import AuthApplication
 from services.config import load_config, setting_names
@@ -45,7 +48,7 @@ CHECKS = ",".join([
 ])
 # Operations that end the caller's session or change its credentials: fuzzed last, with their own token,
 # so the first success among them does not leave every other operation answering 401.
-DESTRUCTIVE = ("changeUser", "endSession", "logout", "logoutEverywhere")
+DESTRUCTIVE = ("changeUser", "endSession", "logout", "logoutEverywhere", "deleteUser")
 
 
 # --- the document itself --------------------------------------------------------------------------------
@@ -248,9 +251,10 @@ class LiveServer:
     url: str
     log: Path
 
-    def call(self, method: str, path: str, json_body: Any = None, token: str | None = None) -> Answer:
+    def call(self, method: str, path: str, json_body: Any = None, token: str | None = None,
+             raw: bytes | None = None) -> Answer:
         headers = {"python-auth": f"Bearer {token}"} if token else {}
-        data = None if json_body is None else json.dumps(json_body).encode()
+        data = raw if json_body is None else json.dumps(json_body).encode()
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (our own http:// URL)
@@ -289,6 +293,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     inherited = {name: value for name, value in os.environ.items()
                  if name not in setting_names() and name != "AUTH_CONFIG"}
     env = {**inherited, "JWT_KEYS": str(folder / "keys"), "DATA_DIR": str(folder / "data"), "BCRYPT_COST": "4",
+           "UPLOAD_FOLDER": str(folder / "uploads"),
            "RATE_LIMIT_SIGNUP": "100000/1m", "RATE_LIMIT_TOKEN": "100000/1m",
            "RATE_LIMIT_LOGIN_FAILURES": "100000/1m"}
     log = folder / "server.log"
@@ -349,6 +354,7 @@ def test_every_success_on_a_live_server_is_as_documented(live_server: LiveServer
     fresh = server.login(email, fresh=True)["access_token"]
     changed = server.checked("PATCH", "/user", json_body={"password": PASSWORD + "!"}, token=fresh)
     server.checked("GET", "/user", token=fresh, status=401)
+    pictures_on_a_live_server(server, changed["tokens"]["access_token"])
     server.checked("PATCH", "/user", json_body={"email": "moved@example.com"},
                    token=changed["tokens"]["access_token"])
 
@@ -357,6 +363,29 @@ def test_every_success_on_a_live_server_is_as_documented(live_server: LiveServer
     last = server.checked("POST", "/login", json_body=moved)["tokens"]["access_token"]
     server.checked("POST", "/logout/all", token=last)
     server.checked("GET", "/user/sessions", token=last, status=401)
+
+    leaving = "leaving@example.com"
+    server.checked("POST", "/signup", json_body={"name": "Leaving", "email": leaving, "password": PASSWORD})
+    server.checked("DELETE", "/user", token=server.login(leaving)["access_token"], status=401)  # not fresh
+    fresh = server.login(leaving, fresh=True)["access_token"]
+    server.checked("DELETE", "/user", token=fresh)
+    server.checked("GET", "/user/export", token=fresh, status=401)
+
+
+def pictures_on_a_live_server(server: LiveServer, access: str) -> None:
+    """The local store as deployed: upload, the picture served by the server itself, export, removal."""
+    png = io.BytesIO()
+    Image.new("RGB", (900, 300), "teal").save(png, format="PNG")
+    url = server.checked("PUT", "/user/avatar", raw=png.getvalue(), token=access)["picture"]
+    assert server.checked("GET", "/user", token=access)["picture"] == url
+    served = server.call("GET", urllib.parse.urlsplit(url).path)
+    assert served.status == 200 and served.headers["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(served.body)).size == (512, 171)
+    server.checked("PUT", "/user/avatar", raw=b"not a picture", token=access, status=415)
+    export = server.checked("GET", "/user/export", token=access)
+    assert export["picture_url"] == url and "password_hash" not in export["user"]
+    server.checked("DELETE", "/user/avatar", token=access)
+    assert server.call("GET", urllib.parse.urlsplit(url).path).status == 404
 
 
 def test_schemathesis_finds_nothing(live_server: LiveServer, tmp_path: Path) -> None:

@@ -1,0 +1,98 @@
+"""The account's whole lifecycle beyond sign-up: export its data, disable and enable it, delete it for good.
+
+Deleting removes, in this order: the picture object (so a store that is down stops the deletion before
+anything is gone: 503, try again), the user document (from then on every token of the user fails, since
+a token needs its user), and every Redis key of the user (`auth:{<uid>}:*`: sessions, epoch and whatever
+per-user state comes later). Then the address is told, through the injected `AccountNotifier`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pymongo.errors import ConnectionFailure
+
+from services.audit import AuditLog
+from services.errors import FRESH_TOKEN_REQUIRED, TOKEN_REVOKED, AuthError, ServiceUnavailable
+from services.logins import Client, Identity, LoginService
+from services.mongo_guard import mongo_guarded
+from services.notifier import AccountNotifier
+from services.pictures import PictureService
+from services.users import User, UserStore, normalize_email
+
+log = logging.getLogger("auth.lifecycle")
+
+
+class AccountLifecycle:
+    def __init__(self, users: UserStore, logins: LoginService, pictures: PictureService, notifier: AccountNotifier,
+                 audit: AuditLog, retry_after: int) -> None:
+        self._users = users
+        self._logins = logins
+        self._pictures = pictures
+        self._notifier = notifier
+        self._audit = audit
+        self._retry_after = retry_after
+
+    # --- the user's own requests ---------------------------------------------------------------------
+
+    async def delete_account(self, identity: Identity, client: Client) -> None:
+        """`DELETE /user`: like a password change, only with a token from a `fresh_token: true` login."""
+        if not identity.claims.fresh:
+            raise AuthError(FRESH_TOKEN_REQUIRED)
+        await self.delete(identity.user, ip=client.ip, sid=identity.claims.session_id)
+
+    async def export(self, user: User, current_sid: str | None = None) -> dict[str, Any]:
+        """Everything stored about the user but the password hash, with the sessions (`GET /user/export`)."""
+        document = await mongo_guarded(self._users.document(user.uid), self._retry_after)
+        if document is None:
+            raise AuthError(TOKEN_REVOKED)
+        stored = {"uid": document.pop("_id"), **document}
+        sessions = await self._logins.sessions_of(user.uid)
+        self._audit.record("account.exported", uid=user.uid, sid=current_sid)
+        return {
+            "exported_at": int(time.time()),
+            "user": stored,
+            "picture_url": await self._pictures.url_of(stored.get("picture")),
+            "sessions": [session.public(current_sid) for session in sessions],
+        }
+
+    # --- the operator's (python server.py users ...) --------------------------------------------------
+
+    async def find(self, email: str) -> User | None:
+        return await mongo_guarded(self._users.find_by_email(normalize_email(email)), self._retry_after)
+
+    async def each_user(self) -> AsyncIterator[User]:
+        try:
+            async for user in self._users.all():
+                yield user
+        except ConnectionFailure as exc:
+            raise ServiceUnavailable(self._retry_after) from exc
+
+    async def disable(self, user: User) -> None:
+        """No more logins or refreshes, and every token of the user fails at once (all sessions end)."""
+        await self._logins.end_all_sessions(user.uid, {"disabled": True})
+        self._audit.record("account.disabled", uid=user.uid)
+
+    async def enable(self, user: User) -> None:
+        await mongo_guarded(self._users.update(user.uid, {"disabled": False}), self._retry_after)
+        self._audit.record("account.enabled", uid=user.uid)
+
+    async def delete(self, user: User, ip: str | None = None, sid: str | None = None) -> None:
+        if user.picture:
+            await self._pictures.remove_object(user.picture)
+        deleted = await mongo_guarded(self._users.delete(user.uid), self._retry_after)
+        if deleted is not None and deleted.picture and deleted.picture != user.picture:
+            await self._pictures.discard(deleted.picture)  # uploaded while the deletion ran
+        try:
+            await self._logins.forget_user(user.uid)
+        except ServiceUnavailable:
+            # Harmless: with the user gone no token of theirs passes, and the keys expire on their own.
+            log.warning("Redis keys of deleted user %s are left to expire", user.uid)
+        self._audit.record("account.deleted", uid=user.uid, sid=sid, ip=ip)
+        try:
+            await self._notifier.account_deleted(user.email, user.name)
+        except Exception:  # the account is gone either way; a mail failure must not turn that into an error
+            log.exception("could not send the account-deleted notice for user %s", user.uid)
