@@ -28,6 +28,7 @@ import jsonschema_rs
 import pytest
 import tornado.web
 import yaml
+from conftest import Response
 from PIL import Image
 
 from handlers.application import AuthApplication
@@ -236,31 +237,20 @@ async def test_rate_limited_and_oversized_answers_are_documented(api: Any) -> No
 
 
 @dataclass
-class Answer:
-    status: int
-    headers: Any
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
 class LiveServer:
     url: str
     log: Path
 
     def call(self, method: str, path: str, json_body: Any = None, token: str | None = None,
-             raw: bytes | None = None) -> Answer:
+             raw: bytes | None = None) -> Response:
         headers = {"python-auth": f"Bearer {token}"} if token else {}
         data = raw if json_body is None else json.dumps(json_body).encode()
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (our own http:// URL)
-                return Answer(response.status, response.headers, response.read())
+                return Response(response.status, response.headers, response.read())
         except urllib.error.HTTPError as error:
-            return Answer(error.code, error.headers, error.read())
+            return Response(error.code, error.headers, error.read())
 
     def checked(self, method: str, path: str, template: str | None = None, status: int = 200,
                 **kwargs: Any) -> dict[str, Any]:
