@@ -11,8 +11,22 @@ import tornado.web
 from handlers.auth import LoginHandler, RefreshHandler, SignupHandler
 from handlers.base import NotFoundHandler
 from handlers.meta import IndexHandler, JwksHandler, OpenApiHandler, PublicKeysHandler, SettingsHandler, load_openapi
+from handlers.pages import (
+    ForgotPasswordPage,
+    PageKit,
+    ResendVerificationPage,
+    ResetPasswordPage,
+    StaticHandler,
+    VerifyEmailPage,
+)
 from handlers.sessions import LogoutEverywhereHandler, LogoutHandler, SessionHandler, SessionsHandler
 from handlers.user import UserHandler
+from handlers.verification import (
+    ForgotPasswordHandler,
+    ResendVerificationHandler,
+    ResetPasswordHandler,
+    VerifyEmailHandler,
+)
 from services.wiring import Services
 
 access_log = logging.getLogger("auth.access")
@@ -25,6 +39,7 @@ class AuthApplication(tornado.web.Application):
     def __init__(self, services: Services, **settings: Any) -> None:
         self.services = services
         self._cors_origins = frozenset(services.config.cors_origins)
+        self.pages = PageKit(services.config)
         routes = [
             (r"/", IndexHandler),
             (r"/settings", SettingsHandler),
@@ -38,10 +53,22 @@ class AuthApplication(tornado.web.Application):
             (r"/user/sessions/([0-9a-f]{32})", SessionHandler),
             (r"/logout", LogoutHandler),
             (r"/logout/all", LogoutEverywhereHandler),
+            (r"/verify/resend", ResendVerificationHandler),
+            (r"/verify", VerifyEmailHandler),
+            (r"/password/forgot", ForgotPasswordHandler),
+            (r"/password/reset", ResetPasswordHandler),
             (r"/openapi\.json", OpenApiHandler, {"document": load_openapi(services.config)}),
+            # HTML pages, opened from the links we mail.
+            (r"/verify-email", VerifyEmailPage),
+            (r"/verify-email/resend", ResendVerificationPage),
+            (r"/reset-password", ResetPasswordPage),
+            (r"/forgot-password", ForgotPasswordPage),
+            (r"/static/([a-z0-9-]+\.(?:css|svg))", StaticHandler),
         ]
+        # The pages' XSRF cookie: never readable by script, never sent along from another site.
+        xsrf_cookie = {"httponly": True, "samesite": "Strict", "secure": services.config.app_url.startswith("https:")}
         super().__init__(routes, default_handler_class=NotFoundHandler, log_function=_log_request,
-                         compress_response=False, **settings)
+                         compress_response=False, xsrf_cookie_kwargs=xsrf_cookie, **settings)
 
     @property
     def cors_enabled(self) -> bool:

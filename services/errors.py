@@ -47,6 +47,11 @@ class ServiceUnavailable(AuthError):
 
 # Successes the seed README shows.
 USER_REGISTERED = Outcome(200, "auth/user-registered", "Successfully created your account! Login now.")
+# The same code when EMAIL_VERIFICATION_REQUIRED is on, for a new account and a taken address alike.
+USER_REGISTERED_CHECK_INBOX = Outcome(
+    200, "auth/user-registered",
+    "Successfully created your account! Please confirm your email address with the link we sent you, then log in.",
+)
 CHANGED_NAME = Outcome(200, "auth/changed-name", "Successfully changed your name!")
 CHANGED_EMAIL = Outcome(
     200, "auth/changed-email",
@@ -89,6 +94,30 @@ SESSION_NOT_FOUND = Outcome(404, "auth/session-not-found", "You have no session 
 LOGGED_OUT = Outcome(200, "auth/logged-out", "You are logged out.")
 LOGGED_OUT_EVERYWHERE = Outcome(200, "auth/logged-out-everywhere", "You are logged out on every device.")
 SESSION_REVOKED = Outcome(200, "auth/session-revoked", "That session has ended.")
+
+# Email verification and password reset. Answers that could tell whether an account exists are
+# the same for every address.
+VERIFICATION_SENT = Outcome(
+    200, "auth/verification-sent",
+    "If that address belongs to an account that still needs verifying, a new verification link is on its way.",
+)
+ALREADY_VERIFIED = Outcome(200, "auth/email-already-verified", "Your email address is already verified.")
+EMAIL_VERIFIED = Outcome(200, "auth/email-verified", "Thank you, your email address is verified.")
+RESET_SENT = Outcome(
+    200, "auth/reset-sent",
+    "If an account exists for that address, a link to reset its password is on its way. "
+    "It is valid for a limited time.",
+)
+PASSWORD_RESET = Outcome(200, "auth/password-reset",
+                         "Your password has been changed and every session has ended. Log in with the new password.")
+EMAIL_NOT_VERIFIED = Outcome(403, "auth/email-not-verified",
+                             "Please verify your email address first: follow the link in the mail we sent you.")
+PASSWORDS_DIFFER = Outcome(400, "auth/passwords-do-not-match", "The two passwords are not the same.")
+LINK_INVALID = Outcome(400, "auth/link-invalid",
+                       "This link is not valid. It may be incomplete, or a newer link may have replaced it.")
+LINK_EXPIRED = Outcome(410, "auth/link-expired",
+                       "This link has expired: for your safety, links work for a limited time only.")
+LINK_USED = Outcome(410, "auth/link-used", "This link has already been used: each link works only once.")
 
 # Protocol and server.
 NOT_FOUND = Outcome(404, "auth/not-found", "There is nothing at this address.")

@@ -8,18 +8,25 @@ from pathlib import Path
 from typing import Any
 
 from services.accounts import AccountService
+from services.action_tokens import ActionLinks, ActionTokenStore
 from services.audit import AuditLog
 from services.client_ip import ClientAddressResolver, parse_networks
 from services.config import Config
 from services.epochs import TokenEpochs
 from services.keyring import KeyRing
 from services.logins import LoginService
+from services.mail_composer import MailComposer
+from services.mail_worker import MailWorker
+from services.mailers import Mailer, build_mailer
+from services.outbox import Outbox
 from services.passwords import PasswordHasher, PasswordPolicy, common_passwords
 from services.ratelimit import RateLimiter
+from services.recovery import PasswordReset
 from services.sessions import SessionStore
 from services.throttle import Throttle
 from services.tokens import TokenService
 from services.users import UserStore
+from services.verification import EmailVerification
 
 
 @dataclass(frozen=True)
@@ -30,12 +37,18 @@ class Services:
     users: UserStore
     logins: LoginService
     accounts: AccountService
+    verification: EmailVerification
+    recovery: PasswordReset
+    outbox: Outbox
+    mail_worker: MailWorker
     throttle: Throttle
     client_addresses: ClientAddressResolver
     redis: Any
 
 
-def build_services(config: Config, database: Any, redis: Any, executor: Executor | None = None) -> Services:
+def build_services(config: Config, database: Any, redis: Any, executor: Executor | None = None,
+                   mailer: Mailer | None = None) -> Services:
+    """`mailer` replaces the one MAIL_BACKEND names (tests)."""
     retry_after = config.unavailable_retry_after
     keyring = KeyRing(Path(config.jwt_keys), signing_kid=config.jwt_signing_kid, executor=executor)
     tokens = TokenService(
@@ -51,21 +64,36 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
         users, TokenEpochs(redis, config.jwt_refresh_token_lifetime, retry_after),
         SessionStore(redis, config.jwt_refresh_token_lifetime, retry_after), tokens, hasher, throttle, audit,
         max_password_length=config.password_max_length, retry_after=retry_after,
+        verification_required=config.email_verification_required,
     )
     policy = PasswordPolicy(config.password_min_length, config.password_max_length, common_passwords())
-    accounts = AccountService(users, logins, hasher, policy, audit, disable_signup=config.disable_signup)
+    outbox = Outbox(redis, lease_seconds=config.mail_lease_seconds, max_attempts=config.mail_max_attempts,
+                    retry_base_seconds=config.mail_retry_base_seconds,
+                    retry_max_seconds=config.mail_retry_max_seconds, retry_after=retry_after)
+    links = ActionLinks(ActionTokenStore(redis, retry_after), users, logins,
+                        {"verify": config.email_verification_lifetime, "reset": config.password_reset_lifetime})
+    verification = EmailVerification(links, outbox, throttle, users, logins, audit)
+    recovery = PasswordReset(links, outbox, throttle, logins, hasher, policy, audit)
+    accounts = AccountService(users, logins, hasher, policy, audit, verification, outbox,
+                              disable_signup=config.disable_signup,
+                              verification_required=config.email_verification_required)
+    worker = MailWorker(outbox, MailComposer(config, users, logins, links), mailer or build_mailer(config),
+                        send_timeout=config.mail_send_timeout_seconds)
     return Services(config=config, keyring=keyring, tokens=tokens, users=users, logins=logins, accounts=accounts,
+                    verification=verification, recovery=recovery, outbox=outbox, mail_worker=worker,
                     throttle=throttle, client_addresses=ClientAddressResolver(parse_networks(config.trusted_proxies)),
                     redis=redis)
 
 
 async def start_services(services: Services) -> None:
-    """Start-up I/O, done once: indexes and the first read of the key ring."""
+    """Start-up I/O, done once: indexes, the first read of the key ring, and the mail worker."""
     await services.users.create_indexes()
     await services.keyring.reload()
     services.keyring.start_watching(services.config.jwt_keys_reload_seconds)
+    services.mail_worker.start()
 
 
 async def stop_services(services: Services) -> None:
+    await services.mail_worker.stop()
     await services.keyring.stop_watching()
     await services.redis.aclose()
