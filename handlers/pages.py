@@ -21,6 +21,7 @@ import tornado.web
 from handlers.base import BaseHandler, error_for
 from services.config import Config
 from services.errors import (
+    BAD_REQUEST,
     EMAIL_VERIFIED,
     INVALID_EMAIL,
     INVALID_FIELD,
@@ -98,8 +99,13 @@ class PageHandler(BaseHandler):
 
     def read_form(self) -> None:
         """Parse the posted form and check its XSRF token (403 when it is missing or does not match)."""
-        tornado.httputil.parse_body_arguments(self.request.headers.get("Content-Type", ""), self.raw_body,
-                                              self._form, {}, self.request.headers)
+        # Our forms send nothing else; any other body just lacks the `_xsrf` field and gets the 403.
+        content_type = self.request.headers.get("Content-Type", "")
+        if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+            try:
+                tornado.httputil.parse_body_arguments(content_type, self.raw_body, self._form, {}, self.request.headers)
+            except tornado.httputil.HTTPInputError:
+                raise AuthError(BAD_REQUEST) from None
         self.request.body_arguments = self._form
         self.request.arguments = {**self.request.query_arguments, **self._form}
         self.check_xsrf_cookie()
