@@ -30,7 +30,7 @@ from services.users import User, UserStore
 
 Purpose = Literal["verify", "reset"]
 RECORD_GRACE = 7 * 86_400
-_TOKEN = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$")
+_TOKEN = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})")
 
 # KEYS[1] the record; ARGV: expected hash. Marks it used only if it still holds that hash, unused.
 _CONSUME = """
@@ -56,7 +56,7 @@ class ParsedToken:
 
 def parse_token(token: str | None) -> ParsedToken | None:
     """The uid and secret of a well-formed token; None for anything else (never reaches a Redis key)."""
-    match = _TOKEN.match(token or "")
+    match = _TOKEN.fullmatch(token or "")
     return ParsedToken(match[1], match[2]) if match else None
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import tornado.httpclient
+from mailcatcher import SmtpServer
 from mongomock_motor import AsyncMongoMockClient
 
 from handlers.application import make_app
@@ -50,6 +51,27 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: SmtpServer) -> SmtpServer:
+    """The session's SMTP server (plain, no login), emptied for this test."""
+    smtp_server.clear()
+    return smtp_server
+
+
+def mail_settings(smtp: SmtpServer, **more: Any) -> dict[str, Any]:
+    """Settings that send mail to `smtp`, retrying fast."""
+    return {"mail_backend": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none",
+            "mail_retry_base_seconds": 0.05, "mail_retry_max_seconds": 0.5, "mail_send_timeout_seconds": 5, **more}
 
 
 @pytest.fixture
