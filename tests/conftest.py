@@ -6,6 +6,7 @@ like the API documentation: a request, then the asserted response.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -72,6 +73,15 @@ def mail_settings(smtp: SmtpServer, **more: Any) -> dict[str, Any]:
     """Settings that send mail to `smtp`, retrying fast."""
     return {"mail_backend": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none",
             "mail_retry_base_seconds": 0.05, "mail_retry_max_seconds": 0.5, "mail_send_timeout_seconds": 5, **more}
+
+
+async def settle(outbox: Any) -> None:
+    """Wait until the mail worker has dealt with every queued message."""
+    for _ in range(500):
+        if await outbox.pending() == 0:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the outbox did not empty")
 
 
 @pytest.fixture

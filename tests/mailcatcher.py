@@ -119,12 +119,26 @@ class SmtpServer:
             await asyncio.sleep(0.02)
         return list(self.received)
 
-    def wait_for_sync(self, count: int, timeout: float = 10.0) -> list[Received]:
-        deadline = time.monotonic() + timeout
-        while len(self.received) < count:
-            assert time.monotonic() < deadline, f"{len(self.received)} of {count} mail(s) arrived in {timeout} s"
+    def matching(self, to: str, about: str) -> list[Received]:
+        """Mails to `to` whose subject contains `about` ("Reset", "Confirm", "changed", ...), oldest first."""
+        return [mail for mail in self.received if mail.to == to and about in mail.subject]
+
+    async def mail(self, to: str, about: str, count: int = 1, within: float = 10.0) -> Received:
+        """The newest mail to `to` about `about`, once at least `count` of them have arrived."""
+        deadline = time.monotonic() + within
+        while len(self.matching(to, about)) < count:
+            assert time.monotonic() < deadline, (f"no mail to {to} about {about!r} in {within} s; got "
+                                                 f"{[(m.to, m.subject) for m in self.received]}")
+            await asyncio.sleep(0.02)
+        return self.matching(to, about)[-1]
+
+    def mail_sync(self, to: str, about: str, count: int = 1, within: float = 10.0) -> Received:
+        deadline = time.monotonic() + within
+        while len(self.matching(to, about)) < count:
+            assert time.monotonic() < deadline, (f"no mail to {to} about {about!r} in {within} s; got "
+                                                 f"{[(m.to, m.subject) for m in self.received]}")
             time.sleep(0.02)
-        return list(self.received)
+        return self.matching(to, about)[-1]
 
 
 def password_authenticator(login: str, password: str) -> Any:
