@@ -188,6 +188,7 @@ class RequestMailPage(PageHandler):
     """A form that asks for a mail by address: the answer is the same whether or not an account has it."""
 
     purpose = "reset"
+    sent = RESET_SENT
 
     def get(self) -> None:
         self.render_page("request.html", form=REQUEST_FORMS[self.purpose], email="")
@@ -197,20 +198,25 @@ class RequestMailPage(PageHandler):
         email = self.field("email").strip()
         self.redisplay_on_mistake("request.html", form=REQUEST_FORMS[self.purpose], email=email)
         await self.rate_limit("mail")
-        if self.purpose == "reset":
-            await self.services.recovery.forgot(email)
-        else:
-            await self.services.verification.resend(email, None)
-        message = RESET_SENT.message if self.purpose == "reset" else VERIFICATION_SENT.message
-        self.render_page("message.html", title="Check your inbox", message=message, renewal=None)
+        await self.request_mail(email)
+        self.render_page("message.html", title="Check your inbox", message=self.sent.message, renewal=None)
+
+    async def request_mail(self, email: str) -> None:
+        raise NotImplementedError
 
 
 class ForgotPasswordPage(RequestMailPage):
-    purpose = "reset"
+    purpose, sent = "reset", RESET_SENT
+
+    async def request_mail(self, email: str) -> None:
+        await self.services.recovery.forgot(email)
 
 
 class ResendVerificationPage(RequestMailPage):
-    purpose = "verify"
+    purpose, sent = "verify", VERIFICATION_SENT
+
+    async def request_mail(self, email: str) -> None:
+        await self.services.verification.resend(email, None)
 
 
 class StaticHandler(BaseHandler):
