@@ -17,7 +17,7 @@ import jinja2
 from services.action_tokens import ActionLinks
 from services.config import Config
 from services.logins import LoginService
-from services.mailers import Mail
+from services.mailers import Mail, PermanentMailError
 from services.users import User, UserStore
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail"
@@ -85,7 +85,7 @@ class MailComposer:
             if user is None:
                 return None
             return self.render(kind, str(message["old_email"]) if kind == EMAIL_CHANGED else user.email, user=user)
-        raise ValueError(f"unknown mail kind {kind!r}")
+        raise PermanentMailError(f"unknown mail kind {kind!r}")  # retrying cannot help: straight to the dead letters
 
     def render(self, template: str, to: str, **context: Any) -> Mail:
         config = self._config
