@@ -102,6 +102,10 @@ def _banner(config: Config, embedded_redis_used: bool) -> None:
         lines += ["",
                   f"!! Redis is embedded: a redis-server child process with its data in {config.data_dir}/redis.",
                   "!! Set REDIS_URL=redis://host:6379/0 to share sessions and limits between servers."]
+    if config.mail_backend == "console":
+        lines += ["",
+                  "!! MAIL_BACKEND=console: verification and reset mails are printed here, not sent.",
+                  "!! Set MAIL_BACKEND=smtp or mailgun (see README \"Mail\") to deliver them."]
     width = max(len(line) for line in lines)
     print("\n".join(["=" * width, *lines, "=" * width]), file=sys.stderr, flush=True)
 

@@ -11,9 +11,23 @@ import tornado.web
 from handlers.auth import LoginHandler, RefreshHandler, SignupHandler
 from handlers.base import NotFoundHandler
 from handlers.meta import IndexHandler, JwksHandler, OpenApiHandler, PublicKeysHandler, SettingsHandler, load_openapi
+from handlers.pages import (
+    ForgotPasswordPage,
+    PageKit,
+    ResendVerificationPage,
+    ResetPasswordPage,
+    StaticHandler,
+    VerifyEmailPage,
+)
 from handlers.pictures import AvatarHandler, PictureFileHandler
 from handlers.sessions import LogoutEverywhereHandler, LogoutHandler, SessionHandler, SessionsHandler
 from handlers.user import ExportHandler, UserHandler
+from handlers.verification import (
+    ForgotPasswordHandler,
+    ResendVerificationHandler,
+    ResetPasswordHandler,
+    VerifyEmailHandler,
+)
 from services.storage import LOCAL_URL_PREFIX, OBJECT_KEY
 from services.wiring import Services
 
@@ -27,6 +41,7 @@ class AuthApplication(tornado.web.Application):
     def __init__(self, services: Services, **settings: Any) -> None:
         self.services = services
         self._cors_origins = frozenset(services.config.cors_origins)
+        self.pages = PageKit(services.config)
         routes = [
             (r"/", IndexHandler),
             (r"/settings", SettingsHandler),
@@ -42,13 +57,25 @@ class AuthApplication(tornado.web.Application):
             (r"/user/sessions/([0-9a-f]{32})", SessionHandler),
             (r"/logout", LogoutHandler),
             (r"/logout/all", LogoutEverywhereHandler),
+            (r"/verify/resend", ResendVerificationHandler),
+            (r"/verify", VerifyEmailHandler),
+            (r"/password/forgot", ForgotPasswordHandler),
+            (r"/password/reset", ResetPasswordHandler),
             (r"/openapi\.json", OpenApiHandler, {"document": load_openapi(services.config)}),
+            # HTML pages, opened from the links we mail.
+            (r"/verify-email", VerifyEmailPage),
+            (r"/verify-email/resend", ResendVerificationPage),
+            (r"/reset-password", ResetPasswordPage),
+            (r"/forgot-password", ForgotPasswordPage),
+            (r"/static/([a-z0-9-]+\.(?:css|svg))", StaticHandler),
         ]
         if services.config.storage_backend == "local":
             # The pattern admits our own keys only: no `..`, no `%2e`, no other file of the folder.
             routes.append((rf"/{LOCAL_URL_PREFIX}({OBJECT_KEY.pattern})", PictureFileHandler))
+        # The pages' XSRF cookie: never readable by script, never sent along from another site.
+        xsrf_cookie = {"httponly": True, "samesite": "Strict", "secure": services.config.app_url.startswith("https:")}
         super().__init__(routes, default_handler_class=NotFoundHandler, log_function=_log_request,
-                         compress_response=False, **settings)
+                         compress_response=False, xsrf_cookie_kwargs=xsrf_cookie, **settings)
 
     @property
     def cors_enabled(self) -> bool:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from handlers.base import BaseHandler
-from services.errors import USER_REGISTERED
 
 
 class SignupHandler(BaseHandler):
     async def post(self) -> None:
         await self.rate_limit("signup")
         body = self.json_body()
-        await self.services.accounts.signup(body.text("name"), body.text("email"), body.text("password"),
-                                            self.client)
-        self.write_outcome(USER_REGISTERED)
+        self.write_outcome(await self.services.accounts.signup(body.text("name"), body.text("email"),
+                                                               body.text("password"), self.client))
 
 
 class LoginHandler(BaseHandler):

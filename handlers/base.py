@@ -128,7 +128,7 @@ class BaseHandler(tornado.web.RequestHandler):
                         status=outcome.status)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        error = _error_from(kwargs.get("exc_info"), status_code)
+        error = error_for(kwargs.get("exc_info"), status_code)
         self.set_status(error.status)
         if error.status == 405:  # RFC 9110 §15.5.6: say which methods would have worked
             self.set_header("Allow", ", ".join([*self._allowed_methods(), "OPTIONS"]))
@@ -195,7 +195,7 @@ class NotFoundHandler(BaseHandler):
         raise tornado.web.HTTPError(404)
 
 
-def _error_from(exc_info: Any, status_code: int) -> AuthError:
+def error_for(exc_info: Any, status_code: int) -> AuthError:
     exc = exc_info[1] if exc_info else None
     if isinstance(exc, AuthError):
         return exc

@@ -15,6 +15,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -25,6 +26,8 @@ STORAGE_BACKENDS = ("local", "s3")
 MAX_PRESIGN_SECONDS = 604_800  # SigV4 presigned URLs live at most 7 days
 # Pillow refuses images over twice this many pixels as decompression bombs; ours must stay below its own guard.
 PILLOW_BOMB_PIXELS = 89_478_485
+MAIL_BACKENDS = ("console", "smtp", "mailgun")
+SMTP_SECURITY = ("starttls", "tls", "none")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*(s|m|h)?\s*$")
 _UNIT = {None: 1, "s": 1, "m": 60, "h": 3600}
 _TRUE = {"1", "true", "yes", "on"}
@@ -91,6 +94,29 @@ class Config:
     rate_limit_token: Rate = Rate(150, 300)
     rate_limit_login_failures: Rate = Rate(10, 900)
     login_lock_base_seconds: int = 30
+    rate_limit_mail: Rate = Rate(20, 3600)
+    rate_limit_mail_address: Rate = Rate(5, 3600)
+
+    # Email verification and password reset (links are valid this many seconds).
+    email_verification_required: bool = False
+    email_verification_lifetime: int = 86_400
+    password_reset_lifetime: int = 3600
+
+    # Mail delivery: `console` prints mails (development), `smtp` or `mailgun` sends them.
+    mail_backend: str = "console"
+    mail_from: str = "no-reply@localhost"
+    mail_send_timeout_seconds: float = 30.0
+    mail_max_attempts: int = 10
+    mail_retry_base_seconds: float = 30.0
+    mail_retry_max_seconds: float = 3600.0
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    mailgun_api_key: str = ""
+    mailgun_domain: str = ""
+    mailgun_base_url: str = "https://api.mailgun.net/v3"
 
     # Requests.
     max_content_length: int = 8 * 1024 * 1024
@@ -146,6 +172,8 @@ class Config:
         _check(1 <= self.picture_max_pixels <= PILLOW_BOMB_PIXELS, "PICTURE_MAX_PIXELS",
                f"must be between 1 and {PILLOW_BOMB_PIXELS}")
         self._check_storage()
+        _check(_is_http_url(self.app_url), "APP_URL", "must be an absolute http:// or https:// URL")
+        self._check_mail()
         try:
             parse_networks(self.trusted_proxies)
         except ValueError as exc:
@@ -168,6 +196,30 @@ class Config:
                    "must be an http:// or https:// URL")
         _check(1 <= self.s3_url_lifetime <= MAX_PRESIGN_SECONDS, "S3_URL_LIFETIME",
                f"must be between 1 and {MAX_PRESIGN_SECONDS} seconds")
+
+    def _check_mail(self) -> None:
+        _check(self.email_verification_lifetime >= 60, "EMAIL_VERIFICATION_LIFETIME", "must be at least 60 seconds")
+        _check(self.password_reset_lifetime >= 60, "PASSWORD_RESET_LIFETIME", "must be at least 60 seconds")
+        _check(self.mail_backend in MAIL_BACKENDS, "MAIL_BACKEND", f"must be one of {', '.join(MAIL_BACKENDS)}")
+        _check("@" in self.mail_from and "\n" not in self.mail_from, "MAIL_FROM", "must be an email address")
+        _check(self.mail_send_timeout_seconds > 0, "MAIL_SEND_TIMEOUT_SECONDS", "must be positive")
+        _check(self.mail_max_attempts >= 1, "MAIL_MAX_ATTEMPTS", "must be at least 1")
+        _check(self.mail_retry_base_seconds > 0, "MAIL_RETRY_BASE_SECONDS", "must be positive")
+        _check(self.mail_retry_max_seconds >= self.mail_retry_base_seconds, "MAIL_RETRY_MAX_SECONDS",
+               "must be at least MAIL_RETRY_BASE_SECONDS")
+        _check(self.smtp_security in SMTP_SECURITY, "SMTP_SECURITY", f"must be one of {', '.join(SMTP_SECURITY)}")
+        _check(1 <= self.smtp_port <= 65535, "SMTP_PORT", "must be between 1 and 65535")
+        if self.mail_backend == "smtp":
+            _check(bool(self.smtp_host.strip()), "SMTP_HOST", "must be set when MAIL_BACKEND is smtp")
+        if self.mail_backend == "mailgun":
+            _check(bool(self.mailgun_api_key), "MAILGUN_API_KEY", "must be set when MAIL_BACKEND is mailgun")
+            _check(bool(self.mailgun_domain.strip()), "MAILGUN_DOMAIN", "must be set when MAIL_BACKEND is mailgun")
+        _check(_is_http_url(self.mailgun_base_url), "MAILGUN_BASE_URL", "must be an absolute http(s) URL")
+
+    @property
+    def mail_lease_seconds(self) -> float:
+        """How long a worker owns a message it took: past it, another worker retries (a crash mid-send)."""
+        return 2 * self.mail_send_timeout_seconds + 5
 
     @property
     def embedded_mongo(self) -> bool:
@@ -258,6 +310,11 @@ def _type_name(hint: object) -> str:
     if hint is Rate:
         return "rate like 30/300 (requests per seconds) or 30/5m"
     return {bool: "boolean (true/false)", int: "integer", float: "number", str: "string"}.get(hint, str(hint))  # type: ignore[call-overload]
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _check(ok: bool, name: str, problem: str) -> None:

@@ -47,6 +47,11 @@ class ServiceUnavailable(AuthError):
 
 # Successes the seed README shows.
 USER_REGISTERED = Outcome(200, "auth/user-registered", "Successfully created your account! Login now.")
+# The same code when EMAIL_VERIFICATION_REQUIRED is on, for a new account and a taken address alike.
+USER_REGISTERED_CHECK_INBOX = Outcome(
+    200, "auth/user-registered",
+    "Successfully created your account! Please confirm your email address with the link we sent you, then log in.",
+)
 CHANGED_NAME = Outcome(200, "auth/changed-name", "Successfully changed your name!")
 CHANGED_EMAIL = Outcome(
     200, "auth/changed-email",
@@ -100,6 +105,30 @@ IMAGE_TOO_LARGE = Outcome(400, "auth/image-too-large", "The image has too many p
 # The account's lifecycle.
 ACCOUNT_DELETED = Outcome(200, "auth/account-deleted", "Your account and everything stored with it are deleted.")
 USER_DISABLED = Outcome(403, "auth/user-disabled", "This account is disabled; contact the administrator.")
+
+# Email verification and password reset. Answers that could tell whether an account exists are
+# the same for every address.
+VERIFICATION_SENT = Outcome(
+    200, "auth/verification-sent",
+    "If that address belongs to an account that still needs verifying, a new verification link is on its way.",
+)
+ALREADY_VERIFIED = Outcome(200, "auth/email-already-verified", "Your email address is already verified.")
+EMAIL_VERIFIED = Outcome(200, "auth/email-verified", "Thank you, your email address is verified.")
+RESET_SENT = Outcome(
+    200, "auth/reset-sent",
+    "If an account exists for that address, a link to reset its password is on its way. "
+    "It is valid for a limited time.",
+)
+PASSWORD_RESET = Outcome(200, "auth/password-reset",
+                         "Your password has been changed and every session has ended. Log in with the new password.")
+EMAIL_NOT_VERIFIED = Outcome(403, "auth/email-not-verified",
+                             "Please verify your email address first: follow the link in the mail we sent you.")
+PASSWORDS_DIFFER = Outcome(400, "auth/passwords-do-not-match", "The two passwords are not the same.")
+LINK_INVALID = Outcome(400, "auth/link-invalid",
+                       "This link is not valid. It may be incomplete, or a newer link may have replaced it.")
+LINK_EXPIRED = Outcome(410, "auth/link-expired",
+                       "This link has expired: for your safety, links work for a limited time only.")
+LINK_USED = Outcome(410, "auth/link-used", "This link has already been used: each link works only once.")
 
 # Protocol and server.
 NOT_FOUND = Outcome(404, "auth/not-found", "There is nothing at this address.")

@@ -15,7 +15,14 @@ from typing import Any
 
 from services.audit import AuditLog, account_ref
 from services.epochs import TokenEpochs
-from services.errors import INVALID_CREDENTIALS, SESSION_NOT_FOUND, TOKEN_REVOKED, USER_DISABLED, AuthError
+from services.errors import (
+    EMAIL_NOT_VERIFIED,
+    INVALID_CREDENTIALS,
+    SESSION_NOT_FOUND,
+    TOKEN_REVOKED,
+    USER_DISABLED,
+    AuthError,
+)
 from services.mongo_guard import mongo_guarded
 from services.passwords import PasswordHasher
 from services.sessions import Rotation, Session, SessionStore
@@ -51,7 +58,7 @@ class Identity:
 class LoginService:
     def __init__(self, users: UserStore, epochs: TokenEpochs, sessions: SessionStore, tokens: TokenService,
                  hasher: PasswordHasher, throttle: Throttle, audit: AuditLog, max_password_length: int,
-                 retry_after: int) -> None:
+                 retry_after: int, verification_required: bool = False) -> None:
         self._users = users
         self._epochs = epochs
         self._sessions = sessions
@@ -61,6 +68,7 @@ class LoginService:
         self._audit = audit
         self._max_password_length = max_password_length
         self._retry_after = retry_after
+        self._verification_required = verification_required
 
     # --- login and refresh --------------------------------------------------------------------------
 
@@ -87,6 +95,10 @@ class LoginService:
             self._audit.record("login.disabled", uid=user.uid, ip=client.ip)
             raise AuthError(USER_DISABLED)
         await self._throttle.login_succeeded(account)
+        # Only after the password checked out, so it tells a stranger nothing about the address.
+        if self._verification_required and not user.email_verified:
+            self._audit.record("login.unverified", uid=user.uid, ip=client.ip)
+            raise AuthError(EMAIL_NOT_VERIFIED)
         pair, session = await self.start_session(user, fresh, client)
         self._audit.record("login.ok", uid=user.uid, sid=session.id, ip=client.ip, fresh=fresh)
         return user, pair

@@ -1,17 +1,16 @@
-"""Telling users about their account by mail: a narrow interface, so the mailer can be plugged in later.
+"""Telling users about their account by mail, behind a narrow interface the lifecycle service depends on.
 
-Mail delivery is built separately; until it is wired here, `LoggingNotifier` stands in and writes a log
-line instead (naming the account by a hash: the address of a deleted account should not linger in logs).
+The notice goes through the outbox like every other mail: the request never waits on delivery, and a
+mail-server outage only delays it. The message carries the address and name itself, since by the time
+the worker sends it the account they belonged to is gone.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Protocol
 
-from services.audit import account_ref
-
-log = logging.getLogger("auth.notifier")
+from services.mail_composer import ACCOUNT_DELETED
+from services.outbox import Outbox
 
 
 class AccountNotifier(Protocol):
@@ -19,8 +18,9 @@ class AccountNotifier(Protocol):
         """Tell `email` that the account and its data are gone (sent after the deletion)."""
 
 
-class LoggingNotifier:
-    """The default until a mailer is configured: nothing is sent, a log line says what would have been."""
+class MailNotifier:
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
 
     async def account_deleted(self, email: str, name: str) -> None:
-        log.info("no mailer configured: account-deleted notice not sent (account %s)", account_ref(email))
+        await self._outbox.enqueue({"kind": ACCOUNT_DELETED, "email": email, "name": name})

@@ -7,6 +7,10 @@ count is forgotten once a window passes without failures. A stranger can therefo
 down but never lock its owner out for good, and the owner is never locked out at all on a device that
 still holds a live session of the account: a login that carries that session's token skips the lock,
 and a successful login or refresh clears the count.
+
+Mail: requests that send mail count per client IP (`RATE_LIMIT_MAIL`), and mails per recipient address
+(`RATE_LIMIT_MAIL_ADDRESS`), whether or not an account has that address, so neither a stranger nor
+the quota itself can flood an inbox or tell who has an account.
 """
 
 from __future__ import annotations
@@ -17,13 +21,15 @@ from services.config import Config, Rate
 from services.errors import TOO_MANY_REQUESTS, AuthError
 from services.ratelimit import Decision, RateLimiter
 
-QuotaName = Literal["signup", "token"]
+QuotaName = Literal["signup", "token", "mail"]
 
 
 class Throttle:
     def __init__(self, limiter: RateLimiter, config: Config) -> None:
         self._limiter = limiter
-        self._quotas: dict[QuotaName, Rate] = {"signup": config.rate_limit_signup, "token": config.rate_limit_token}
+        self._quotas: dict[QuotaName, Rate] = {"signup": config.rate_limit_signup, "token": config.rate_limit_token,
+                                               "mail": config.rate_limit_mail}
+        self._mail_address = config.rate_limit_mail_address
         self._failures = config.rate_limit_login_failures
         self._base_lock = config.login_lock_base_seconds
 
@@ -45,3 +51,10 @@ class Throttle:
 
     async def login_succeeded(self, account: str) -> None:
         await self._limiter.clear("login-failures", account)
+
+    async def mail_to(self, address: str, enforce: bool) -> bool:
+        """Count one mail to `address`. Over the quota: 429 when `enforce`, else False (send nothing)."""
+        if enforce:
+            await self._limiter.enforce("mail-address", address, self._mail_address)
+            return True
+        return (await self._limiter.hit("mail-address", address, self._mail_address)).allowed

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from services.accounts import AccountService
+from services.action_tokens import ActionLinks, ActionTokenStore
 from services.audit import AuditLog
 from services.client_ip import ClientAddressResolver, parse_networks
 from services.config import Config
@@ -16,16 +17,22 @@ from services.images import ImageProcessor
 from services.keyring import KeyRing
 from services.lifecycle import AccountLifecycle
 from services.logins import LoginService
-from services.notifier import AccountNotifier, LoggingNotifier
+from services.mail_composer import MailComposer
+from services.mail_worker import MailWorker
+from services.mailers import Mailer, build_mailer
+from services.notifier import AccountNotifier, MailNotifier
+from services.outbox import Outbox
 from services.passwords import PasswordHasher, PasswordPolicy, common_passwords
 from services.pending_objects import PendingObjects
 from services.pictures import PictureService
 from services.ratelimit import RateLimiter
+from services.recovery import PasswordReset
 from services.sessions import SessionStore
 from services.storage import ObjectStorage, build_storage
 from services.throttle import Throttle
 from services.tokens import TokenService
 from services.users import UserStore
+from services.verification import EmailVerification
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,10 @@ class Services:
     users: UserStore
     logins: LoginService
     accounts: AccountService
+    verification: EmailVerification
+    recovery: PasswordReset
+    outbox: Outbox
+    mail_worker: MailWorker
     throttle: Throttle
     client_addresses: ClientAddressResolver
     redis: Any
@@ -46,8 +57,9 @@ class Services:
 
 
 def build_services(config: Config, database: Any, redis: Any, executor: Executor | None = None,
-                   notifier: AccountNotifier | None = None, storage: ObjectStorage | None = None) -> Services:
-    """`notifier` defaults to a log line until a mailer is wired; `storage` to the one the config names."""
+                   mailer: Mailer | None = None, notifier: AccountNotifier | None = None,
+                   storage: ObjectStorage | None = None) -> Services:
+    """`mailer`, `notifier` and `storage` replace the ones the config names (tests)."""
     retry_after = config.unavailable_retry_after
     keyring = KeyRing(Path(config.jwt_keys), signing_kid=config.jwt_signing_kid, executor=executor)
     tokens = TokenService(
@@ -63,15 +75,28 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
         users, TokenEpochs(redis, config.jwt_refresh_token_lifetime, retry_after),
         SessionStore(redis, config.jwt_refresh_token_lifetime, retry_after), tokens, hasher, throttle, audit,
         max_password_length=config.password_max_length, retry_after=retry_after,
+        verification_required=config.email_verification_required,
     )
     policy = PasswordPolicy(config.password_min_length, config.password_max_length, common_passwords())
-    accounts = AccountService(users, logins, hasher, policy, audit, disable_signup=config.disable_signup)
+    outbox = Outbox(redis, lease_seconds=config.mail_lease_seconds, max_attempts=config.mail_max_attempts,
+                    retry_base_seconds=config.mail_retry_base_seconds,
+                    retry_max_seconds=config.mail_retry_max_seconds, retry_after=retry_after)
+    links = ActionLinks(ActionTokenStore(redis, retry_after), users, logins,
+                        {"verify": config.email_verification_lifetime, "reset": config.password_reset_lifetime})
+    verification = EmailVerification(links, outbox, throttle, users, logins, audit)
+    recovery = PasswordReset(links, outbox, throttle, logins, hasher, policy, audit)
+    accounts = AccountService(users, logins, hasher, policy, audit, verification, outbox,
+                              disable_signup=config.disable_signup,
+                              verification_required=config.email_verification_required)
+    worker = MailWorker(outbox, MailComposer(config, users, logins, links), mailer or build_mailer(config),
+                        send_timeout=config.mail_send_timeout_seconds)
     storage = storage or build_storage(config, executor)
     pending = PendingObjects(database, retry_after)
     pictures = PictureService(users, storage, ImageProcessor(config.picture_max_edge, config.picture_max_pixels,
                                                              executor), pending, audit, retry_after)
-    lifecycle = AccountLifecycle(users, logins, pictures, notifier or LoggingNotifier(), audit, retry_after)
+    lifecycle = AccountLifecycle(users, logins, pictures, notifier or MailNotifier(outbox), audit, retry_after)
     return Services(config=config, keyring=keyring, tokens=tokens, users=users, logins=logins, accounts=accounts,
+                    verification=verification, recovery=recovery, outbox=outbox, mail_worker=worker,
                     throttle=throttle, client_addresses=ClientAddressResolver(parse_networks(config.trusted_proxies)),
                     redis=redis, storage=storage, pending_objects=pending, pictures=pictures, lifecycle=lifecycle)
 
@@ -83,9 +108,11 @@ async def start_services(services: Services) -> None:
     await services.keyring.reload()
     services.keyring.start_watching(services.config.jwt_keys_reload_seconds)
     services.pictures.start_sweeping()
+    services.mail_worker.start()
 
 
 async def stop_services(services: Services) -> None:
+    await services.mail_worker.stop()
     await services.keyring.stop_watching()
     await services.pictures.stop_sweeping()
     await services.storage.close()

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import tornado.httpclient
+from mailcatcher import SmtpServer
 from mongomock_motor import AsyncMongoMockClient
 
 from handlers.application import make_app
@@ -54,6 +55,36 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: SmtpServer) -> SmtpServer:
+    """The session's SMTP server (plain, no login), emptied for this test."""
+    smtp_server.clear()
+    return smtp_server
+
+
+def mail_settings(smtp: SmtpServer, **more: Any) -> dict[str, Any]:
+    """Settings that send mail to `smtp`, retrying fast."""
+    return {"mail_backend": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none",
+            "mail_retry_base_seconds": 0.05, "mail_retry_max_seconds": 0.5, "mail_send_timeout_seconds": 5, **more}
+
+
+async def settle(outbox: Any) -> None:
+    """Wait until the mail worker has dealt with every queued message."""
+    for _ in range(500):
+        if await outbox.pending() == 0:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the outbox did not empty")
 
 
 @pytest.fixture

@@ -127,9 +127,30 @@ def test_a_yaml_value_of_the_wrong_type_is_named(tmp_path: Path, setting: str, t
     ("PASSWORD_MIN_LENGTH", "0"), ("MAX_CONTENT_LENGTH", "100"), ("REDIS_TIMEOUT_SECONDS", "0"),
     ("REDIS_TIMEOUT_SECONDS", "nan"), ("JWT_KEYS_RELOAD_SECONDS", "-1"), ("UNAVAILABLE_RETRY_AFTER", "0"),
     ("LOG_LEVEL", "LOUD"), ("JWT_HEADER_NAME", "  "), ("JWT_AUDIENCE", ""), ("JWT_ISSUER", ""),
+    ("APP_URL", "localhost:8080"), ("APP_URL", "ftp://example.com/"), ("MAIL_BACKEND", "sendmail"),
+    ("SMTP_SECURITY", "ssl"), ("SMTP_PORT", "0"), ("MAIL_FROM", "no address"), ("MAIL_MAX_ATTEMPTS", "0"),
+    ("MAIL_SEND_TIMEOUT_SECONDS", "0"), ("MAIL_RETRY_BASE_SECONDS", "0"), ("MAIL_RETRY_MAX_SECONDS", "1"),
+    ("PASSWORD_RESET_LIFETIME", "59"), ("EMAIL_VERIFICATION_LIFETIME", "0"), ("MAILGUN_BASE_URL", "api.mailgun.net"),
+    ("RATE_LIMIT_MAIL", "5"), ("RATE_LIMIT_MAIL_ADDRESS", "0/1h"), ("EMAIL_VERIFICATION_REQUIRED", "perhaps"),
 ])
 def test_an_out_of_range_value_is_named(setting: str, value: str) -> None:
     assert_names(setting, lambda: from_env(**{setting: value}))
+
+
+@pytest.mark.parametrize(("backend", "missing"), [
+    ("mailgun", {"MAILGUN_DOMAIN": "mg.example.com"}), ("mailgun", {"MAILGUN_API_KEY": "key-1"}),
+    ("smtp", {"SMTP_HOST": " "}),
+])
+def test_a_mail_backend_needs_its_settings(backend: str, missing: dict[str, str]) -> None:
+    needed = {"MAILGUN_API_KEY", "MAILGUN_DOMAIN"} - set(missing) if backend == "mailgun" else {"SMTP_HOST"}
+    assert_names(next(iter(needed)), lambda: from_env(MAIL_BACKEND=backend, **missing))
+
+
+def test_mailgun_in_the_eu_region() -> None:
+    config = from_env(MAIL_BACKEND="mailgun", MAILGUN_API_KEY="key-1", MAILGUN_DOMAIN="mg.example.eu",
+                      MAILGUN_BASE_URL="https://api.eu.mailgun.net/v3")
+    assert config.mailgun_base_url == "https://api.eu.mailgun.net/v3"
+    assert config.mail_lease_seconds == 2 * config.mail_send_timeout_seconds + 5
 
 
 @pytest.mark.parametrize("alg", ["HS256", "none", "rs256", "RS512", "PS256", ""])

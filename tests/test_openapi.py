@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -376,6 +377,39 @@ def pictures_on_a_live_server(server: LiveServer, access: str) -> None:
     assert export["picture_url"] == url and "password_hash" not in export["user"]
     server.checked("DELETE", "/user/avatar", token=access)
     assert server.call("GET", urllib.parse.urlsplit(url).path).status == 404
+
+
+def printed_link(server: LiveServer, page: str, uid: str, count: int = 1) -> str:
+    """The token of the `count`-th `page` link for `uid` that the console mailer printed into the server's output."""
+    deadline = time.monotonic() + 10
+    while len(tokens := re.findall(rf"/{page}\?token=({uid}\.\S+)", server.log.read_text())) < count:
+        assert time.monotonic() < deadline, f"no {page} link printed:\n{server.log_tail()}"
+        time.sleep(0.05)
+    return tokens[count - 1]
+
+
+def test_mail_flows_on_a_live_server_are_as_documented(live_server: LiveServer) -> None:
+    """Verification and reset, with the links MAIL_BACKEND=console prints."""
+    server, email = live_server, "mailed@example.com"
+    server.checked("POST", "/signup", json_body={"name": "Omar Quazi", "email": email, "password": PASSWORD})
+    login = server.checked("POST", "/login", json_body={"email": email, "password": PASSWORD})
+    access, uid = login["tokens"]["access_token"], login["uid"]
+    server.checked("POST", "/verify/resend", json_body={"email": "nobody@example.com"})
+    server.checked("POST", "/verify/resend", token=access)
+    server.checked("POST", "/verify/resend", json_body={}, status=400)
+    server.checked("POST", "/verify", json_body={"token": "made-up"}, status=400)
+    verify = printed_link(server, "verify-email", uid, count=2)
+    server.checked("POST", "/verify", json_body={"token": verify})
+    server.checked("POST", "/verify", json_body={"token": verify}, status=410)
+    server.checked("POST", "/verify/resend", token=access)  # auth/email-already-verified
+    server.checked("POST", "/password/forgot", json_body={"email": email})
+    server.checked("POST", "/password/forgot", json_body={"email": "not an address"}, status=400)
+    reset = printed_link(server, "reset-password", uid)
+    server.checked("POST", "/password/reset", json_body={"token": reset, "password": "short"}, status=400)
+    server.checked("POST", "/password/reset", json_body={"token": reset, "password": PASSWORD})
+    server.checked("POST", "/password/reset", json_body={"token": reset, "password": PASSWORD}, status=410)
+    server.checked("GET", "/static/nothing.css", "/static/{file}", status=404)
+    server.checked("GET", "/user", token=access, status=401)  # the reset ended every session
 
 
 def test_schemathesis_finds_nothing(live_server: LiveServer, tmp_path: Path) -> None:

@@ -11,17 +11,25 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import SERVER, Api, RecordingNotifier, server_environ
+from conftest import SERVER, Api, RecordingNotifier, assert_error, mail_settings, server_environ
+from mailcatcher import SmtpServer
 from picture_samples import png
-from test_api_user import assert_error, assert_revoked
+from test_api_user import assert_revoked
 
 from server import run_users_command
 from services.config import Config
 from services.wiring import Services
 
 EMAIL = "omar@quazi.co"
+
+
+@pytest.fixture
+def settings(mailbox: SmtpServer) -> dict[str, Any]:
+    """Mail to a test inbox: the console mailer would print into the commands' captured output."""
+    return mail_settings(mailbox)
 
 
 def pictures_in(config: Config) -> list[Path]:

@@ -1,0 +1,106 @@
+"""Turns an outbox message (an intent) into the mail to send, from the Jinja2 templates in templates/mail.
+
+Composing happens at delivery time, in the worker: whether an account exists for an address is looked
+up there (so the request that asked answers the same, at the same speed, either way), a link's secret
+is made only for a mail that really goes out, and the user's current address is the one mailed.
+Links are built from `APP_URL` alone, never from the Host header of a request.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+
+from services.action_tokens import ActionLinks
+from services.config import Config
+from services.logins import LoginService
+from services.mailers import Mail, PermanentMailError
+from services.users import User, UserStore
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail"
+
+# Outbox message kinds, and what each carries.
+VERIFY = "verify"                      # uid: a verification link to the user's address, unless already verified
+VERIFY_REQUEST = "verify-request"      # email: the same, for whichever account has that address (maybe none)
+RESET_REQUEST = "reset-request"        # email: a reset link, if an account has that address
+PASSWORD_CHANGED = "password-changed"  # noqa: S105 (a mail kind) uid: "your password was changed"
+EMAIL_CHANGED = "email-changed"        # uid, old_email: tells the old address where the account went
+SIGNUP_ATTEMPT = "signup-attempt"      # email: "someone tried to sign up with your address"
+ACCOUNT_DELETED = "account-deleted"    # email, name: the account is gone (no user left to look up)
+
+SUBJECTS = {
+    "verify": "Confirm your email address for {app}",
+    "reset": "Reset your {app} password",
+    "password-changed": "Your {app} password was changed",
+    "email-changed": "Your {app} email address was changed",
+    "signup-attempt": "Someone tried to sign up to {app} with your address",
+    "account-deleted": "Your {app} account was deleted",
+}
+
+
+def duration(seconds: int) -> str:
+    """`86400` -> `24 hours`: how long a link stays valid, as a person says it."""
+    for size, unit in ((3600, "hour"), (60, "minute")):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+class MailComposer:
+    def __init__(self, config: Config, users: UserStore, logins: LoginService, links: ActionLinks) -> None:
+        self._config = config
+        self._users = users
+        self._logins = logins
+        self._links = links
+        self._app_url = config.app_url if config.app_url.endswith("/") else config.app_url + "/"
+        self._templates = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"]),
+            undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+        )
+
+    def link(self, page: str, **query: str) -> str:
+        return self._app_url + page + (f"?{urlencode(query)}" if query else "")
+
+    async def compose(self, message: dict[str, Any]) -> Mail | None:
+        """The mail for this message, or None when there is nobody (left) to send it to."""
+        kind = message.get("kind")
+        if kind in (VERIFY, VERIFY_REQUEST):
+            user = await self._user(message)
+            if user is None or user.email_verified:
+                return None
+            token = await self._links.issue(user, "verify")
+            return self.render("verify", user.email, user=user, link=self.link("verify-email", token=token),
+                               valid_for=duration(self._links.lifetime("verify")))
+        if kind == RESET_REQUEST:
+            user = await self._user(message)
+            if user is None:
+                return None
+            token = await self._links.issue(user, "reset")
+            return self.render("reset", user.email, user=user, link=self.link("reset-password", token=token),
+                               valid_for=duration(self._links.lifetime("reset")))
+        if kind in (PASSWORD_CHANGED, EMAIL_CHANGED, SIGNUP_ATTEMPT):
+            user = await self._user(message)
+            if user is None:
+                return None
+            return self.render(kind, str(message["old_email"]) if kind == EMAIL_CHANGED else user.email, user=user)
+        if kind == ACCOUNT_DELETED:
+            email, name = str(message["email"]), str(message["name"])
+            return self.render(kind, email, user={"email": email, "name": name})
+        raise PermanentMailError(f"unknown mail kind {kind!r}")  # retrying cannot help: straight to the dead letters
+
+    def render(self, template: str, to: str, **context: Any) -> Mail:
+        config = self._config
+        context = {"app_name": config.app_name, "app_logo_url": config.app_logo_url, "app_url": self._app_url,
+                   "forgot_link": self.link("forgot-password"), **context}
+        text = self._templates.get_template(f"{template}.txt").render(context)
+        html = self._templates.get_template(f"{template}.html").render(context)
+        return Mail(to=to, subject=SUBJECTS[template].format(app=config.app_name), text=text, html=html)
+
+    async def _user(self, message: dict[str, Any]) -> User | None:
+        if "uid" in message:
+            return await self._logins.store(self._users.find_by_uid(str(message["uid"])))
+        return await self._logins.store(self._users.find_by_email(str(message["email"])))
