@@ -12,13 +12,23 @@ from handlers.auth import LoginHandler, RefreshHandler, SignupHandler
 from handlers.base import NotFoundHandler
 from handlers.meta import IndexHandler, JwksHandler, OpenApiHandler, PublicKeysHandler, SettingsHandler, load_openapi
 from handlers.sessions import LogoutEverywhereHandler, LogoutHandler, SessionHandler, SessionsHandler
+from handlers.social import (
+    AuthorizeHandler,
+    CallbackHandler,
+    IdentitiesHandler,
+    IdentityHandler,
+    SocialLoginHandler,
+)
 from handlers.user import UserHandler
 from services.wiring import Services
 
 access_log = logging.getLogger("auth.access")
 
-# Tokens can travel in query strings (`/refresh?token=...`): never let one reach a log line.
-_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|access_token|refresh_token|password)=)[^&]*", re.IGNORECASE)
+# Tokens can travel in query strings (`/refresh?token=...`, `/authorize?link_token=...`, the provider's
+# `code` and our `state` on `/callback`): never let one reach a log line.
+_SECRET_QUERY = re.compile(
+    r"((?:^|[?&])(?:token|access_token|refresh_token|id_token|link_token|password|code|state)=)[^&]*", re.IGNORECASE)
+PROVIDER = "[a-z][a-z0-9_-]{0,31}"  # services/providers.py PROVIDER_NAME
 
 
 class AuthApplication(tornado.web.Application):
@@ -38,6 +48,11 @@ class AuthApplication(tornado.web.Application):
             (r"/user/sessions/([0-9a-f]{32})", SessionHandler),
             (r"/logout", LogoutHandler),
             (r"/logout/all", LogoutEverywhereHandler),
+            (rf"/login/({PROVIDER})", SocialLoginHandler),
+            (rf"/authorize/({PROVIDER})", AuthorizeHandler),
+            (rf"/callback/({PROVIDER})", CallbackHandler),
+            (r"/user/identities", IdentitiesHandler),
+            (rf"/user/identities/({PROVIDER})", IdentityHandler),
             (r"/openapi\.json", OpenApiHandler, {"document": load_openapi(services.config)}),
         ]
         super().__init__(routes, default_handler_class=NotFoundHandler, log_function=_log_request,

@@ -33,6 +33,11 @@ class User:
     updated_at: int
     token_epoch: int
 
+    @property
+    def has_password(self) -> bool:
+        """Accounts made by a social sign-in have none until the user sets one (PATCH /user with a fresh token)."""
+        return bool(self.password_hash)
+
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> User:
         return cls(uid=doc["_id"], email=doc["email"], name=doc["name"], password_hash=doc["password_hash"],
@@ -61,10 +66,11 @@ class UserStore:
         """Idempotent: safe on every start, on every process."""
         await self._users.create_index("email", unique=True, name="email_unique")
 
-    async def create(self, email: str, name: str, password_hash: str) -> User:
+    async def create(self, email: str, name: str, password_hash: str, email_verified: bool = False) -> User:
+        """An empty `password_hash` is an account without a password (made by a social sign-in)."""
         now = int(time.time())
         doc = {"_id": str(uuid.uuid4()), "email": email, "name": name, "password_hash": password_hash,
-               "email_verified": False, "created_at": now, "updated_at": now, "token_epoch": 0}
+               "email_verified": email_verified, "created_at": now, "updated_at": now, "token_epoch": 0}
         try:
             await self._users.insert_one(doc)
         except DuplicateKeyError:
@@ -90,6 +96,9 @@ class UserStore:
         except DuplicateKeyError:
             raise AuthError(EMAIL_IN_USE) from None
         return User.from_document(doc) if doc else None
+
+    async def delete(self, uid: str) -> None:
+        await self._users.delete_one({"_id": str(uid)})
 
     async def count(self) -> int:
         return await self._users.count_documents({})

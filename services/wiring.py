@@ -12,11 +12,17 @@ from services.audit import AuditLog
 from services.client_ip import ClientAddressResolver, parse_networks
 from services.config import Config
 from services.epochs import TokenEpochs
+from services.identities import IdentityStore
 from services.keyring import KeyRing
 from services.logins import LoginService
+from services.oauth_apis import FacebookProvider, GitHubProvider
+from services.oauth_state import RedirectAllowList, SignInStates
+from services.oidc import OidcProvider
+from services.outbound import ProviderHttp
 from services.passwords import PasswordHasher, PasswordPolicy, common_passwords
 from services.ratelimit import RateLimiter
 from services.sessions import SessionStore
+from services.social import SocialLoginService, SocialProvider
 from services.throttle import Throttle
 from services.tokens import TokenService
 from services.users import UserStore
@@ -30,6 +36,8 @@ class Services:
     users: UserStore
     logins: LoginService
     accounts: AccountService
+    social: SocialLoginService
+    identities: IdentityStore
     throttle: Throttle
     client_addresses: ClientAddressResolver
     redis: Any
@@ -54,14 +62,38 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
     )
     policy = PasswordPolicy(config.password_min_length, config.password_max_length, common_passwords())
     accounts = AccountService(users, logins, hasher, policy, audit, disable_signup=config.disable_signup)
+    identities = IdentityStore(database)
+    http = ProviderHttp(config.social_http_timeout_seconds, retry_after)
+    social = SocialLoginService(
+        _providers(config, http), identities, users, logins,
+        SignInStates(redis, config.social_state_ttl_seconds, retry_after),
+        RedirectAllowList(config.social_redirect_allowlist), http, audit, app_url=config.app_url,
+        disable_signup=config.disable_signup,
+    )
     return Services(config=config, keyring=keyring, tokens=tokens, users=users, logins=logins, accounts=accounts,
+                    social=social, identities=identities,
                     throttle=throttle, client_addresses=ClientAddressResolver(parse_networks(config.trusted_proxies)),
                     redis=redis)
+
+
+def _providers(config: Config, http: ProviderHttp) -> dict[str, SocialProvider]:
+    providers: dict[str, SocialProvider] = {}
+    for provider in config.social_providers:
+        if provider.kind == "oidc":
+            providers[provider.name] = OidcProvider(
+                provider, http, leeway=config.social_token_leeway, refetch_seconds=config.social_jwks_refetch_seconds,
+                retry_after=config.unavailable_retry_after)
+        elif provider.kind == "facebook":
+            providers[provider.name] = FacebookProvider(provider, http)
+        else:
+            providers[provider.name] = GitHubProvider(provider, http)
+    return providers
 
 
 async def start_services(services: Services) -> None:
     """Start-up I/O, done once: indexes and the first read of the key ring."""
     await services.users.create_indexes()
+    await services.identities.create_indexes()
     await services.keyring.reload()
     services.keyring.start_watching(services.config.jwt_keys_reload_seconds)
 

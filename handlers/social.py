@@ -1,0 +1,76 @@
+"""Social sign-in: mobile token exchange, the browser's authorization-code flow, and linked identities."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from handlers.auth import login_answer
+from handlers.base import BaseHandler
+from services.errors import IDENTITY_UNLINKED, AuthError
+
+STATE_COOKIE = "auth_oauth_state"
+
+
+class SocialLoginHandler(BaseHandler):
+    """`POST /login/<provider>` with `{"id_token"}` (OpenID Connect) or `{"access_token"}` (Facebook, GitHub)."""
+
+    async def post(self, provider: str) -> None:
+        await self.rate_limit("token")
+        body = self.json_body()
+        user, tokens = await self.services.social.sign_in_with_token(
+            provider, body.optional_text("id_token"), body.optional_text("access_token"),
+            body.optional_text("nonce"), fresh=body.flag("fresh_token"), client=self.client,
+        )
+        self.write_json(login_answer(user, tokens))
+
+
+class AuthorizeHandler(BaseHandler):
+    """`GET /authorize/<provider>?redirect_to=...[&link_token=...][&fresh_token=true]`: off to the provider."""
+
+    async def get(self, provider: str) -> None:
+        await self.rate_limit("token")
+        social = self.services.social
+        url, state = await social.authorize_url(
+            provider, self.get_query_argument("redirect_to", None), self.get_query_argument("link_token", None),
+            fresh=self.get_query_argument("fresh_token", "false").lower() == "true",
+        )
+        # The state also goes into a cookie only this browser holds: the callback must present both.
+        self.set_cookie(STATE_COOKIE, state, path="/callback/", max_age=social.state_ttl, httponly=True,
+                        samesite="Lax", secure=self.services.config.app_url.startswith("https://"))
+        self.redirect(url)
+
+
+class CallbackHandler(BaseHandler):
+    """`GET /callback/<provider>?code&state`: back from the provider, then to `redirect_to` with a fragment.
+
+    Until the state checks out nothing about the request can be trusted, so failures are JSON errors; after
+    it, the browser goes back to the app's own `redirect_to` with the outcome in the fragment, which never
+    reaches a server log or a Referer header.
+    """
+
+    async def get(self, provider: str) -> None:
+        await self.rate_limit("token")
+        social = self.services.social
+        pending = await social.take_state(provider, self.get_query_argument("state", None),
+                                          self.get_cookie(STATE_COOKIE))
+        self.clear_cookie(STATE_COOKIE, path="/callback/")
+        try:
+            fragment = await social.finish(pending, self.get_query_argument("code", None),
+                                           self.get_query_argument("error", None), self.client)
+        except AuthError as error:
+            fragment = {"status": "error", "code": error.code, "message": error.message}
+            if "Retry-After" in error.headers:
+                fragment["retry_after"] = error.headers["Retry-After"]
+        self.redirect(f"{pending.redirect_to}#{urllib.parse.urlencode(fragment)}")
+
+
+class IdentitiesHandler(BaseHandler):
+    async def get(self) -> None:
+        identities = await self.services.social.identities(await self.identity())
+        self.write_json({"identities": [item.public() for item in identities], "status": "success"})
+
+
+class IdentityHandler(BaseHandler):
+    async def delete(self, provider: str) -> None:
+        await self.services.social.unlink(await self.identity(), provider, self.client)
+        self.write_outcome(IDENTITY_UNLINKED)
