@@ -50,11 +50,13 @@ class ProviderHttp:
                                                                  **(headers or {})})
 
     async def _fetch(self, url: str, method: str, body: str | None, headers: dict[str, str]) -> HttpAnswer:
-        client = self._client or tornado.httpclient.AsyncHTTPClient()
+        if self._client is None:  # built on first use, on the running loop; its own, to cap answer sizes
+            self._client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_body_size=MAX_RESPONSE_BYTES)
+        client = self._client
         request = tornado.httpclient.HTTPRequest(
             url, method=method, body=body, headers={"Accept": "application/json", **headers},
             connect_timeout=self._timeout, request_timeout=self._timeout, follow_redirects=False,
-            max_body_size=MAX_RESPONSE_BYTES, user_agent="python-jwt-auth",
+            user_agent="python-jwt-auth",
         )
         try:
             response = await client.fetch(request, raise_error=False)
@@ -67,6 +69,11 @@ class ProviderHttp:
         except ValueError:
             data = None
         return HttpAnswer(response.code, data)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def _unavailable(self, url: str, reason: object) -> ServiceUnavailable:
         # Only scheme and host reach the log: query strings carry tokens and secrets.

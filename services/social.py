@@ -61,6 +61,9 @@ class SocialLoginService:
         self._app_url = app_url.rstrip("/") + "/"
         self._disable_signup = disable_signup
 
+    def close(self) -> None:
+        self._http.close()
+
     def enabled(self) -> dict[str, bool]:
         return {**dict.fromkeys(SEED_FLAGS, False), **dict.fromkeys(self._providers, True)}
 

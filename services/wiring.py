@@ -100,4 +100,5 @@ async def start_services(services: Services) -> None:
 
 async def stop_services(services: Services) -> None:
     await services.keyring.stop_watching()
+    services.social.close()
     await services.redis.aclose()
