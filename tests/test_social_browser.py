@@ -1,0 +1,191 @@
+"""The browser flow: `/authorize/<provider>` to the provider and back through `/callback/<provider>`.
+
+A test plays the browser: it follows each redirect by hand, carries the state cookie, and reads our
+tokens from the fragment of the final redirect to the app's allow-listed page.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import tornado.httpclient
+from conftest import Api, assert_error
+from fake_providers import CLIENT_ID, FakeProviders, social_settings
+
+APP_PAGE = "https://app.example.com/signed-in"
+
+
+@pytest.fixture
+def settings(fake_providers: FakeProviders, base_url: str) -> dict[str, Any]:
+    return social_settings(fake_providers, base_url)
+
+
+@dataclass
+class Hop:
+    status: int
+    location: str
+    cookie: str
+    body: bytes
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.location).query))
+
+    @property
+    def fragment(self) -> dict[str, str]:
+        return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.location).fragment))
+
+
+@pytest.fixture
+def browser(http_client: tornado.httpclient.AsyncHTTPClient, base_url: str) -> Any:
+    async def go(url: str, cookie: str = "") -> Hop:
+        url = url if url.startswith("http") else base_url + url
+        response = await http_client.fetch(url, follow_redirects=False, raise_error=False,
+                                           headers={"Cookie": cookie} if cookie else {})
+        set_cookie = response.headers.get("Set-Cookie", "")
+        return Hop(response.code, response.headers.get("Location", ""), set_cookie.split(";")[0], response.body)
+    return go
+
+
+async def authorize(browser: Any, provider: str = "google", **query: str) -> tuple[Hop, Hop]:
+    """Our /authorize, then the provider's consent page: returns both hops (the second points at our callback)."""
+    start = await browser(f"/authorize/{provider}?" + urllib.parse.urlencode({"redirect_to": APP_PAGE, **query}))
+    assert start.status == 302, start.body
+    consent = await browser(start.location)
+    assert consent.status == 302, consent.body
+    return start, consent
+
+
+@pytest.mark.gen_test
+async def test_the_full_flow_with_pkce_and_state(browser: Any, api: Api, fake_providers: FakeProviders,
+                                                 base_url: str) -> None:
+    start, consent = await authorize(browser)
+    sent = start.query
+    assert start.location.startswith(f"{fake_providers.issuer}/authorize?")
+    assert sent["client_id"] == CLIENT_ID and sent["redirect_uri"] == f"{base_url}/callback/google"
+    assert sent["code_challenge_method"] == "S256" and len(sent["code_challenge"]) == 43
+    assert sent["scope"] == "openid email profile" and sent["nonce"] and sent["state"]
+    assert start.cookie == f"auth_oauth_state={sent['state']}"
+    assert consent.location.startswith(f"{base_url}/callback/google?")
+
+    back = await browser(consent.location, cookie=start.cookie)
+    assert back.status == 302, back.body
+    assert back.location.startswith(APP_PAGE + "#")
+    tokens = back.fragment
+    assert tokens["status"] == "success" and tokens["token_type"] == "Bearer"
+    me = await api.get("/user", token=tokens["access_token"])
+    assert me.status == 200 and me.json["uid"] == tokens["uid"] and me.json["email_verified"] is True
+    refreshed = await api.post("/refresh", {"token": tokens["refresh_token"]})
+    assert refreshed.status == 200
+
+    replayed = await browser(consent.location, cookie=start.cookie)  # the same state and code again
+    assert_error(_as_response(replayed), 400, "auth/invalid-state")
+
+
+@pytest.mark.gen_test
+async def test_a_tampered_or_unbound_state_is_refused(browser: Any) -> None:
+    start, consent = await authorize(browser)
+    state = consent.query["state"]
+    tampered = consent.location.replace(f"state={state}", f"state={state[:-2]}xy")
+    assert_error(_as_response(await browser(tampered, cookie=start.cookie)), 400, "auth/invalid-state")
+    # The genuine state from a browser that did not start the flow (login CSRF): refused, and burnt.
+    assert_error(_as_response(await browser(consent.location)), 400, "auth/invalid-state")
+    assert_error(_as_response(await browser(consent.location, cookie=start.cookie)), 400, "auth/invalid-state")
+    # A state made for another provider does not open this one's callback.
+    other_start, other_consent = await authorize(browser)
+    wrong_provider = other_consent.location.replace("/callback/google", "/callback/corp")
+    assert_error(_as_response(await browser(wrong_provider, cookie=other_start.cookie)), 400, "auth/invalid-state")
+
+
+@pytest.mark.gen_test
+async def test_pkce_binds_the_code_to_the_flow_that_asked_for_it(browser: Any) -> None:
+    _, consent_a = await authorize(browser)
+    start_b, consent_b = await authorize(browser)
+    # Flow A's code with flow B's state: we send B's verifier, which does not match A's challenge.
+    crossed = consent_b.location.replace(f"code={consent_b.query['code']}", f"code={consent_a.query['code']}")
+    back = await browser(crossed, cookie=start_b.cookie)
+    assert back.status == 302 and back.location.startswith(APP_PAGE + "#")
+    assert back.fragment["status"] == "error" and back.fragment["code"] == "auth/provider-denied"
+    assert "access_token" not in back.fragment
+
+
+@pytest.mark.parametrize("target", [
+    "https://evil.example.com/signed-in", "https://app.example.com.evil.com/signed-in",
+    "https://app.example.com@evil.com/signed-in", "http://app.example.com/signed-in",
+    "https://app.example.com:8443/signed-in", "https://app.example.com/signed-in-elsewhere",
+    "https://app.example.com/other", "//evil.example.com/signed-in", "javascript:alert(1)", "",
+])
+@pytest.mark.gen_test
+async def test_a_redirect_outside_the_allow_list_is_refused(browser: Any, target: str) -> None:
+    start = await browser("/authorize/google?" + urllib.parse.urlencode({"redirect_to": target}))
+    assert_error(_as_response(start), 400, "auth/invalid-redirect")
+    assert not start.cookie
+
+
+@pytest.mark.gen_test
+async def test_a_page_below_the_allowed_path_is_fine(browser: Any) -> None:
+    start = await browser("/authorize/google?" + urllib.parse.urlencode({"redirect_to": APP_PAGE + "/deep?x=1"}))
+    assert start.status == 302
+
+
+@pytest.mark.gen_test
+async def test_a_signed_in_user_links_a_provider_in_the_browser(browser: Any, api: Api,
+                                                                fake_providers: FakeProviders) -> None:
+    tokens = await api.signed_up_tokens(email="someone@example.com")
+    start, consent = await authorize(browser, link_token=tokens["access_token"])
+    back = await browser(consent.location, cookie=start.cookie)
+    assert back.fragment == {"status": "success", "code": "auth/identity-linked", "provider": "google"}
+    listed = (await api.get("/user/identities", token=tokens["access_token"])).json["identities"]
+    assert [item["provider"] for item in listed] == ["google"]
+    # From now on the Google account (another address than the account's) signs in to this user.
+    signed_in = await api.post("/login/google", {"id_token": fake_providers.id_token()})
+    assert signed_in.json["email"] == "someone@example.com"
+
+    bad = await browser("/authorize/google?" + urllib.parse.urlencode({"redirect_to": APP_PAGE,
+                                                                       "link_token": "not-a-token"}))
+    assert_error(_as_response(bad), 401, "auth/token-invalid")
+
+
+@pytest.mark.gen_test
+async def test_an_identity_of_another_user_cannot_be_linked(browser: Any, api: Api,
+                                                            fake_providers: FakeProviders) -> None:
+    assert (await api.post("/login/google", {"id_token": fake_providers.id_token()})).status == 200
+    tokens = await api.signed_up_tokens(email="someone@example.com")
+    start, consent = await authorize(browser, link_token=tokens["access_token"])
+    back = await browser(consent.location, cookie=start.cookie)
+    assert back.fragment["code"] == "auth/identity-already-linked"
+
+
+@pytest.mark.gen_test
+async def test_a_denied_consent_and_an_unreachable_provider_come_back_as_errors(
+        browser: Any, fake_providers: FakeProviders) -> None:
+    start, consent = await authorize(browser)
+    denied = consent.location.replace(f"code={consent.query['code']}", "error=access_denied")
+    back = await browser(denied, cookie=start.cookie)
+    assert back.fragment["code"] == "auth/provider-denied"
+
+    start, consent = await authorize(browser)
+    fake_providers.down = True
+    back = await browser(consent.location, cookie=start.cookie)
+    assert back.fragment["code"] == "auth/unavailable" and int(back.fragment["retry_after"]) >= 1
+    # Discovery is cached, but nothing else: starting a new flow at a fresh provider is a 503 too.
+    fresh = await browser("/authorize/corp?" + urllib.parse.urlencode({"redirect_to": APP_PAGE}))
+    assert_error(_as_response(fresh), 503, "auth/unavailable")
+
+
+@pytest.mark.gen_test
+async def test_github_in_the_browser(browser: Any, base_url: str) -> None:
+    start = await browser("/authorize/github?" + urllib.parse.urlencode({"redirect_to": APP_PAGE}))
+    assert start.status == 302
+    assert start.location.startswith("https://github.com/login/oauth/authorize?")
+    assert start.query["redirect_uri"] == f"{base_url}/callback/github" and "nonce" not in start.query
+    assert_error(_as_response(await browser("/authorize/nope?redirect_to=x")), 404, "auth/provider-not-found")
+
+
+def _as_response(hop: Hop) -> Any:
+    from conftest import Response
+
+    return Response(hop.status, {}, hop.body)
