@@ -24,8 +24,8 @@ from services.wiring import Services
 
 access_log = logging.getLogger("auth.access")
 
-# Tokens can travel in query strings (`/refresh?token=...`, `/authorize?link_token=...`, the provider's
-# `code` and our `state` on `/callback`): never let one reach a log line.
+# Tokens can travel in query strings (`/refresh?token=...`, the provider's `code` and our `state` on `/callback`,
+# and an old client's refused `/authorize?link_token=...`): never let one reach a log line.
 _SECRET_QUERY = re.compile(
     r"((?:^|[?&])(?:token|access_token|refresh_token|id_token|link_token|password|code|state)=)[^&]*", re.IGNORECASE)
 PROVIDER = "[a-z][a-z0-9_-]{0,31}"  # services/providers.py PROVIDER_NAME

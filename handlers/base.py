@@ -41,6 +41,9 @@ class BaseHandler(tornado.web.RequestHandler):
     """Streams the body so an oversized one is refused with 413 before it is read whole."""
 
     application: AuthApplication
+    # Credentialed CORS only where a browser must keep a cookie from a cross-origin call (the link start);
+    # no other answer depends on cookies, so nowhere else does a credentialed request gain anything.
+    cors_credentials = False
 
     def initialize(self) -> None:
         self._chunks: list[bytes] = []
@@ -66,6 +69,8 @@ class BaseHandler(tornado.web.RequestHandler):
                             f"Content-Type, Authorization, {self.services.config.jwt_header_name}")
             self.set_header("Access-Control-Allow-Methods", ", ".join(self._allowed_methods()))
             self.set_header("Access-Control-Max-Age", "600")
+            if self.cors_credentials:
+                self.set_header("Access-Control-Allow-Credentials", "true")
 
     # --- request body -------------------------------------------------------------------------------
 

@@ -6,9 +6,16 @@ import urllib.parse
 
 from handlers.auth import login_answer
 from handlers.base import BaseHandler
-from services.errors import IDENTITY_UNLINKED, AuthError
+from services.errors import IDENTITY_UNLINKED, INVALID_FIELD, AuthError
 
 STATE_COOKIE = "auth_oauth_state"
+
+
+class StateCookieMixin(BaseHandler):
+    def bind_state(self, state: str) -> None:
+        """The state also goes into a cookie only this browser holds: the callback must present both."""
+        self.set_cookie(STATE_COOKIE, state, path="/callback/", max_age=self.services.social.state_ttl,
+                        httponly=True, samesite="Lax", secure=self.services.config.app_url.startswith("https://"))
 
 
 class SocialLoginHandler(BaseHandler):
@@ -24,19 +31,24 @@ class SocialLoginHandler(BaseHandler):
         self.write_json(login_answer(user, tokens))
 
 
-class AuthorizeHandler(BaseHandler):
-    """`GET /authorize/<provider>?redirect_to=...[&link_token=...][&fresh_token=true]`: off to the provider."""
+class AuthorizeHandler(StateCookieMixin):
+    """`GET /authorize/<provider>?redirect_to=...[&fresh_token=true]`: off to the provider to sign in.
+
+    Linking no longer starts here: a `link_token` in this URL let anyone hand a victim a link that joins the
+    victim's provider account to the sender's user, and put an access token in browser history. It is
+    refused outright (rather than ignored) so an old client learns at once to use `POST /user/identities/<p>`.
+    """
 
     async def get(self, provider: str) -> None:
         await self.rate_limit("token")
-        social = self.services.social
-        url, state = await social.authorize_url(
-            provider, self.get_query_argument("redirect_to", None), self.get_query_argument("link_token", None),
+        if self.get_query_argument("link_token", None) is not None:
+            raise AuthError(INVALID_FIELD, "link_token is no longer accepted; start linking with "
+                                           "POST /user/identities/<provider>.")
+        url, state = await self.services.social.authorize_url(
+            provider, self.get_query_argument("redirect_to", None),
             fresh=self.get_query_argument("fresh_token", "false").lower() == "true",
         )
-        # The state also goes into a cookie only this browser holds: the callback must present both.
-        self.set_cookie(STATE_COOKIE, state, path="/callback/", max_age=social.state_ttl, httponly=True,
-                        samesite="Lax", secure=self.services.config.app_url.startswith("https://"))
+        self.bind_state(state)
         self.redirect(url)
 
 
@@ -70,7 +82,19 @@ class IdentitiesHandler(BaseHandler):
         self.write_json({"identities": [item.public() for item in identities], "status": "success"})
 
 
-class IdentityHandler(BaseHandler):
+class IdentityHandler(StateCookieMixin):
+    """`POST` starts linking `<provider>` to the caller's account; `DELETE` removes the link."""
+
+    cors_credentials = True  # the app's fetch must be able to receive the state cookie set by POST
+
+    async def post(self, provider: str) -> None:
+        await self.rate_limit("token")
+        identity = await self.identity()
+        body = self.json_body()
+        url, state = await self.services.social.link_url(identity, provider, body.optional_text("redirect_to"))
+        self.bind_state(state)
+        self.write_json({"authorize_url": url, "status": "success"})
+
     async def delete(self, provider: str) -> None:
         await self.services.social.unlink(await self.identity(), provider, self.client)
         self.write_outcome(IDENTITY_UNLINKED)

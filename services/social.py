@@ -97,12 +97,22 @@ class SocialLoginService:
 
     # --- browser: authorization code with PKCE ----------------------------------------------------
 
-    async def authorize_url(self, name: str, redirect_to: str | None, link_token: str | None, fresh: bool) -> tuple[
-            str, str]:
-        """The provider's address to send the browser to, and the state to bind to that browser."""
+    async def authorize_url(self, name: str, redirect_to: str | None, fresh: bool) -> tuple[str, str]:
+        """Sign-in: the provider's address to send the browser to, and the state to bind to that browser."""
+        return await self._begin(name, redirect_to, None, fresh)
+
+    async def link_url(self, identity: Identity, name: str, redirect_to: str | None) -> tuple[str, str]:
+        """Linking, started by an authenticated API call (token in a header, never in a URL).
+
+        The state remembers the caller's uid and is bound, like every state, to the browser that receives
+        the cookie with this answer. A victim handed the resulting URL (login CSRF: "link my provider account
+        to the attacker's user") comes back without that cookie, and the callback refuses the state.
+        """
+        return await self._begin(name, redirect_to, identity.user.uid, False)
+
+    async def _begin(self, name: str, redirect_to: str | None, link_uid: str | None, fresh: bool) -> tuple[str, str]:
         provider = self.provider(name)
         target = self._redirects.check(redirect_to)
-        link_uid = (await self._logins.authenticate(link_token)).user.uid if link_token is not None else None
         pending = self._states.new_pending(name, target, link_uid, fresh)
         state = await self._states.save(pending)
         config = provider.config

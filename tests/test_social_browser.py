@@ -131,11 +131,25 @@ async def test_a_page_below_the_allowed_path_is_fine(browser: Any) -> None:
     assert start.status == 302
 
 
+async def start_link(api: Api, browser: Any, access_token: str, provider: str = "google") -> tuple[Hop, Hop]:
+    """`POST /user/identities/<provider>` with the token in a header, then the provider's consent page."""
+    started = await api.post(f"/user/identities/{provider}", {"redirect_to": APP_PAGE}, token=access_token)
+    assert started.status == 200, started.body
+    url = started.json["authorize_url"]
+    state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))["state"]
+    cookie = started.headers.get("Set-Cookie", "")
+    assert cookie.startswith(f"auth_oauth_state={state};") and "HttpOnly" in cookie and "Path=/callback/" in cookie
+    consent = await browser(url)
+    assert consent.status == 302, consent.body
+    return Hop(started.status, url, cookie.split(";")[0], started.body), consent
+
+
 @pytest.mark.gen_test
 async def test_a_signed_in_user_links_a_provider_in_the_browser(browser: Any, api: Api,
                                                                 fake_providers: FakeProviders) -> None:
     tokens = await api.signed_up_tokens(email="someone@example.com")
-    start, consent = await authorize(browser, link_token=tokens["access_token"])
+    start, consent = await start_link(api, browser, tokens["access_token"])
+    assert tokens["access_token"] not in start.location  # the token never travels in a URL
     back = await browser(consent.location, cookie=start.cookie)
     assert back.fragment == {"status": "success", "code": "auth/identity-linked", "provider": "google"}
     listed = (await api.get("/user/identities", token=tokens["access_token"])).json["identities"]
@@ -144,9 +158,50 @@ async def test_a_signed_in_user_links_a_provider_in_the_browser(browser: Any, ap
     signed_in = await api.post("/login/google", {"id_token": fake_providers.id_token()})
     assert signed_in.json["email"] == "someone@example.com"
 
-    bad = await browser("/authorize/google?" + urllib.parse.urlencode({"redirect_to": APP_PAGE,
-                                                                       "link_token": "not-a-token"}))
-    assert_error(_as_response(bad), 401, "auth/token-invalid")
+
+@pytest.mark.gen_test
+async def test_starting_a_link_needs_a_token_in_the_header(api: Api) -> None:
+    assert_error(await api.post("/user/identities/google", {"redirect_to": APP_PAGE}), 401, "auth/token-missing")
+    assert_error(await api.post("/user/identities/google", {"redirect_to": APP_PAGE}, token="not-a-token"),
+                 401, "auth/token-invalid")
+    tokens = await api.signed_up_tokens()
+    assert_error(await api.post("/user/identities/google", {"redirect_to": "https://evil.example.com/"},
+                                token=tokens["access_token"]), 400, "auth/invalid-redirect")
+    assert_error(await api.post("/user/identities/nope", {"redirect_to": APP_PAGE}, token=tokens["access_token"]),
+                 404, "auth/provider-not-found")
+
+
+@pytest.mark.gen_test
+async def test_the_old_link_token_parameter_no_longer_links(browser: Any, api: Api) -> None:
+    tokens = await api.signed_up_tokens(email="someone@example.com")
+    old = await browser("/authorize/google?" + urllib.parse.urlencode(
+        {"redirect_to": APP_PAGE, "link_token": tokens["access_token"]}))
+    assert_error(_as_response(old), 400, "auth/invalid-field")
+    assert not old.cookie and not old.location
+    listed = (await api.get("/user/identities", token=tokens["access_token"])).json["identities"]
+    assert listed == []
+
+
+@pytest.mark.gen_test
+async def test_a_link_started_by_one_user_cannot_be_finished_in_another_browser(
+        browser: Any, api: Api, fake_providers: FakeProviders) -> None:
+    """Login CSRF: the attacker starts a link to their own account and sends the victim the authorize URL.
+    The victim's browser comes back without the attacker's state cookie (or with its own), and is refused."""
+    attacker = await api.signed_up_tokens(email="attacker@example.com")
+    start, consent = await start_link(api, browser, attacker["access_token"])
+    assert_error(_as_response(await browser(consent.location)), 400, "auth/invalid-state")  # victim: no cookie
+    # The state is burnt: not even the attacker's own browser can finish it afterwards.
+    assert_error(_as_response(await browser(consent.location, cookie=start.cookie)), 400, "auth/invalid-state")
+    # A victim that has a state cookie of its own (another flow) is refused too.
+    victim_start, _ = await authorize(browser)
+    _, consent_2 = await start_link(api, browser, attacker["access_token"])
+    assert_error(_as_response(await browser(consent_2.location, cookie=victim_start.cookie)), 400,
+                 "auth/invalid-state")
+    listed = (await api.get("/user/identities", token=attacker["access_token"])).json["identities"]
+    assert listed == []
+    # The victim's Google account is still nobody's: it signs in to a new user of its own.
+    victim = await api.post("/login/google", {"id_token": fake_providers.id_token()})
+    assert victim.status == 200 and victim.json["email"] == "omar@quazi.co"
 
 
 @pytest.mark.gen_test
@@ -154,7 +209,7 @@ async def test_an_identity_of_another_user_cannot_be_linked(browser: Any, api: A
                                                             fake_providers: FakeProviders) -> None:
     assert (await api.post("/login/google", {"id_token": fake_providers.id_token()})).status == 200
     tokens = await api.signed_up_tokens(email="someone@example.com")
-    start, consent = await authorize(browser, link_token=tokens["access_token"])
+    start, consent = await start_link(api, browser, tokens["access_token"])
     back = await browser(consent.location, cookie=start.cookie)
     assert back.fragment["code"] == "auth/identity-already-linked"
 
