@@ -40,6 +40,7 @@ from services.oauth_apis import FacebookProvider, GitHubProvider
 from services.oauth_state import PendingSignIn, RedirectAllowList, SignInStates
 from services.oidc import OidcProvider, ProviderIdentity
 from services.outbound import ProviderHttp
+from services.user_locks import UserLocks
 from services.users import User, UserStore, normalize_email
 
 SocialProvider = OidcProvider | FacebookProvider | GitHubProvider
@@ -49,7 +50,7 @@ SEED_FLAGS = ("facebook", "google", "instagram", "twitter")  # /settings has alw
 class SocialLoginService:
     def __init__(self, providers: Mapping[str, SocialProvider], identities: IdentityStore, users: UserStore,
                  logins: LoginService, states: SignInStates, redirects: RedirectAllowList, http: ProviderHttp,
-                 audit: AuditLog, app_url: str, disable_signup: bool) -> None:
+                 audit: AuditLog, locks: UserLocks, app_url: str, disable_signup: bool) -> None:
         self._providers = dict(providers)
         self._identities = identities
         self._users = users
@@ -58,6 +59,7 @@ class SocialLoginService:
         self._redirects = redirects
         self._http = http
         self._audit = audit
+        self._locks = locks
         self._app_url = app_url.rstrip("/") + "/"
         self._disable_signup = disable_signup
 
@@ -175,13 +177,17 @@ class SocialLoginService:
         return await self._logins.store(self._identities.list(identity.user.uid))
 
     async def unlink(self, identity: Identity, name: str, client: Client) -> None:
+        """Remove a link, never the last way in: the count and the delete run under the user's lock, so two
+        concurrent unlinks of an account with two identities and no password cannot both see "two left"."""
         user = identity.user
-        linked = await self.identities(identity)
-        if not any(item.provider == name for item in linked):
-            raise AuthError(IDENTITY_NOT_FOUND)
-        if not user.has_password and len(linked) == 1:
-            raise AuthError(LAST_SIGN_IN_METHOD)
-        await self._logins.store(self._identities.unlink(user.uid, name))
+        async with self._locks.hold(user.uid, "identity"):
+            linked = await self.identities(identity)
+            if not any(item.provider == name for item in linked):
+                raise AuthError(IDENTITY_NOT_FOUND)
+            if not user.has_password and len(linked) == 1:
+                raise AuthError(LAST_SIGN_IN_METHOD)
+            if not await self._logins.store(self._identities.unlink(user.uid, name)):
+                raise AuthError(IDENTITY_NOT_FOUND)
         self._audit.record("identity.unlinked", uid=user.uid, sid=identity.claims.session_id, ip=client.ip,
                            provider=name)
 

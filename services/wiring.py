@@ -25,6 +25,7 @@ from services.sessions import SessionStore
 from services.social import SocialLoginService, SocialProvider
 from services.throttle import Throttle
 from services.tokens import TokenService
+from services.user_locks import UserLocks
 from services.users import UserStore
 
 
@@ -67,8 +68,8 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
     social = SocialLoginService(
         _providers(config, http), identities, users, logins,
         SignInStates(redis, config.social_state_ttl_seconds, retry_after),
-        RedirectAllowList(config.social_redirect_allowlist), http, audit, app_url=config.app_url,
-        disable_signup=config.disable_signup,
+        RedirectAllowList(config.social_redirect_allowlist), http, audit, UserLocks(redis, retry_after),
+        app_url=config.app_url, disable_signup=config.disable_signup,
     )
     return Services(config=config, keyring=keyring, tokens=tokens, users=users, logins=logins, accounts=accounts,
                     social=social, identities=identities,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -12,6 +13,7 @@ import pytest
 from conftest import PASSWORD, Api, assert_error
 from fake_providers import CLIENT_ID, FakeProviders, ec_key, rsa_key, social_settings
 
+from services.identities import IdentityStore
 from services.wiring import Services
 
 
@@ -241,6 +243,33 @@ async def test_the_last_way_to_sign_in_cannot_be_unlinked(api: Api, fake_provide
     assert_error(await api.request("DELETE", "/user/identities/github", token=access), 409,
                  "auth/last-sign-in-method")
     assert_error(await api.get("/user/identities"), 401, "auth/token-missing")
+
+
+@pytest.mark.gen_test
+async def test_two_concurrent_unlinks_cannot_remove_the_last_way_in(api: Api, fake_providers: FakeProviders,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """No password, two identities, both unlinked at once: exactly one succeeds, one identity stays.
+
+    A slow database (each listing takes 50 ms) makes both requests count before either deletes, as a real
+    MongoDB round trip can; without the per-user lock both would see two identities and both would delete."""
+    listing = IdentityStore.list
+
+    async def slow_list(self: IdentityStore, uid: str) -> Any:
+        found = await listing(self, uid)
+        await asyncio.sleep(0.05)
+        return found
+
+    monkeypatch.setattr(IdentityStore, "list", slow_list)
+    access = (await google(api, fake_providers.id_token())).json["tokens"]["access_token"]
+    fake_providers.github_tokens["gh"] = {"app": CLIENT_ID, "id": 9, "login": "omar", "emails": [
+        {"email": "omar@quazi.co", "primary": True, "verified": True}]}
+    assert (await api.post("/login/github", {"access_token": "gh"})).status == 200
+    results = await asyncio.gather(api.request("DELETE", "/user/identities/google", token=access),
+                                   api.request("DELETE", "/user/identities/github", token=access))
+    assert sorted(result.status for result in results) == [200, 409], [result.body for result in results]
+    assert {result.json["code"] for result in results} == {"auth/identity-unlinked", "auth/last-sign-in-method"}
+    left = (await api.get("/user/identities", token=access)).json["identities"]
+    assert len(left) == 1
 
 
 @pytest.mark.gen_test
