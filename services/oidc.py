@@ -3,7 +3,8 @@
 An ID token is accepted only when (OpenID Connect Core §3.1.3.7, RFC 8725):
 - its `alg` is an asymmetric one we allow (never `none` or HS*: an HMAC "signed" with a public key is forgery)
   and fits the key type its `kid` names in the provider's JWKS;
-- the signature verifies; `iss` is exactly the configured issuer; `aud` is one of our client ids (with several
+- the signature verifies; `iss` is exactly the configured issuer (or one of the `issuers` listed for it: Google
+  uses two spellings), compared as whole strings, never as prefixes; `aud` is one of our client ids (with several
   audiences, `azp` must be ours too); `exp`, `iat` and `sub` are present, times checked with a small leeway;
 - `nonce` equals the one we sent, when we sent one.
 
@@ -148,12 +149,14 @@ class OidcProvider:
         if _KTY_OF_ALG[alg] != key.kty or (key.alg or alg) != alg:
             raise AuthError(PROVIDER_TOKEN_INVALID, "The ID token's algorithm does not match its key.")
         try:
-            claims = jwt.decode(token, key.key, algorithms=[alg], issuer=self.config.issuer, leeway=self._leeway,
+            claims = jwt.decode(token, key.key, algorithms=[alg], leeway=self._leeway,
                                 options={"require": ["iss", "aud", "exp", "iat", "sub"], "verify_aud": False})
         except jwt.ExpiredSignatureError:
             raise AuthError(PROVIDER_TOKEN_INVALID, "The ID token has expired.") from None
         except jwt.PyJWTError:
             raise AuthError(PROVIDER_TOKEN_INVALID) from None
+        if not isinstance(claims["iss"], str) or claims["iss"] not in self.config.accepted_issuers:
+            raise AuthError(PROVIDER_TOKEN_INVALID, "The ID token was issued by someone else.")
         self._check_audience(claims)
         if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
             raise AuthError(PROVIDER_TOKEN_INVALID, "The ID token's nonce does not match.")

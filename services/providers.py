@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 ProviderKind = Literal["oidc", "facebook", "github"]
 PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-_FIELDS = {"type", "client_id", "client_secret", "issuer", "authorization_endpoint", "token_endpoint",
-           "api_url", "scopes"}
+_FIELDS = {"type", "client_id", "client_secret", "issuer", "issuers", "authorization_endpoint", "token_endpoint",
+           "api_url", "scopes", "response_mode"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,15 @@ class ProviderConfig:
     token_endpoint: str = ""
     api_url: str = ""                 # Facebook Graph API / GitHub REST API base URL
     scopes: tuple[str, ...] = ()
+    # Every `iss` an ID token may carry, compared exactly (never as a prefix). Google signs with either
+    # "https://accounts.google.com" or "accounts.google.com" and documents both as valid.
+    issuers: tuple[str, ...] = ()
+    # "form_post": the provider POSTs code and state back to /callback (Apple, whenever name or email is asked).
+    response_mode: str = "query"
+
+    @property
+    def accepted_issuers(self) -> tuple[str, ...]:
+        return self.issuers or (self.issuer,)
 
     @property
     def client_id(self) -> str:
@@ -40,8 +49,10 @@ class ProviderConfig:
 
 # Defaults of the providers this server knows by name; an entry in the config overrides any of them.
 KNOWN: dict[str, dict[str, Any]] = {
-    "google": {"type": "oidc", "issuer": "https://accounts.google.com", "scopes": ["openid", "email", "profile"]},
-    "apple": {"type": "oidc", "issuer": "https://appleid.apple.com", "scopes": ["openid", "email", "name"]},
+    "google": {"type": "oidc", "issuer": "https://accounts.google.com", "scopes": ["openid", "email", "profile"],
+               "issuers": ["https://accounts.google.com", "accounts.google.com"]},
+    "apple": {"type": "oidc", "issuer": "https://appleid.apple.com", "scopes": ["openid", "email", "name"],
+              "response_mode": "form_post"},
     "facebook": {"type": "facebook", "authorization_endpoint": "https://www.facebook.com/v19.0/dialog/oauth",
                  "token_endpoint": "https://graph.facebook.com/v19.0/oauth/access_token",
                  "api_url": "https://graph.facebook.com/v19.0", "scopes": ["email", "public_profile"]},
@@ -68,7 +79,10 @@ def _provider(name: str, entry: object) -> ProviderConfig:
     unknown = set(entry) - _FIELDS
     if unknown:
         raise ValueError(f"provider {name}: unknown field(s) {', '.join(sorted(unknown))}")
-    merged = {**KNOWN.get(name, {"type": "oidc"}), **{k: v for k, v in entry.items() if v is not None}}
+    defaults = dict(KNOWN.get(name, {"type": "oidc"}))
+    if "issuer" in entry:  # another issuer (a test double, a proxy): the known issuer's aliases do not apply
+        defaults.pop("issuers", None)
+    merged = {**defaults, **{k: v for k, v in entry.items() if v is not None}}
     kind = merged.get("type")
     if kind not in ("oidc", "facebook", "github"):
         raise ValueError(f"provider {name}: type must be oidc, facebook or github")
@@ -81,7 +95,13 @@ def _provider(name: str, entry: object) -> ProviderConfig:
         authorization_endpoint=str(merged.get("authorization_endpoint") or ""),
         token_endpoint=str(merged.get("token_endpoint") or ""), api_url=str(merged.get("api_url") or "").rstrip("/"),
         scopes=_strings(merged.get("scopes"), name, "scopes"),
+        issuers=_strings(merged.get("issuers"), name, "issuers"),
+        response_mode=str(merged.get("response_mode") or "query"),
     )
+    if config.response_mode not in ("query", "form_post"):
+        raise ValueError(f"provider {name}: response_mode must be query or form_post")
+    if config.response_mode == "form_post" and kind != "oidc":
+        raise ValueError(f"provider {name}: response_mode form_post is for OpenID Connect providers")
     if kind == "oidc" and not config.issuer.startswith(("https://", "http://")):
         raise ValueError(f"provider {name}: an OpenID Connect provider needs its issuer URL")
     if kind == "oidc" and "openid" not in config.scopes:
