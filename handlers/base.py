@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.parse
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ import tornado.web
 from handlers.body import JsonBody
 from services.errors import (
     INTERNAL_ERROR,
+    INVALID_FIELD,
     PAYLOAD_TOO_LARGE,
     UNAVAILABLE,
     AuthError,
@@ -97,6 +99,18 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def json_body(self, allow_empty: bool = False) -> JsonBody:
         return JsonBody.parse(self.raw_body, allow_empty=allow_empty)
+
+    def form_body(self) -> dict[str, str | None]:
+        """An `application/x-www-form-urlencoded` body (a provider's form_post), first value of each field.
+        The body is streamed, so Tornado's own argument parsing never saw it."""
+        try:
+            text = self.raw_body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise AuthError(INVALID_FIELD, "The form is not valid UTF-8.") from None
+        fields: dict[str, str | None] = {}
+        for name, value in urllib.parse.parse_qsl(text, keep_blank_values=True):
+            fields.setdefault(name, value)
+        return fields
 
     # --- responses ----------------------------------------------------------------------------------
 

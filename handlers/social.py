@@ -12,10 +12,24 @@ STATE_COOKIE = "auth_oauth_state"
 
 
 class StateCookieMixin(BaseHandler):
-    def bind_state(self, state: str) -> None:
-        """The state also goes into a cookie only this browser holds: the callback must present both."""
-        self.set_cookie(STATE_COOKIE, state, path="/callback/", max_age=self.services.social.state_ttl,
-                        httponly=True, samesite="Lax", secure=self.services.config.app_url.startswith("https://"))
+    def bind_state(self, state: str, provider: str) -> None:
+        """The state also goes into a cookie only this browser holds: the callback must present both.
+
+        `SameSite=Lax` keeps the cookie off cross-site requests except top-level GET navigations, which is how
+        most providers come back. A form_post provider (Apple) comes back with a cross-site POST, on which a Lax
+        cookie is never sent, so for those the cookie is `SameSite=None; Secure`. That is still sound: the
+        cookie only binds the flow to this browser; it proves nothing by being sent, since the callback wants
+        it to equal the single-use, unguessable state in the request, and CSRF gains nothing from a cookie
+        that merely names a state the attacker does not know. Browsers accept `SameSite=None` only with
+        `Secure`, so Apple in the browser needs `APP_URL` on HTTPS (Apple requires HTTPS return URLs anyway).
+        """
+        social = self.services.social
+        if social.posts_back(provider):
+            self.set_cookie(STATE_COOKIE, state, path="/callback/", max_age=social.state_ttl, httponly=True,
+                            samesite="None", secure=True)
+        else:
+            self.set_cookie(STATE_COOKIE, state, path="/callback/", max_age=social.state_ttl, httponly=True,
+                            samesite="Lax", secure=self.services.config.app_url.startswith("https://"))
 
 
 class SocialLoginHandler(BaseHandler):
@@ -48,27 +62,39 @@ class AuthorizeHandler(StateCookieMixin):
             provider, self.get_query_argument("redirect_to", None),
             fresh=self.get_query_argument("fresh_token", "false").lower() == "true",
         )
-        self.bind_state(state)
+        self.bind_state(state, provider)
         self.redirect(url)
 
 
-class CallbackHandler(BaseHandler):
-    """`GET /callback/<provider>?code&state`: back from the provider, then to `redirect_to` with a fragment.
+class CallbackHandler(StateCookieMixin):
+    """`GET /callback/<provider>?code&state`, or for form_post providers (Apple) a form `POST` with `code`,
+    `state` and, on a first sign-in, `user`: back from the provider, then to `redirect_to` with a fragment.
 
     Until the state checks out nothing about the request can be trusted, so failures are JSON errors; after
     it, the browser goes back to the app's own `redirect_to` with the outcome in the fragment, which never
     reaches a server log or a Referer header.
     """
 
+    def check_xsrf_cookie(self) -> None:
+        """The POST is cross-site by design (the provider's page submits it) and carries no XSRF token. It is
+        authenticated by the single-use state matching this browser's cookie, and the code by PKCE, so it is
+        exempt should `xsrf_cookies` ever be turned on for the application."""
+
     async def get(self, provider: str) -> None:
+        await self._complete(provider, {name: self.get_query_argument(name, None)
+                                        for name in ("state", "code", "error")}, posted=False)
+
+    async def post(self, provider: str) -> None:
+        await self._complete(provider, self.form_body(), posted=True)
+
+    async def _complete(self, provider: str, fields: dict[str, str | None], posted: bool) -> None:
         await self.rate_limit("token")
         social = self.services.social
-        pending = await social.take_state(provider, self.get_query_argument("state", None),
-                                          self.get_cookie(STATE_COOKIE))
+        pending = await social.take_state(provider, fields.get("state"), self.get_cookie(STATE_COOKIE), posted)
         self.clear_cookie(STATE_COOKIE, path="/callback/")
         try:
-            fragment = await social.finish(pending, self.get_query_argument("code", None),
-                                           self.get_query_argument("error", None), self.client)
+            fragment = await social.finish(pending, fields.get("code"), fields.get("error"), self.client,
+                                           apple_user=fields.get("user"))
         except AuthError as error:
             fragment = {"status": "error", "code": error.code, "message": error.message}
             if "Retry-After" in error.headers:
@@ -92,7 +118,7 @@ class IdentityHandler(StateCookieMixin):
         identity = await self.identity()
         body = self.json_body()
         url, state = await self.services.social.link_url(identity, provider, body.optional_text("redirect_to"))
-        self.bind_state(state)
+        self.bind_state(state, provider)
         self.write_json({"authorize_url": url, "status": "success"})
 
     async def delete(self, provider: str) -> None:

@@ -11,8 +11,10 @@ Linking rules (no account takeover through a provider's say-so):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
+import json
 import urllib.parse
 from collections.abc import Mapping
 
@@ -26,6 +28,7 @@ from services.errors import (
     INVALID_NAME,
     INVALID_STATE,
     LAST_SIGN_IN_METHOD,
+    METHOD_NOT_ALLOWED,
     MISSING_FIELD,
     PROVIDER_DENIED,
     PROVIDER_NOT_FOUND,
@@ -123,11 +126,22 @@ class SocialLoginService:
                   "code_challenge_method": "S256"}
         if isinstance(provider, OidcProvider):
             params["nonce"] = pending.nonce
+        if config.response_mode == "form_post":
+            params["response_mode"] = "form_post"
         endpoint = await provider.authorization_endpoint()
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{urllib.parse.urlencode(params)}", state
 
-    async def take_state(self, name: str, state: str | None, bound_state: str | None) -> PendingSignIn:
-        """The pending sign-in for `state`, consumed; it must be this provider's and this browser's."""
+    def posts_back(self, name: str) -> bool:
+        """Whether the provider returns with a cross-site form POST (`response_mode=form_post`, Apple)."""
+        return self.provider(name).config.response_mode == "form_post"
+
+    async def take_state(self, name: str, state: str | None, bound_state: str | None,
+                         posted: bool = False) -> PendingSignIn:
+        """The pending sign-in for `state`, consumed; it must be this provider's and this browser's.
+
+        `posted`: the callback came as a form POST, which only a form_post provider sends."""
+        if posted and not self.posts_back(name):
+            raise AuthError(METHOD_NOT_ALLOWED)
         self.provider(name)
         pending = await self._states.take(state or "")
         # The cookie set by /authorize binds the flow to the browser that started it (login CSRF, RFC 6749 §10.12).
@@ -137,12 +151,19 @@ class SocialLoginService:
         return pending
 
     async def finish(self, pending: PendingSignIn, code: str | None, error: str | None,
-                     client: Client) -> dict[str, str]:
-        """Exchange the code and sign in (or link); the answer goes into the redirect's fragment."""
+                     client: Client, apple_user: str | None = None) -> dict[str, str]:
+        """Exchange the code and sign in (or link); the answer goes into the redirect's fragment.
+
+        `apple_user` is the `user` form field Apple posts on a person's first sign-in only: the one place it
+        ever gives the name. Only the name is taken from it; the email and its verification come from the
+        signed ID token, since this field is unsigned and anyone could have written it."""
         provider = self.provider(pending.provider)
         if error is not None or not code:
             raise AuthError(PROVIDER_DENIED)
         vouched = await self._exchange(provider, pending, code)
+        posted_name = _posted_name(apple_user)
+        if posted_name and not vouched.name:
+            vouched = dataclasses.replace(vouched, name=posted_name)
         if pending.link_uid is not None:
             user = await self._logins.store(self._users.find_by_uid(pending.link_uid))
             if user is None:
@@ -260,6 +281,21 @@ def _address(email: str | None) -> str | None:
         return normalize_email(email)
     except AuthError:
         return None
+
+
+def _posted_name(user: str | None) -> str | None:
+    """`{"name": {"firstName": ..., "lastName": ...}, "email": ...}` as Apple posts it; None if unreadable."""
+    if not user or len(user) > 4096:
+        return None
+    try:
+        data = json.loads(user)
+    except ValueError:
+        return None
+    name = data.get("name") if isinstance(data, dict) else None
+    if not isinstance(name, dict):
+        return None
+    parts = [name.get(part) for part in ("firstName", "lastName")]
+    return " ".join(part.strip() for part in parts if isinstance(part, str) and part.strip()) or None
 
 
 def _display_name(vouched: ProviderIdentity, address: str) -> str:

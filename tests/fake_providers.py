@@ -59,6 +59,8 @@ class FakeProviders:
     # Who signs in at /oidc/authorize: the claims of the next ID token the token endpoint signs.
     next_user: dict[str, Any] = field(default_factory=dict)
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # With response_mode=form_post, the `user` field Apple posts on a first sign-in (JSON text), if any.
+    form_user: str | None = None
     facebook_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     github_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -107,15 +109,23 @@ class Jwks(_Handler):
 
 
 class Authorize(_Handler):
-    """The user consents at once; the code remembers what the token endpoint must check."""
+    """The user consents at once; the code remembers what the token endpoint must check.
+
+    With `response_mode=form_post` (Apple) the answer stands for the auto-submitting HTML form the provider
+    serves: `{"action": redirect_uri, "fields": {...}}`, which the test's browser then POSTs."""
 
     def get(self) -> None:
         args = {name: self.get_query_argument(name) for name in
                 ("client_id", "redirect_uri", "state", "code_challenge", "code_challenge_method", "nonce")}
         code = secrets.token_urlsafe(16)
         self.fake.codes[code] = args
-        query = urllib.parse.urlencode({"code": code, "state": args["state"]})
-        self.redirect(f"{args['redirect_uri']}?{query}")
+        fields = {"code": code, "state": args["state"]}
+        if self.get_query_argument("response_mode", "query") == "form_post":
+            if self.fake.form_user is not None:
+                fields["user"] = self.fake.form_user
+            self.answer({"action": args["redirect_uri"], "fields": fields})
+            return
+        self.redirect(f"{args['redirect_uri']}?{urllib.parse.urlencode(fields)}")
 
 
 class Token(_Handler):

@@ -6,6 +6,7 @@ tokens from the fragment of the final redirect to the app's allow-listed page.
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -13,14 +14,18 @@ from typing import Any
 import pytest
 import tornado.httpclient
 from conftest import Api, assert_error
-from fake_providers import CLIENT_ID, FakeProviders, social_settings
+from fake_providers import CLIENT_ID, CLIENT_SECRET, FakeProviders, social_settings
 
 APP_PAGE = "https://app.example.com/signed-in"
 
 
 @pytest.fixture
 def settings(fake_providers: FakeProviders, base_url: str) -> dict[str, Any]:
-    return social_settings(fake_providers, base_url)
+    values = social_settings(fake_providers, base_url)
+    # Apple's defaults (response_mode form_post) with the fake issuer standing in for appleid.apple.com.
+    values["social_providers"]["apple"] = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                                           "issuer": fake_providers.issuer}
+    return values
 
 
 @dataclass
@@ -29,6 +34,7 @@ class Hop:
     location: str
     cookie: str
     body: bytes
+    raw_cookie: str = ""
 
     @property
     def query(self) -> dict[str, str]:
@@ -41,12 +47,19 @@ class Hop:
 
 @pytest.fixture
 def browser(http_client: tornado.httpclient.AsyncHTTPClient, base_url: str) -> Any:
-    async def go(url: str, cookie: str = "") -> Hop:
+    async def go(url: str, cookie: str = "", form: dict[str, str] | None = None) -> Hop:
+        """GET `url`, or with `form` POST it as a browser submits a form (cross-site: the caller decides
+        which cookie goes along, as the browser's SameSite rules would)."""
         url = url if url.startswith("http") else base_url + url
-        response = await http_client.fetch(url, follow_redirects=False, raise_error=False,
-                                           headers={"Cookie": cookie} if cookie else {})
+        headers = {"Cookie": cookie} if cookie else {}
+        if form is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        response = await http_client.fetch(url, follow_redirects=False, raise_error=False, headers=headers,
+                                           method="GET" if form is None else "POST",
+                                           body=None if form is None else urllib.parse.urlencode(form))
         set_cookie = response.headers.get("Set-Cookie", "")
-        return Hop(response.code, response.headers.get("Location", ""), set_cookie.split(";")[0], response.body)
+        return Hop(response.code, response.headers.get("Location", ""), set_cookie.split(";")[0], response.body,
+                   set_cookie)
     return go
 
 
@@ -238,6 +251,52 @@ async def test_github_in_the_browser(browser: Any, base_url: str) -> None:
     assert start.location.startswith("https://github.com/login/oauth/authorize?")
     assert start.query["redirect_uri"] == f"{base_url}/callback/github" and "nonce" not in start.query
     assert_error(_as_response(await browser("/authorize/nope?redirect_to=x")), 404, "auth/provider-not-found")
+
+
+@pytest.mark.gen_test
+async def test_apple_posts_back_with_form_post(browser: Any, api: Api, fake_providers: FakeProviders,
+                                               base_url: str) -> None:
+    start = await browser("/authorize/apple?" + urllib.parse.urlencode({"redirect_to": APP_PAGE}))
+    assert start.status == 302 and start.query["response_mode"] == "form_post"
+    assert start.query["scope"] == "openid email name"
+    # A Lax cookie would not come along on Apple's cross-site POST: this one is SameSite=None; Secure.
+    set_cookie = start.raw_cookie.lower()
+    assert "samesite=none" in set_cookie and "secure" in set_cookie and "httponly" in set_cookie
+
+    # First sign-in: Apple's ID token has no name; the unsigned `user` field gives it (and only it).
+    fake_providers.next_user = {"name": None, "email": "apple-relay@privaterelay.appleid.com"}
+    fake_providers.form_user = json.dumps({"name": {"firstName": "Jane", "lastName": "Appleseed"},
+                                           "email": "forged@example.com"})
+    page = json.loads((await browser(start.location)).body)
+    assert page["action"] == f"{base_url}/callback/apple"
+    back = await browser(page["action"], cookie=start.cookie, form=page["fields"])
+    assert back.status == 302 and back.location.startswith(APP_PAGE + "#"), back.body
+    tokens = back.fragment
+    assert tokens["status"] == "success", tokens
+    me = (await api.get("/user", token=tokens["access_token"])).json
+    assert me["name"] == "Jane Appleseed" and me["email"] == "apple-relay@privaterelay.appleid.com"
+
+    # The POST is bound like the GET: the state is single use and needs this browser's cookie.
+    replayed = await browser(page["action"], cookie=start.cookie, form=page["fields"])
+    assert_error(_as_response(replayed), 400, "auth/invalid-state")
+    start = await browser("/authorize/apple?" + urllib.parse.urlencode({"redirect_to": APP_PAGE}))
+    page = json.loads((await browser(start.location)).body)
+    assert_error(_as_response(await browser(page["action"], form=page["fields"])), 400, "auth/invalid-state")
+
+    # Later sign-ins carry no `user`: the same user, the name unchanged.
+    fake_providers.form_user = None
+    start = await browser("/authorize/apple?" + urllib.parse.urlencode({"redirect_to": APP_PAGE}))
+    page = json.loads((await browser(start.location)).body)
+    again = (await browser(page["action"], cookie=start.cookie, form=page["fields"])).fragment
+    assert again["uid"] == tokens["uid"]
+
+
+@pytest.mark.gen_test
+async def test_a_form_post_callback_is_only_for_form_post_providers(browser: Any) -> None:
+    start, consent = await authorize(browser)  # google: query mode, SameSite=Lax
+    assert "samesite=lax" in start.raw_cookie.lower()
+    posted = await browser("/callback/google", cookie=start.cookie, form=consent.query)
+    assert_error(_as_response(posted), 405, "auth/method-not-allowed")
 
 
 def _as_response(hop: Hop) -> Any:
