@@ -21,6 +21,13 @@ from handlers.pages import (
 )
 from handlers.pictures import AvatarHandler, PictureFileHandler
 from handlers.sessions import LogoutEverywhereHandler, LogoutHandler, SessionHandler, SessionsHandler
+from handlers.social import (
+    AuthorizeHandler,
+    CallbackHandler,
+    IdentitiesHandler,
+    IdentityHandler,
+    SocialLoginHandler,
+)
 from handlers.user import ExportHandler, UserHandler
 from handlers.verification import (
     ForgotPasswordHandler,
@@ -33,8 +40,11 @@ from services.wiring import Services
 
 access_log = logging.getLogger("auth.access")
 
-# Tokens can travel in query strings (`/refresh?token=...`): never let one reach a log line.
-_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|access_token|refresh_token|password)=)[^&]*", re.IGNORECASE)
+# Tokens can travel in query strings (`/refresh?token=...`, the provider's `code` and our `state` on `/callback`,
+# and an old client's refused `/authorize?link_token=...`): never let one reach a log line.
+_SECRET_QUERY = re.compile(
+    r"((?:^|[?&])(?:token|access_token|refresh_token|id_token|link_token|password|code|state)=)[^&]*", re.IGNORECASE)
+PROVIDER = "[a-z][a-z0-9_-]{0,31}"  # services/providers.py PROVIDER_NAME
 
 
 class AuthApplication(tornado.web.Application):
@@ -61,6 +71,11 @@ class AuthApplication(tornado.web.Application):
             (r"/verify", VerifyEmailHandler),
             (r"/password/forgot", ForgotPasswordHandler),
             (r"/password/reset", ResetPasswordHandler),
+            (rf"/login/({PROVIDER})", SocialLoginHandler),
+            (rf"/authorize/({PROVIDER})", AuthorizeHandler),
+            (rf"/callback/({PROVIDER})", CallbackHandler),
+            (r"/user/identities", IdentitiesHandler),
+            (rf"/user/identities/({PROVIDER})", IdentityHandler),
             (r"/openapi\.json", OpenApiHandler, {"document": load_openapi(services.config)}),
             # HTML pages, opened from the links we mail.
             (r"/verify-email", VerifyEmailPage),

@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from handlers.base import BaseHandler
+from services.logins import TokenPair
+from services.users import User
+
+
+def login_answer(user: User, tokens: TokenPair) -> dict[str, Any]:
+    """The seed's login answer: the user with its `tokens`; social sign-ins answer the same."""
+    return {
+        "created_at": user.created_at,
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "name": user.name,
+        "status": "success",
+        "tokens": {"access_token": tokens.access.token, "refresh_token": tokens.refresh.token},
+        "uid": user.uid,
+        "updated_at": user.updated_at,
+    }
 
 
 class SignupHandler(BaseHandler):
@@ -22,16 +40,7 @@ class LoginHandler(BaseHandler):
             body.text("email"), body.text("password"), fresh=body.flag("fresh_token"), client=self.client,
             known_token=self.bearer_token(),
         )
-        self.write_json({
-            "created_at": user.created_at,
-            "email": user.email,
-            "email_verified": user.email_verified,
-            "name": user.name,
-            "status": "success",
-            "tokens": {"access_token": tokens.access.token, "refresh_token": tokens.refresh.token},
-            "uid": user.uid,
-            "updated_at": user.updated_at,
-        })
+        self.write_json(login_answer(user, tokens))
 
 
 class RefreshHandler(BaseHandler):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.parse
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from handlers.body import JsonBody
 from services.errors import (
     BAD_REQUEST,
     INTERNAL_ERROR,
+    INVALID_FIELD,
     MISSING_FIELD,
     PAYLOAD_TOO_LARGE,
     UNAVAILABLE,
@@ -44,6 +46,9 @@ class BaseHandler(tornado.web.RequestHandler):
     """Streams the body so an oversized one is refused with 413 before it is read whole."""
 
     application: AuthApplication
+    # Credentialed CORS only where a browser must keep a cookie from a cross-origin call (the link start);
+    # no other answer depends on cookies, so nowhere else does a credentialed request gain anything.
+    cors_credentials = False
 
     def initialize(self) -> None:
         self._chunks: list[bytes] = []
@@ -69,6 +74,8 @@ class BaseHandler(tornado.web.RequestHandler):
                             f"Content-Type, Authorization, {self.services.config.jwt_header_name}")
             self.set_header("Access-Control-Allow-Methods", ", ".join(self._allowed_methods()))
             self.set_header("Access-Control-Max-Age", "600")
+            if self.cors_credentials:
+                self.set_header("Access-Control-Allow-Credentials", "true")
 
     # --- request body -------------------------------------------------------------------------------
 
@@ -115,6 +122,18 @@ class BaseHandler(tornado.web.RequestHandler):
         if not self.raw_body:
             raise AuthError(MISSING_FIELD, f"Send the file as the request body or as the form field '{field}'.")
         return self.raw_body
+
+    def form_body(self) -> dict[str, str | None]:
+        """An `application/x-www-form-urlencoded` body (a provider's form_post), first value of each field.
+        The body is streamed, so Tornado's own argument parsing never saw it."""
+        try:
+            text = self.raw_body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise AuthError(INVALID_FIELD, "The form is not valid UTF-8.") from None
+        fields: dict[str, str | None] = {}
+        for name, value in urllib.parse.parse_qsl(text, keep_blank_values=True):
+            fields.setdefault(name, value)
+        return fields
 
     # --- responses ----------------------------------------------------------------------------------
 

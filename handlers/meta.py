@@ -14,9 +14,6 @@ from services.config import Config
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
 
-# The seed's four flags; social logins are not configured in this version.
-EXTERNAL_AUTH = {"facebook": False, "google": False, "instagram": False, "twitter": False}
-
 
 class IndexHandler(BaseHandler):
     def get(self) -> None:
@@ -31,7 +28,7 @@ class SettingsHandler(BaseHandler):
         self.write_json({
             "alg": signing.alg if signing else config.jwt_algorithm,
             "disable_signup": config.disable_signup,
-            "external_auth": EXTERNAL_AUTH,
+            "external_auth": self.services.social.enabled(),
             "key_url": "/settings/keys",
             "version": config.app_version,
         })

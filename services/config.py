@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from services.client_ip import parse_networks
+from services.providers import ProviderConfig, parse_providers
 
 SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 STORAGE_BACKENDS = ("local", "s3")
@@ -145,6 +146,14 @@ class Config:
     data_dir: str = "data"
     unavailable_retry_after: int = 5
 
+    # Social logins (README "Social logins"): providers, where browsers may be sent back, outbound limits.
+    social_providers: tuple[ProviderConfig, ...] = ()
+    social_redirect_allowlist: tuple[str, ...] = ()
+    social_http_timeout_seconds: float = 5.0
+    social_state_ttl_seconds: int = 600
+    social_jwks_refetch_seconds: float = 60.0
+    social_token_leeway: int = 60
+
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -174,6 +183,13 @@ class Config:
         self._check_storage()
         _check(_is_http_url(self.app_url), "APP_URL", "must be an absolute http:// or https:// URL")
         self._check_mail()
+        _check(self.social_http_timeout_seconds > 0, "SOCIAL_HTTP_TIMEOUT_SECONDS", "must be positive")
+        _check(30 <= self.social_state_ttl_seconds <= 3600, "SOCIAL_STATE_TTL_SECONDS",
+               "must be between 30 and 3600 seconds")
+        _check(self.social_jwks_refetch_seconds >= 0, "SOCIAL_JWKS_REFETCH_SECONDS", "must not be negative")
+        _check(0 <= self.social_token_leeway <= 300, "SOCIAL_TOKEN_LEEWAY", "must be between 0 and 300 seconds")
+        _check(all(url.startswith(("https://", "http://")) for url in self.social_redirect_allowlist),
+               "SOCIAL_REDIRECT_ALLOWLIST", "must hold absolute http(s) URLs")
         try:
             parse_networks(self.trusted_proxies)
         except ValueError as exc:
@@ -220,6 +236,9 @@ class Config:
     def mail_lease_seconds(self) -> float:
         """How long a worker owns a message it took: past it, another worker retries (a crash mid-send)."""
         return 2 * self.mail_send_timeout_seconds + 5
+
+    def provider(self, name: str) -> ProviderConfig | None:
+        return next((p for p in self.social_providers if p.name == name), None)
 
     @property
     def embedded_mongo(self) -> bool:
@@ -290,6 +309,8 @@ def _coerce(name: str, value: object, hint: object) -> object:
             return float(value)  # type: ignore[arg-type]
         if hint is Rate:
             return value if isinstance(value, Rate) else Rate.parse(str(value))
+        if typing.get_args(hint)[:1] == (ProviderConfig,):
+            return value if isinstance(value, tuple) else parse_providers(value)
         if typing.get_origin(hint) is tuple:
             items = value.split(",") if isinstance(value, str) else value
             if not isinstance(items, list | tuple):
@@ -299,7 +320,9 @@ def _coerce(name: str, value: object, hint: object) -> object:
             if isinstance(value, dict | list):
                 raise ValueError
             return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError) as exc:
+        if typing.get_args(hint)[:1] == (ProviderConfig,):  # its own message says which provider and field
+            raise ConfigError(f"setting {name}: {exc}") from None
         raise ConfigError(f"setting {name}: {value!r} is not a valid {_type_name(hint)}") from None
     raise ConfigError(f"setting {name}: cannot be set from configuration")
 

@@ -130,6 +130,28 @@ LINK_EXPIRED = Outcome(410, "auth/link-expired",
                        "This link has expired: for your safety, links work for a limited time only.")
 LINK_USED = Outcome(410, "auth/link-used", "This link has already been used: each link works only once.")
 
+# Social logins and linked identities.
+PROVIDER_NOT_FOUND = Outcome(404, "auth/provider-not-found", "That sign-in provider is not enabled on this server.")
+PROVIDER_TOKEN_INVALID = Outcome(401, "auth/provider-token-invalid",
+                                 "The identity provider's token could not be verified.")
+PROVIDER_DENIED = Outcome(401, "auth/provider-denied", "The identity provider did not sign you in.")
+ACCOUNT_EXISTS = Outcome(
+    409, "auth/account-exists",
+    "An account with this email address already exists. Log in to it and link this provider from there.",
+)
+IDENTITY_IN_USE = Outcome(409, "auth/identity-already-linked",
+                          "This provider account is already linked to an account, or yours has one of this provider.")
+IDENTITY_NOT_FOUND = Outcome(404, "auth/identity-not-found", "No identity of that provider is linked to your account.")
+LAST_SIGN_IN_METHOD = Outcome(
+    409, "auth/last-sign-in-method",
+    "This is the only way to sign in to your account; set a password or link another provider first.",
+)
+INVALID_REDIRECT = Outcome(400, "auth/invalid-redirect", "redirect_to is not an address this server may send you to.")
+INVALID_STATE = Outcome(400, "auth/invalid-state",
+                        "This sign-in link is unknown, expired or already used; please start again.")
+IDENTITY_LINKED = Outcome(200, "auth/identity-linked", "The provider account is now linked to yours.")
+IDENTITY_UNLINKED = Outcome(200, "auth/identity-unlinked", "The provider account is no longer linked to yours.")
+
 # Protocol and server.
 NOT_FOUND = Outcome(404, "auth/not-found", "There is nothing at this address.")
 METHOD_NOT_ALLOWED = Outcome(405, "auth/method-not-allowed", "This address does not accept that method.")

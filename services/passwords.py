@@ -63,10 +63,12 @@ class PasswordHasher:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._hash_sync, password)
 
     async def verify(self, password: str, stored: str | None) -> bool:
-        """Constant work whether or not an account exists: a missing hash checks the dummy one."""
+        """Constant work whether or not an account exists: a missing or empty hash checks the dummy one."""
         target = stored or self._dummy_hash
         ok = await asyncio.get_running_loop().run_in_executor(self._executor, self._verify_sync, password, target)
-        return ok and stored is not None
+        # An empty hash is an account without a password (social sign-in): no password opens it, not even the
+        # dummy one's, and it costs what a wrong password costs.
+        return ok and bool(stored)
 
     def _hash_sync(self, password: str) -> str:
         salt = bcrypt.gensalt(self._cost)

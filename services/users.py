@@ -39,6 +39,11 @@ class User:
     picture: str | None = None
     disabled: bool = False
 
+    @property
+    def has_password(self) -> bool:
+        """Accounts made by a social sign-in have none until the user sets one (PATCH /user with a fresh token)."""
+        return bool(self.password_hash)
+
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> User:
         return cls(uid=doc["_id"], email=doc["email"], name=doc["name"], password_hash=doc["password_hash"],
@@ -69,11 +74,12 @@ class UserStore:
         await self._users.create_index("email", unique=True, name="email_unique")
         await self._users.create_index("picture", sparse=True, name="picture")
 
-    async def create(self, email: str, name: str, password_hash: str) -> User:
+    async def create(self, email: str, name: str, password_hash: str, email_verified: bool = False) -> User:
+        """An empty `password_hash` is an account without a password (made by a social sign-in)."""
         now = int(time.time())
         doc = {"_id": str(uuid.uuid4()), "email": email, "name": name, "password_hash": password_hash,
-               "email_verified": False, "created_at": now, "updated_at": now, "token_epoch": 0, "picture": None,
-               "disabled": False}
+               "email_verified": email_verified, "created_at": now, "updated_at": now, "token_epoch": 0,
+               "picture": None, "disabled": False}
         try:
             await self._users.insert_one(doc)
         except DuplicateKeyError:

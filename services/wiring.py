@@ -13,6 +13,7 @@ from services.audit import AuditLog
 from services.client_ip import ClientAddressResolver, parse_networks
 from services.config import Config
 from services.epochs import TokenEpochs
+from services.identities import IdentityStore
 from services.images import ImageProcessor
 from services.keyring import KeyRing
 from services.lifecycle import AccountLifecycle
@@ -21,6 +22,10 @@ from services.mail_composer import MailComposer
 from services.mail_worker import MailWorker
 from services.mailers import Mailer, build_mailer
 from services.notifier import AccountNotifier, MailNotifier
+from services.oauth_apis import FacebookProvider, GitHubProvider
+from services.oauth_state import RedirectAllowList, SignInStates
+from services.oidc import OidcProvider
+from services.outbound import ProviderHttp
 from services.outbox import Outbox
 from services.passwords import PasswordHasher, PasswordPolicy, common_passwords
 from services.pending_objects import PendingObjects
@@ -28,9 +33,11 @@ from services.pictures import PictureService
 from services.ratelimit import RateLimiter
 from services.recovery import PasswordReset
 from services.sessions import SessionStore
+from services.social import SocialLoginService, SocialProvider
 from services.storage import ObjectStorage, build_storage
 from services.throttle import Throttle
 from services.tokens import TokenService
+from services.user_locks import UserLocks
 from services.users import UserStore
 from services.verification import EmailVerification
 
@@ -47,6 +54,8 @@ class Services:
     recovery: PasswordReset
     outbox: Outbox
     mail_worker: MailWorker
+    social: SocialLoginService
+    identities: IdentityStore
     throttle: Throttle
     client_addresses: ClientAddressResolver
     redis: Any
@@ -94,17 +103,41 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
     pending = PendingObjects(database, retry_after)
     pictures = PictureService(users, storage, ImageProcessor(config.picture_max_edge, config.picture_max_pixels,
                                                              executor), pending, audit, retry_after)
+    identities = IdentityStore(database)
     lifecycle = AccountLifecycle(users, logins, pictures, notifier or MailNotifier(outbox), audit, retry_after)
+    http = ProviderHttp(config.social_http_timeout_seconds, retry_after)
+    social = SocialLoginService(
+        _providers(config, http), identities, users, logins,
+        SignInStates(redis, config.social_state_ttl_seconds, retry_after),
+        RedirectAllowList(config.social_redirect_allowlist), http, audit, UserLocks(redis, retry_after),
+        app_url=config.app_url, disable_signup=config.disable_signup,
+    )
     return Services(config=config, keyring=keyring, tokens=tokens, users=users, logins=logins, accounts=accounts,
                     verification=verification, recovery=recovery, outbox=outbox, mail_worker=worker,
+                    social=social, identities=identities,
                     throttle=throttle, client_addresses=ClientAddressResolver(parse_networks(config.trusted_proxies)),
                     redis=redis, storage=storage, pending_objects=pending, pictures=pictures, lifecycle=lifecycle)
+
+
+def _providers(config: Config, http: ProviderHttp) -> dict[str, SocialProvider]:
+    providers: dict[str, SocialProvider] = {}
+    for provider in config.social_providers:
+        if provider.kind == "oidc":
+            providers[provider.name] = OidcProvider(
+                provider, http, leeway=config.social_token_leeway, refetch_seconds=config.social_jwks_refetch_seconds,
+                retry_after=config.unavailable_retry_after)
+        elif provider.kind == "facebook":
+            providers[provider.name] = FacebookProvider(provider, http)
+        else:
+            providers[provider.name] = GitHubProvider(provider, http)
+    return providers
 
 
 async def start_services(services: Services) -> None:
     """Start-up I/O, done once: indexes and the first read of the key ring; then the background jobs."""
     await services.users.create_indexes()
     await services.pending_objects.create_indexes()
+    await services.identities.create_indexes()
     await services.keyring.reload()
     services.keyring.start_watching(services.config.jwt_keys_reload_seconds)
     services.pictures.start_sweeping()
@@ -116,4 +149,5 @@ async def stop_services(services: Services) -> None:
     await services.keyring.stop_watching()
     await services.pictures.stop_sweeping()
     await services.storage.close()
+    services.social.close()
     await services.redis.aclose()

@@ -20,6 +20,9 @@ from typing import Any
 
 import pytest
 import tornado.httpclient
+import tornado.httpserver
+import tornado.testing
+from fake_providers import FakeProviders, make_fake_app, rsa_key
 from mailcatcher import SmtpServer
 from mongomock_motor import AsyncMongoMockClient
 
@@ -285,3 +288,21 @@ async def eventually(probe: Callable[[], Awaitable[bool]], within: float = 5.0) 
 @pytest.fixture
 def api(http_client: tornado.httpclient.AsyncHTTPClient, base_url: str) -> Api:
     return Api(http_client, base_url)
+
+
+@pytest.fixture(scope="session")
+def provider_keys() -> list[Any]:
+    """RSA keys for the fake identity providers, made once (2048-bit generation is slow)."""
+    return [rsa_key(f"provider-key-{n}") for n in range(3)]
+
+
+@pytest.fixture
+def fake_providers(io_loop: Any, provider_keys: list[Any]) -> Iterator[FakeProviders]:
+    """Google-like OIDC issuer, Facebook and GitHub APIs on a loopback port (tests/fake_providers.py)."""
+    fake = FakeProviders(keys=[provider_keys[0]])
+    sock, port = tornado.testing.bind_unused_port()
+    server = tornado.httpserver.HTTPServer(make_fake_app(fake))
+    server.add_sockets([sock])
+    fake.base_url = f"http://127.0.0.1:{port}"
+    yield fake
+    server.stop()
