@@ -58,6 +58,11 @@ class IdentityStore:
             raise AuthError(IDENTITY_IN_USE) from None
         return _from(doc)
 
+    async def unlink_all(self, uid: str) -> int:
+        """Every identity of the user (its deletion); how many there were."""
+        result = await self._identities.delete_many({"uid": str(uid)})
+        return result.deleted_count
+
     async def unlink(self, uid: str, provider: str) -> bool:
         result = await self._identities.delete_one({"uid": str(uid), "provider": str(provider)})
         return result.deleted_count == 1

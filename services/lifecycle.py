@@ -2,8 +2,9 @@
 
 Deleting removes, in this order: the picture object (so a store that is down stops the deletion before
 anything is gone: 503, try again), the user document (from then on every token of the user fails, since
-a token needs its user), and every Redis key of the user (`auth:{<uid>}:*`: sessions, epoch and whatever
-per-user state comes later). Then the address is told, through the injected `AccountNotifier`.
+a token needs its user), the user's linked social identities, and every Redis key of the user
+(`auth:{<uid>}:*`: sessions, epoch and whatever per-user state comes later). Then the address is told,
+through the injected `AccountNotifier`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pymongo.errors import ConnectionFailure
 
 from services.audit import AuditLog
 from services.errors import FRESH_TOKEN_REQUIRED, TOKEN_REVOKED, AuthError, ServiceUnavailable
+from services.identities import IdentityStore
 from services.logins import Client, Identity, LoginService
 from services.mongo_guard import mongo_guarded
 from services.notifier import AccountNotifier
@@ -28,8 +30,9 @@ log = logging.getLogger("auth.lifecycle")
 
 class AccountLifecycle:
     def __init__(self, users: UserStore, logins: LoginService, pictures: PictureService, notifier: AccountNotifier,
-                 audit: AuditLog, retry_after: int) -> None:
+                 audit: AuditLog, retry_after: int, identities: IdentityStore) -> None:
         self._users = users
+        self._identities = identities
         self._logins = logins
         self._pictures = pictures
         self._notifier = notifier
@@ -51,12 +54,14 @@ class AccountLifecycle:
             raise AuthError(TOKEN_REVOKED)
         stored = {"uid": document.pop("_id"), **document}
         sessions = await self._logins.sessions_of(user.uid)
+        identities = await mongo_guarded(self._identities.list(user.uid), self._retry_after)
         self._audit.record("account.exported", uid=user.uid, sid=current_sid)
         return {
             "exported_at": int(time.time()),
             "user": stored,
             "picture_url": await self._pictures.url_of(stored.get("picture")),
             "sessions": [session.public(current_sid) for session in sessions],
+            "identities": [identity.public() for identity in identities],
         }
 
     # --- the operator's (python server.py users ...) --------------------------------------------------
@@ -86,6 +91,12 @@ class AccountLifecycle:
         deleted = await mongo_guarded(self._users.delete(user.uid), self._retry_after)
         if deleted is not None and deleted.picture and deleted.picture != user.picture:
             await self._pictures.discard(deleted.picture)  # uploaded while the deletion ran
+        try:
+            await mongo_guarded(self._identities.unlink_all(user.uid), self._retry_after)
+        except ServiceUnavailable:
+            # The user is gone already; a link left behind signs nobody in (a sign-in drops a link whose
+            # user is gone), and the next deletion attempt cannot be made: say so for the operator.
+            log.warning("linked identities of deleted user %s are left behind", user.uid)
         try:
             await self._logins.forget_user(user.uid)
         except ServiceUnavailable:

@@ -41,6 +41,13 @@ SUBJECTS = {
 }
 
 
+def deliverable(address: str) -> bool:
+    """False for addresses in the reserved `.invalid` domain (RFC 2606), such as the placeholder
+    `<provider>-<hash>@users.invalid` of a social sign-in that gave no email: nothing is ever mailed there."""
+    domain = address.rpartition("@")[2].strip().rstrip(".").lower()
+    return not (domain == "invalid" or domain.endswith(".invalid"))
+
+
 def duration(seconds: int) -> str:
     """`86400` -> `24 hours`: how long a link stays valid, as a person says it."""
     for size, unit in ((3600, "hour"), (60, "minute")):
@@ -66,18 +73,23 @@ class MailComposer:
         return self._app_url + page + (f"?{urlencode(query)}" if query else "")
 
     async def compose(self, message: dict[str, Any]) -> Mail | None:
-        """The mail for this message, or None when there is nobody (left) to send it to."""
+        """The mail for this message, or None when there is nobody (left) to send it to, or the address
+        cannot receive mail (`.invalid`)."""
+        mail = await self._compose(message)
+        return mail if mail is None or deliverable(mail.to) else None
+
+    async def _compose(self, message: dict[str, Any]) -> Mail | None:
         kind = message.get("kind")
         if kind in (VERIFY, VERIFY_REQUEST):
             user = await self._user(message)
-            if user is None or user.email_verified:
+            if user is None or user.email_verified or not deliverable(user.email):
                 return None
             token = await self._links.issue(user, "verify")
             return self.render("verify", user.email, user=user, link=self.link("verify-email", token=token),
                                valid_for=duration(self._links.lifetime("verify")))
         if kind == RESET_REQUEST:
             user = await self._user(message)
-            if user is None:
+            if user is None or not deliverable(user.email):  # no link is made for an address nobody reads
                 return None
             token = await self._links.issue(user, "reset")
             return self.render("reset", user.email, user=user, link=self.link("reset-password", token=token),

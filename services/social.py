@@ -35,6 +35,7 @@ from services.errors import (
     PROVIDER_TOKEN_INVALID,
     SIGNUP_DISABLED,
     TOKEN_REVOKED,
+    USER_DISABLED,
     AuthError,
 )
 from services.identities import IdentityStore, LinkedIdentity
@@ -168,6 +169,7 @@ class SocialLoginService:
             user = await self._logins.store(self._users.find_by_uid(pending.link_uid))
             if user is None:
                 raise AuthError(TOKEN_REVOKED)
+            self._refuse_disabled(user, client, vouched.provider)
             await self._link(user, vouched, client)
             return {"status": "success", "code": "auth/identity-linked", "provider": pending.provider}
         user, tokens = await self._sign_in(vouched, pending.fresh, client)
@@ -216,6 +218,7 @@ class SocialLoginService:
 
     async def _sign_in(self, vouched: ProviderIdentity, fresh: bool, client: Client) -> tuple[User, TokenPair]:
         user = await self._user_for(vouched, client)
+        self._refuse_disabled(user, client, vouched.provider)
         tokens, session = await self._logins.start_session(user, fresh, client)
         self._audit.record("login.ok", uid=user.uid, sid=session.id, ip=client.ip, fresh=fresh,
                            provider=vouched.provider)
@@ -233,6 +236,7 @@ class SocialLoginService:
         if existing is not None:
             if not (vouched.email_verified and existing.email_verified):
                 raise AuthError(ACCOUNT_EXISTS)
+            self._refuse_disabled(existing, client, vouched.provider)  # before a link is made to it
             await self._link(existing, vouched, client)
             return existing
         return await self._create(vouched, email, client)
@@ -263,6 +267,12 @@ class SocialLoginService:
             return found
         self._audit.record("signup", uid=user.uid, ip=client.ip, provider=vouched.provider)
         return user
+
+    def _refuse_disabled(self, user: User, client: Client, provider: str) -> None:
+        """An account an administrator disabled signs in through no provider either (as with a password)."""
+        if user.disabled:
+            self._audit.record("login.disabled", uid=user.uid, ip=client.ip, provider=provider)
+            raise AuthError(USER_DISABLED)
 
     async def _link(self, user: User, vouched: ProviderIdentity, client: Client) -> None:
         known = await self._logins.store(self._identities.find(vouched.provider, vouched.subject))

@@ -104,7 +104,8 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
     pictures = PictureService(users, storage, ImageProcessor(config.picture_max_edge, config.picture_max_pixels,
                                                              executor), pending, audit, retry_after)
     identities = IdentityStore(database)
-    lifecycle = AccountLifecycle(users, logins, pictures, notifier or MailNotifier(outbox), audit, retry_after)
+    lifecycle = AccountLifecycle(users, logins, pictures, notifier or MailNotifier(outbox), audit, retry_after,
+                                 identities)
     http = ProviderHttp(config.social_http_timeout_seconds, retry_after)
     social = SocialLoginService(
         _providers(config, http), identities, users, logins,

@@ -130,7 +130,8 @@ async def test_export_holds_everything_stored_but_the_password_hash(api: Api, mo
     assert response.status == 200, response.body
     assert response.headers["Content-Disposition"] == 'attachment; filename="account-export.json"'
     export = response.json
-    assert set(export) == {"exported_at", "user", "picture_url", "sessions", "status"}
+    assert set(export) == {"exported_at", "user", "picture_url", "sessions", "identities", "status"}
+    assert export["identities"] == []
     user = export["user"]
     [key] = bucket_keys(moto_server, bucket)
     me = (await api.get("/user", token=second["access_token"])).json
