@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from services.apple_secret import load_signing_key
 
 ProviderKind = Literal["oidc", "facebook", "github"]
 PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _FIELDS = {"type", "client_id", "client_secret", "issuer", "issuers", "authorization_endpoint", "token_endpoint",
-           "api_url", "scopes", "response_mode"}
+           "api_url", "scopes", "response_mode", "team_id", "key_id", "private_key", "private_key_file"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,10 @@ class ProviderConfig:
     issuers: tuple[str, ...] = ()
     # "form_post": the provider POSTs code and state back to /callback (Apple, whenever name or email is asked).
     response_mode: str = "query"
+    # Apple: the client secret is an ES256 JWT signed with this key (parsed once, here) for this team and key id.
+    team_id: str = ""
+    key_id: str = ""
+    signing_key: ec.EllipticCurvePrivateKey | None = field(default=None, repr=False, compare=False)
 
     @property
     def accepted_issuers(self) -> tuple[str, ...]:
@@ -97,7 +105,16 @@ def _provider(name: str, entry: object) -> ProviderConfig:
         scopes=_strings(merged.get("scopes"), name, "scopes"),
         issuers=_strings(merged.get("issuers"), name, "issuers"),
         response_mode=str(merged.get("response_mode") or "query"),
+        team_id=str(merged.get("team_id") or "").strip(), key_id=str(merged.get("key_id") or "").strip(),
     )
+    if any(merged.get(name) for name in ("team_id", "key_id", "private_key", "private_key_file")):
+        if kind != "oidc" or not (config.team_id and config.key_id):
+            raise ValueError(f"provider {name}: a signed client secret (Apple) needs team_id, key_id and "
+                             "private_key or private_key_file, on an OpenID Connect provider")
+        if config.client_secret:
+            raise ValueError(f"provider {name}: client_secret and a signing key exclude each other")
+        key = load_signing_key(merged.get("private_key"), merged.get("private_key_file"), f"provider {name}")
+        config = replace(config, signing_key=key)
     if config.response_mode not in ("query", "form_post"):
         raise ValueError(f"provider {name}: response_mode must be query or form_post")
     if config.response_mode == "form_post" and kind != "oidc":

@@ -19,6 +19,7 @@ import urllib.parse
 from collections.abc import Mapping
 
 from services.accounts import clean_name
+from services.apple_secret import AppleClientSecret
 from services.audit import AuditLog
 from services.errors import (
     ACCOUNT_EXISTS,
@@ -66,6 +67,11 @@ class SocialLoginService:
         self._locks = locks
         self._app_url = app_url.rstrip("/") + "/"
         self._disable_signup = disable_signup
+        # Apple: a signed JWT instead of a fixed secret, made per provider and cached until shortly before it expires.
+        self._signed_secrets = {
+            name: AppleClientSecret(p.config.team_id, p.config.key_id, p.config.client_id, p.config.signing_key)
+            for name, p in self._providers.items() if p.config.signing_key is not None
+        }
 
     def close(self) -> None:
         self._http.close()
@@ -78,6 +84,11 @@ class SocialLoginService:
         if provider is None:
             raise AuthError(PROVIDER_NOT_FOUND)
         return provider
+
+    def client_secret(self, name: str) -> str:
+        """What the token endpoint gets as `client_secret`: the configured one, or Apple's signed JWT."""
+        signed = self._signed_secrets.get(name)
+        return signed.current() if signed is not None else self.provider(name).config.client_secret
 
     def callback_url(self, name: str) -> str:
         return f"{self._app_url}callback/{name}"
@@ -180,7 +191,8 @@ class SocialLoginService:
         config = provider.config
         answer = await self._http.post_form(await provider.token_endpoint(), {
             "grant_type": "authorization_code", "code": code, "redirect_uri": self.callback_url(config.name),
-            "client_id": config.client_id, "client_secret": config.client_secret, "code_verifier": pending.verifier,
+            "client_id": config.client_id, "client_secret": self.client_secret(config.name),
+            "code_verifier": pending.verifier,
         })
         data = answer.data if isinstance(answer.data, dict) else {}
         # GitHub answers a refused code with 200 and an `error` field.

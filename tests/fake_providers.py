@@ -18,6 +18,7 @@ import json
 import secrets
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,9 @@ class FakeProviders:
     form_user: str | None = None
     facebook_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     github_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The token endpoint's check of `client_secret` (default: equal to CLIENT_SECRET), and every form it got.
+    secret_check: Callable[[str], bool] | None = None
+    token_forms: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def issuer(self) -> str:
@@ -132,11 +136,14 @@ class Token(_Handler):
     def post(self) -> None:
         form = {name: self.get_body_argument(name, "") for name in
                 ("grant_type", "code", "redirect_uri", "client_id", "client_secret", "code_verifier")}
+        self.fake.token_forms.append(form)
+        secret_ok = (self.fake.secret_check(form["client_secret"]) if self.fake.secret_check
+                     else form["client_secret"] == CLIENT_SECRET)
         grant = self.fake.codes.pop(form["code"], None)  # codes are single use
         digest = hashlib.sha256(form["code_verifier"].encode()).digest()
         challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
         if (grant is None or form["grant_type"] != "authorization_code" or form["client_id"] != CLIENT_ID
-                or form["client_secret"] != CLIENT_SECRET or form["redirect_uri"] != grant["redirect_uri"]
+                or not secret_ok or form["redirect_uri"] != grant["redirect_uri"]
                 or grant["code_challenge_method"] != "S256" or challenge != grant["code_challenge"]):
             self.answer({"error": "invalid_grant"}, 400)
             return
