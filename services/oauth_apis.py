@@ -21,7 +21,9 @@ from services.providers import ProviderConfig
 MAX_ACCESS_TOKEN_LENGTH = 4096
 
 
-class FacebookProvider:
+class _ConfiguredEndpoints:
+    """Providers whose endpoints come from the config, not from a discovery document."""
+
     def __init__(self, config: ProviderConfig, http: ProviderHttp) -> None:
         self.config = config
         self._http = http
@@ -32,6 +34,8 @@ class FacebookProvider:
     async def token_endpoint(self) -> str:
         return self.config.token_endpoint
 
+
+class FacebookProvider(_ConfiguredEndpoints):
     async def verify_access_token(self, token: str) -> ProviderIdentity:
         _check_shape(token)
         app_token = f"{self.config.client_id}|{self.config.client_secret}"
@@ -53,17 +57,7 @@ class FacebookProvider:
         return ProviderIdentity(self.config.name, str(profile["id"]), email, False, str(profile.get("name") or ""))
 
 
-class GitHubProvider:
-    def __init__(self, config: ProviderConfig, http: ProviderHttp) -> None:
-        self.config = config
-        self._http = http
-
-    async def authorization_endpoint(self) -> str:
-        return self.config.authorization_endpoint
-
-    async def token_endpoint(self) -> str:
-        return self.config.token_endpoint
-
+class GitHubProvider(_ConfiguredEndpoints):
     async def verify_access_token(self, token: str) -> ProviderIdentity:
         _check_shape(token)
         basic = base64.b64encode(f"{self.config.client_id}:{self.config.client_secret}".encode()).decode()

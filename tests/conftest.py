@@ -91,6 +91,15 @@ async def settle(outbox: Any) -> None:
 
 
 @pytest.fixture
+def redis(redis_server: EmbeddedRedis, io_loop: Any) -> Iterator[Any]:
+    """A client of the session's Redis, flushed, for tests of a service on its own (no app)."""
+    client = redis_client(redis_server.url, 1.0)
+    io_loop.run_sync(client.flushdb)
+    yield client
+    io_loop.run_sync(client.aclose)
+
+
+@pytest.fixture
 def keys_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "keys"
     keyfiles.generate(folder, "RS256")

@@ -8,25 +8,14 @@ import asyncio
 import hashlib
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from services.action_tokens import RECORD_GRACE, ActionTokenStore, LinkState, ParsedToken, fingerprint, parse_token
-from services.backends import redis_client
-from services.embedded_redis import EmbeddedRedis
 
 UID = str(uuid.uuid4())
 BOUND = fingerprint("verify", "omar@quazi.co")
-
-
-@pytest.fixture
-def redis(redis_server: EmbeddedRedis, io_loop: Any) -> Iterator[Any]:
-    client = redis_client(redis_server.url, 1.0)
-    io_loop.run_sync(client.flushdb)
-    yield client
-    io_loop.run_sync(client.aclose)
 
 
 @pytest.fixture

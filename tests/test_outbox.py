@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,6 @@ from services.embedded_redis import EmbeddedRedis
 from services.mail_worker import MailWorker
 from services.mailers import Mail, PermanentMailError
 from services.outbox import ATTEMPTS, MESSAGES, QUEUE, Outbox
-
-
-@pytest.fixture
-def redis(redis_server: EmbeddedRedis, io_loop: Any) -> Iterator[Any]:
-    client = redis_client(redis_server.url, 1.0)
-    io_loop.run_sync(client.flushdb)
-    yield client
-    io_loop.run_sync(client.aclose)
 
 
 def make_outbox(redis: Any, lease: float = 30, attempts: int = 3, base: float = 0.05, cap: float = 0.2) -> Outbox:

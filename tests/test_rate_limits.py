@@ -17,7 +17,6 @@ import pytest
 import tornado.httpclient
 from conftest import PASSWORD, Api, Response, free_port
 
-from services.backends import redis_client
 from services.client_ip import ClientAddressResolver, parse_networks
 from services.config import Rate
 from services.embedded_redis import EmbeddedRedis
@@ -224,14 +223,6 @@ async def test_two_server_processes_share_one_quota(two_servers: list[str],
 
 
 # --- the limiter and the address resolver on their own --------------------------------------------------
-
-@pytest.fixture
-def redis(redis_server: EmbeddedRedis, io_loop: Any) -> Iterator[Any]:
-    client = redis_client(redis_server.url, 1.0)
-    io_loop.run_sync(client.flushdb)
-    yield client
-    io_loop.run_sync(client.aclose)
-
 
 @pytest.mark.gen_test(timeout=20)
 async def test_gcra_allows_a_burst_then_refills_one_at_a_time(redis: Any) -> None:
