@@ -195,14 +195,24 @@ def type_keys(driver: Any, *keys: str) -> None:
 
 def submit(driver: Any, act: Any) -> None:
     """Do `act` (a key press, a click) and wait until the page it sends the form to has loaded."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
     page = driver.find_element(By.TAG_NAME, "html")
+
+    def replaced(_: Any) -> bool:
+        # Chromium reports a node of the old page either as stale or, mid-navigation, as an "inspector error"
+        # ("Node with given id does not belong to the document"): both mean the old page is gone.
+        try:
+            page.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
     act()
     wait = WebDriverWait(driver, 10)
-    wait.until(expected_conditions.staleness_of(page))
+    wait.until(replaced)
     wait.until(lambda driver: driver.execute_script("return document.readyState") == "complete")
 
 
