@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -43,6 +45,17 @@ def free_port() -> int:
 
 
 SERVER = Path(__file__).resolve().parent.parent / "server.py"
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a `server.py` started with `start_new_session=True`; if it hangs, kill its whole session
+    (the server and its redis-server child), so no test leaves a process behind."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def server_environ(**settings: str) -> dict[str, str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import PASSWORD, free_port, server_environ
+from conftest import PASSWORD, free_port, server_environ, stop_server
 from mailcatcher import SmtpServer
 
 from services.action_tokens import ActionTokenStore
@@ -100,12 +99,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer,
         smtp_server.clear()
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_server(process)
         store.flushdb()
         store.close()
 

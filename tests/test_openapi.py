@@ -11,7 +11,6 @@ import io
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import jsonschema_rs
 import pytest
 import tornado.web
 import yaml
-from conftest import Response
+from conftest import Response, stop_server
 from PIL import Image
 
 from handlers.application import AuthApplication
@@ -306,12 +305,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                 time.sleep(0.1)
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # its own session: the server and its redis-server child
-            process.wait()
+        stop_server(process)
 
 
 def test_every_success_on_a_live_server_is_as_documented(live_server: LiveServer) -> None:
