@@ -9,20 +9,23 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import tornado.httpserver
-
 from handlers.application import make_app
+from handlers.http_server import DrainingHTTPServer
 from services import keyfiles
 from services.backends import embedded_redis, mongo_database, redis_client
 from services.config import SIGNING_ALGORITHMS, Config, ConfigError, load_config
 from services.errors import AuthError
 from services.keyfiles import KeyFileError
+from services.mongo_indexes import IndexConflict
+from services.supervisor import CONFIGURATION_ERROR
 from services.users import normalize_email
 from services.wiring import Services, build_services, start_services, stop_services
+from workers import run_workers
 
 log = logging.getLogger("auth.server")
 
@@ -30,19 +33,26 @@ log = logging.getLogger("auth.server")
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        overrides = {name: getattr(args, name, None) for name in ("port", "processes")}
         config = load_config(_config_path(args.config),
-                             **({"port": args.port} if getattr(args, "port", None) is not None else {}))
+                             **{name: value for name, value in overrides.items() if value is not None})
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # With several processes, each line says whose it is.
+    process = " [%(process)d]" if config.processes != 1 else ""
+    logging.basicConfig(level=config.log_level.upper(),
+                        format=f"%(asctime)s{process} %(levelname)s %(name)s: %(message)s")
     if args.command == "keys":
         return _keys_command(config, args)
     if args.command == "sessions":
         return asyncio.run(_sessions_command(config, args))
     if args.command == "users":
         return asyncio.run(_users_command(config, args))
-    return asyncio.run(serve(config))
+    processes = config.processes or os.cpu_count() or 1
+    if processes == 1:
+        return asyncio.run(serve(config))
+    return serve_processes(config, processes)
 
 
 def _config_path(named: str | None) -> str:
@@ -52,8 +62,10 @@ def _config_path(named: str | None) -> str:
     return named or "config.yaml"
 
 
-async def serve(config: Config) -> int:
-    embedded = embedded_redis(config) if config.embedded_redis else None
+async def serve(config: Config, sockets: list[socket.socket] | None = None, redis_url: str | None = None) -> int:
+    """One serving process. A worker of `serve --processes N` gets its listening `sockets` and the embedded
+    Redis's `redis_url` from the parent (workers.py); alone, the process binds and starts them itself."""
+    embedded = embedded_redis(config) if config.embedded_redis and redis_url is None else None
     executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="auth-cpu")
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -62,30 +74,62 @@ async def serve(config: Config) -> int:
     try:
         if embedded is not None:
             embedded.start()
-        redis = redis_client(embedded.url if embedded else config.redis_url, config.redis_timeout_seconds)
-        _ensure_signing_key(config)
+        redis = redis_client(redis_url or (embedded.url if embedded else config.redis_url),
+                             config.redis_timeout_seconds)
+        if sockets is None:
+            _ensure_signing_key(config)
         services = build_services(config, mongo_database(config), redis, executor)
-        await start_services(services)
+        try:
+            await start_services(services)
+        except IndexConflict as exc:
+            log.critical("cannot start: %s", exc)
+            return CONFIGURATION_ERROR
         if services.keyring.signing_key is None:
             log.error("no signing key in %s: run `python server.py keys generate`", config.jwt_keys)
         # The handlers enforce MAX_CONTENT_LENGTH themselves, with a JSON 413; Tornado's own cap would just hang up.
-        server = tornado.httpserver.HTTPServer(make_app(services), xheaders=False, max_body_size=1 << 40)
-        server.listen(config.port, config.host)
+        server = DrainingHTTPServer(make_app(services), xheaders=False, max_body_size=1 << 40)
+        if sockets is None:
+            server.listen(config.port, config.host)
+        else:
+            server.add_sockets(sockets)
         # What start-up built lives as long as the process: move it out of the collector's way, or every full
         # collection walks those objects while every request in flight waits (GET /user p99, see bench/README.md).
         gc.collect()
         gc.freeze()
-        _banner(config, embedded is not None)
+        if sockets is None:
+            _banner(config, embedded is not None)
         await stopping.wait()
-        log.info("shutting down")
-        server.stop()
-        await asyncio.wait_for(server.close_all_connections(), timeout=10)
-        await stop_services(services)
+        await _shut_down(config, server, services)
     finally:
         if embedded is not None:
             embedded.stop()
         executor.shutdown(wait=False, cancel_futures=True)
     return 0
+
+
+async def _shut_down(config: Config, server: DrainingHTTPServer, services: Services) -> None:
+    """SIGTERM: no new connections, requests in flight finish (at most SHUTDOWN_TIMEOUT_SECONDS), then stop."""
+    log.info("shutting down: no new connections; requests in flight have %.0f s to finish",
+             config.shutdown_timeout_seconds)
+    start_draining(services)
+    server.stop()
+    await server.drain(config.shutdown_timeout_seconds)
+    await stop_services(services)
+
+
+def start_draining(services: Services) -> None:
+    """Hook: the one place where draining starts, before the listener closes (e.g. `/readyz` turns 503 here)."""
+
+
+def serve_processes(config: Config, count: int) -> int:
+    """`serve --processes N`: a supervisor forking `count` workers of `serve` (see workers.py)."""
+    _ensure_signing_key(config)
+    return run_workers(config, count, serve, on_worker_exit=worker_exited,
+                       announce=lambda embedded_redis_used: _banner(config, embedded_redis_used, count))
+
+
+def worker_exited(pid: int) -> None:
+    """Hook, in the supervisor, for every worker that ends (e.g. Prometheus multiprocess `mark_process_dead(pid)`)."""
 
 
 def _ensure_signing_key(config: Config) -> None:
@@ -97,8 +141,9 @@ def _ensure_signing_key(config: Config) -> None:
                     "production and manage keys with `python server.py keys`)", folder, config.jwt_algorithm, kid)
 
 
-def _banner(config: Config, embedded_redis_used: bool) -> None:
-    lines = [f"{config.app_name} {config.app_version} listening on http://{config.host}:{config.port}/"]
+def _banner(config: Config, embedded_redis_used: bool, processes: int = 1) -> None:
+    lines = [f"{config.app_name} {config.app_version} listening on http://{config.host}:{config.port}/"
+             + (f" with {processes} processes" if processes > 1 else "")]
     if config.embedded_mongo:
         lines += ["",
                   "!! USERS ARE STORED IN MEMORY (embedded mongomock): they are lost when the server stops.",
@@ -238,6 +283,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     serve_parser = commands.add_parser("serve", help="run the API server (the default)")
     serve_parser.add_argument("--port", type=int, help="port to listen on (overrides PORT)")
+    serve_parser.add_argument("--processes", type=int, metavar="N",
+                              help="serving processes, 0: one per CPU core (overrides PROCESSES; >1 needs MONGO_URL)")
     keys = commands.add_parser("keys", help="manage signing keys in JWT_KEYS")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
     generate = key_commands.add_parser("generate", help="create a new key pair; the newest pair signs")

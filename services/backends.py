@@ -24,7 +24,14 @@ def mongo_database(config: Config) -> Any:
     from motor.motor_asyncio import AsyncIOMotorClient
 
     timeout_ms = int(config.redis_timeout_seconds * 1000) * 5
-    client = AsyncIOMotorClient(config.mongo_url, serverSelectionTimeoutMS=timeout_ms, uuidRepresentation="standard")
+    # Reads stay on the primary unless MONGO_READ_PREFERENCE says otherwise (README "Deployment": a user who just
+    # signed up must be found by the login that follows); an empty MONGO_WRITE_CONCERN keeps MONGO_URL's `w=`.
+    replication: dict[str, Any] = {"readPreference": config.mongo_read_preference}
+    if config.mongo_write_concern:
+        concern = config.mongo_write_concern
+        replication["w"] = int(concern) if concern.isdigit() else concern
+    client = AsyncIOMotorClient(config.mongo_url, serverSelectionTimeoutMS=timeout_ms, uuidRepresentation="standard",
+                                **replication)
     return client.get_default_database(config.mongo_database)
 
 

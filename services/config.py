@@ -29,6 +29,7 @@ MAX_PRESIGN_SECONDS = 604_800  # SigV4 presigned URLs live at most 7 days
 PILLOW_BOMB_PIXELS = 89_478_485
 MAIL_BACKENDS = ("console", "smtp", "mailgun")
 SMTP_SECURITY = ("starttls", "tls", "none")
+READ_PREFERENCES = ("primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*(s|m|h)?\s*$")
 _UNIT = {None: 1, "s": 1, "m": 60, "h": 3600}
 _TRUE = {"1", "true", "yes", "on"}
@@ -156,6 +157,12 @@ class Config:
 
     log_level: str = "INFO"
 
+    # Running many processes and machines (README "Deployment").
+    processes: int = 1
+    shutdown_timeout_seconds: float = 20.0
+    mongo_write_concern: str = ""
+    mongo_read_preference: str = "primary"
+
     def __post_init__(self) -> None:
         _check(self.jwt_algorithm in SIGNING_ALGORITHMS, "JWT_ALGORITHM",
                f"must be one of {', '.join(SIGNING_ALGORITHMS)}")
@@ -196,6 +203,20 @@ class Config:
             raise ConfigError(f"setting TRUSTED_PROXIES {exc}") from None
         _check(self.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "LOG_LEVEL",
                "must be DEBUG, INFO, WARNING or ERROR")
+        self._check_deployment()
+
+    def _check_deployment(self) -> None:
+        _check(self.processes >= 0, "PROCESSES", "must be 0 (one per CPU core) or more")
+        # mongomock lives in one process's memory: a second process would have users of its own.
+        _check(self.processes == 1 or not self.embedded_mongo, "PROCESSES",
+               "above 1 needs MONGO_URL: the embedded MongoDB lives in one process's memory, so each process "
+               "would have users of its own; set MONGO_URL=mongodb://host:27017/dbname (or PROCESSES=1)")
+        _check(self.shutdown_timeout_seconds > 0, "SHUTDOWN_TIMEOUT_SECONDS", "must be positive")
+        concern = self.mongo_write_concern
+        _check(concern in ("", "majority") or (concern.isdigit() and int(concern) <= 50), "MONGO_WRITE_CONCERN",
+               "must be empty (the server's default), majority, or a number of members like 1 or 2")
+        _check(self.mongo_read_preference in READ_PREFERENCES, "MONGO_READ_PREFERENCE",
+               f"must be one of {', '.join(READ_PREFERENCES)}")
 
     def _check_storage(self) -> None:
         _check(self.storage_backend in STORAGE_BACKENDS, "STORAGE_BACKEND",

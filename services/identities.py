@@ -16,6 +16,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from services.errors import IDENTITY_IN_USE, AuthError
+from services.mongo_indexes import ensure_index
 from services.oidc import ProviderIdentity
 
 
@@ -36,9 +37,9 @@ class IdentityStore:
         self._identities = database[collection]
 
     async def create_indexes(self) -> None:
-        await self._identities.create_index([("provider", 1), ("subject", 1)], unique=True,
-                                            name="provider_subject_unique")
-        await self._identities.create_index([("uid", 1), ("provider", 1)], unique=True, name="uid_provider_unique")
+        await ensure_index(self._identities, [("provider", 1), ("subject", 1)], unique=True,
+                           name="provider_subject_unique")
+        await ensure_index(self._identities, [("uid", 1), ("provider", 1)], unique=True, name="uid_provider_unique")
 
     async def find(self, provider: str, subject: str) -> LinkedIdentity | None:
         doc = await self._identities.find_one({"provider": str(provider), "subject": str(subject)})

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from services.mongo_guard import mongo_guarded
+from services.mongo_indexes import ensure_index
 
 
 class PendingObjects:
@@ -20,7 +21,7 @@ class PendingObjects:
         self._retry_after = retry_after
 
     async def create_indexes(self) -> None:
-        await self._pending.create_index("since", name="since")
+        await ensure_index(self._pending, "since", name="since")
 
     async def add(self, *keys: str) -> None:
         """Journal `keys`; an entry already there keeps its first time, so retries do not postpone its sweep."""

@@ -20,6 +20,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.errors import EMAIL_IN_USE, INVALID_EMAIL, AuthError
+from services.mongo_indexes import ensure_index
 
 MAX_EMAIL_LENGTH = 254
 # Stored fields that never leave the server, not even in the user's own data export.
@@ -71,8 +72,8 @@ class UserStore:
 
     async def create_indexes(self) -> None:
         """Idempotent: safe on every start, on every process."""
-        await self._users.create_index("email", unique=True, name="email_unique")
-        await self._users.create_index("picture", sparse=True, name="picture")
+        await ensure_index(self._users, "email", unique=True, name="email_unique")
+        await ensure_index(self._users, "picture", sparse=True, name="picture")
 
     async def create(self, email: str, name: str, password_hash: str, email_verified: bool = False) -> User:
         """An empty `password_hash` is an account without a password (made by a social sign-in)."""

@@ -1,0 +1,107 @@
+"""The HTTP server, with a graceful stop: requests in flight finish, idle keep-alive connections close.
+
+`HTTPServer.close_all_connections()` alone closes every connection at once, cutting off a request whose
+body is still arriving or whose answer is being computed. Here each connection is known to be busy from
+its request's headers until the next request starts on it (Tornado only starts one after the answer is
+written), so `drain()` can close the idle ones at once and wait for the busy ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import typing
+from typing import Any
+
+import tornado.httpserver
+from tornado import httputil
+from tornado.http1connection import HTTP1Connection, HTTP1ServerConnection
+
+log = logging.getLogger("auth.server")
+
+
+class DrainingHTTPServer(tornado.httpserver.HTTPServer):
+    def initialize(self, *args: Any, **kwargs: Any) -> None:
+        super().initialize(*args, **kwargs)
+        self._busy: dict[object, httputil.HTTPConnection] = {}
+        self._idle_again = asyncio.Event()
+        self.draining = False
+
+    @property
+    def requests_in_flight(self) -> int:
+        return len(self._busy)
+
+    async def drain(self, seconds: float) -> None:
+        """Call after `stop()`: let requests in flight finish for up to `seconds`, then close everything."""
+        self.draining = True
+        # Requests read from now on are answered with `Connection: close` (HTTP1Connection reads this per request).
+        self.conn_params.no_keep_alive = True
+        for request_conn in self._busy.values():
+            _close_after_answer(request_conn)
+        for server_conn in [conn for conn in self._connections if conn not in self._busy]:
+            await server_conn.close()  # idle: waiting for a next request that must go elsewhere
+        if self._busy:
+            log.info("waiting for %d request(s) in flight (at most %.0f s)", len(self._busy), seconds)
+            self._idle_again.clear()
+            try:
+                async with asyncio.timeout(seconds):
+                    await self._idle_again.wait()
+            except TimeoutError:
+                log.warning("%d request(s) still in flight after %.0f s: closing their connections",
+                            len(self._busy), seconds)
+        await self.close_all_connections()
+
+    # --- HTTPServerConnectionDelegate ---------------------------------------------------------------
+
+    def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
+        # A new request on a connection means its previous one is answered in full.
+        self._request_done(server_conn)
+        if self.draining:
+            typing.cast(HTTP1ServerConnection, server_conn).stream.close()
+        return _TrackedRequest(super().start_request(server_conn, request_conn), self, server_conn, request_conn)
+
+    def on_close(self, server_conn: object) -> None:
+        self._request_done(server_conn)
+        super().on_close(server_conn)
+
+    def _request_started(self, server_conn: object, request_conn: httputil.HTTPConnection) -> None:
+        self._busy[server_conn] = request_conn
+
+    def _request_done(self, server_conn: object) -> None:
+        if self._busy.pop(server_conn, None) is not None and not self._busy:
+            self._idle_again.set()
+
+
+class _TrackedRequest(httputil.HTTPMessageDelegate):
+    """Passes everything on; marks the connection busy once a request's headers have arrived."""
+
+    def __init__(self, delegate: httputil.HTTPMessageDelegate, server: DrainingHTTPServer, server_conn: object,
+                 request_conn: httputil.HTTPConnection) -> None:
+        self._delegate = delegate
+        self._server = server
+        self._server_conn = server_conn
+        self._request_conn = request_conn
+
+    def headers_received(self, start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
+                         headers: httputil.HTTPHeaders) -> typing.Awaitable[None] | None:
+        self._server._request_started(self._server_conn, self._request_conn)
+        return self._delegate.headers_received(start_line, headers)
+
+    def data_received(self, chunk: bytes) -> typing.Awaitable[None] | None:
+        return self._delegate.data_received(chunk)
+
+    def finish(self) -> None:
+        self._delegate.finish()
+
+    def on_connection_close(self) -> None:
+        self._delegate.on_connection_close()
+
+
+def _close_after_answer(request_conn: httputil.HTTPConnection) -> None:
+    """A request read before draining began: its answer says `Connection: close`, then the connection closes.
+
+    Tornado keeps this per-request decision in a private attribute (6.x); without it, the connection is
+    still closed when its next request starts, only without the header.
+    """
+    if isinstance(request_conn, HTTP1Connection) and hasattr(request_conn, "_disconnect_on_finish"):
+        request_conn._disconnect_on_finish = True

@@ -1,0 +1,197 @@
+"""A pre-fork supervisor: N worker processes that share only what the parent set up before forking.
+
+The parent forks before any event loop or client thread exists (forking a process with threads or a
+running loop copies their state half-way), then only waits for signals: it restarts a worker that dies,
+with a growing delay, gives up loudly when workers keep dying at start, and on SIGTERM or SIGINT passes
+SIGTERM on to every worker and waits for them. Workers get SIGTERM from the kernel if the parent dies
+without that (Linux parent-death signal), so no worker outlives it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger("auth.supervisor")
+
+_PR_SET_PDEATHSIG = 1
+# A worker exiting with this code found the configuration unusable (server.py's exit code for that): every
+# other worker would too, so restarting is pointless and the parent exits with it as well.
+CONFIGURATION_ERROR = 2
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+_WATCHED = {*_STOP_SIGNALS, signal.SIGCHLD}
+
+
+@dataclass
+class _Slot:
+    """One worker position: the process that fills it now and how its recent starts went."""
+
+    index: int
+    pid: int | None = None
+    started_at: float = 0.0
+    failed_starts: int = 0
+    restart_at: float | None = None
+
+
+class Supervisor:
+    """`run()` forks `count` workers, each calling `work(index)` and exiting with its return value."""
+
+    def __init__(self, count: int, work: Callable[[int], int], *,
+                 on_worker_exit: Callable[[int], None] = lambda pid: None,
+                 on_stopping: Callable[[], None] = lambda: None,
+                 stop_timeout: float = 30.0, stable_after: float = 10.0, max_failed_starts: int = 5,
+                 backoff_base: float = 0.5, backoff_max: float = 30.0) -> None:
+        """`on_worker_exit(pid)` runs in the parent for every worker that ends, for whatever reason;
+        `on_stopping()` runs once the parent decides to stop (e.g. to close its copy of the listening sockets).
+        A worker that dies within `stable_after` seconds of its start counts as a failed start."""
+        self._slots = [_Slot(index) for index in range(count)]
+        self._work = work
+        self._on_worker_exit = on_worker_exit
+        self._on_stopping = on_stopping
+        self._stop_timeout = stop_timeout
+        self._stable_after = stable_after
+        self._max_failed_starts = max_failed_starts
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+
+    def run(self) -> int:
+        """Serve until SIGTERM/SIGINT (0 once every worker has stopped cleanly) or until workers crash-loop (1)."""
+        # Signals wait in the queue until sigtimedwait takes them: no handler runs between two system calls.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _WATCHED)
+        try:
+            for slot in self._slots:
+                self._spawn(slot)
+            return self._supervise()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _WATCHED)
+
+    @property
+    def pids(self) -> list[int]:
+        return [slot.pid for slot in self._slots if slot.pid is not None]
+
+    # --- the parent's loop ---------------------------------------------------------------------------
+
+    def _supervise(self) -> int:
+        while True:
+            received = signal.sigtimedwait(_WATCHED, self._next_wakeup())
+            if received is not None and received.si_signo in _STOP_SIGNALS:
+                log.info("%s: stopping %d worker(s)", signal.Signals(received.si_signo).name, len(self.pids))
+                return self._stop(clean=True)
+            for slot, status in self._reap():
+                if os.waitstatus_to_exitcode(status) == CONFIGURATION_ERROR:
+                    log.critical("worker %d stopped on a configuration error (see above): stopping", slot.index)
+                    self._stop(clean=False)
+                    return CONFIGURATION_ERROR
+                if not self._worker_ended(slot, status):
+                    return self._stop(clean=False)
+            now = time.monotonic()
+            for slot in self._slots:
+                if slot.pid is None and slot.restart_at is not None and slot.restart_at <= now:
+                    self._spawn(slot)
+
+    def _next_wakeup(self) -> float:
+        pending = [slot.restart_at for slot in self._slots if slot.pid is None and slot.restart_at is not None]
+        return max(0.0, min(pending) - time.monotonic()) if pending else 3600.0
+
+    def _reap(self) -> list[tuple[_Slot, int]]:
+        ended = []
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return ended
+            if pid == 0:
+                return ended
+            self._on_worker_exit(pid)
+            slot = next((slot for slot in self._slots if slot.pid == pid), None)
+            if slot is not None:
+                slot.pid = None
+                ended.append((slot, status))
+
+    def _worker_ended(self, slot: _Slot, status: int) -> bool:
+        """Schedule the restart of a worker that died on its own; False when workers keep failing at start."""
+        uptime = time.monotonic() - slot.started_at
+        slot.failed_starts = slot.failed_starts + 1 if uptime < self._stable_after else 0
+        if slot.failed_starts >= self._max_failed_starts:
+            log.critical("worker %d died %d times in a row within %.0f s of its start (last: %s): giving up; "
+                         "the worker's own log lines above say why", slot.index, slot.failed_starts,
+                         self._stable_after, _describe(status))
+            return False
+        delay = 0.0 if not slot.failed_starts else min(self._backoff_max,
+                                                        self._backoff_base * 2 ** (slot.failed_starts - 1))
+        log.error("worker %d %s after %.1f s; starting another in %.1f s", slot.index, _describe(status), uptime,
+                  delay)
+        slot.restart_at = time.monotonic() + delay
+        return True
+
+    def _stop(self, clean: bool) -> int:
+        self._on_stopping()
+        for pid in self.pids:
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + self._stop_timeout
+        failures = 0
+        while self.pids:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                log.error("worker(s) %s still running %.0f s after SIGTERM: killing them", self.pids,
+                          self._stop_timeout)
+                for pid in self.pids:
+                    _signal(pid, signal.SIGKILL)
+                deadline = time.monotonic() + 5.0
+                failures += 1
+                continue
+            signal.sigtimedwait({signal.SIGCHLD}, min(remaining, 0.5))
+            failures += sum(1 for _, status in self._reap() if os.waitstatus_to_exitcode(status) != 0)
+        return 0 if clean and not failures else 1
+
+    # --- the child ----------------------------------------------------------------------------------
+
+    def _spawn(self, slot: _Slot) -> None:
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(self._child(slot.index, parent))
+        slot.pid, slot.started_at, slot.restart_at = pid, time.monotonic(), None
+        log.info("worker %d started: pid %d", slot.index, pid)
+
+    def _child(self, index: int, parent: int) -> int:
+        """Never returns into the parent's code: whatever happens, the worker process ends here."""
+        try:
+            for signum in _STOP_SIGNALS:
+                signal.signal(signum, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _WATCHED)
+            _die_with_parent()
+            if os.getppid() != parent:  # the parent died before the line above took effect
+                return 1
+            return self._work(index)
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            log.exception("worker %d failed", index)
+            return 1
+        finally:
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _signal(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
+
+
+def _describe(status: int) -> str:
+    code = os.waitstatus_to_exitcode(status)
+    return f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"

@@ -1,0 +1,112 @@
+"""SIGTERM with requests in flight: they finish (up to SHUTDOWN_TIMEOUT_SECONDS), nobody new gets in, exit 0.
+
+A login whose JSON body is still arriving when the signal comes is a request really in flight: the
+server has its headers and waits for the rest, which the test sends only after the SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import PASSWORD, SERVER, free_port, server_environ
+from test_embedded_server import Server, wait_until_serving
+
+LOGIN = json.dumps({"email": "omar@quazi.co", "password": PASSWORD}).encode()
+
+
+def start(tmp_path: Path, **settings: str) -> Server:
+    environ = server_environ(JWT_KEYS=str(tmp_path / "keys"), DATA_DIR=str(tmp_path / "data"), BCRYPT_COST="4",
+                             **settings)
+    port = free_port()
+    with (tmp_path / "stderr.log").open("wb") as stderr:
+        process = subprocess.Popen([sys.executable, str(SERVER), "serve", "--port", str(port)], cwd=tmp_path,
+                                   env=environ, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                                   start_new_session=True)
+    server = Server(process, port, tmp_path)
+    wait_until_serving(server)
+    return server
+
+
+@pytest.fixture
+def launch(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    started: list[Server] = []
+
+    def launch(**settings: str) -> Server:
+        started.append(start(tmp_path, **settings))
+        return started[-1]
+
+    yield launch
+    for server in started:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()
+
+
+def half_sent_login(server: Server) -> socket.socket:
+    """A login whose headers and first half of the body have reached the server; the rest is up to the test."""
+    client = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    client.sendall(b"POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: %d\r\n\r\n" % len(LOGIN) + LOGIN[:10])
+    time.sleep(0.5)
+    return client
+
+
+def read_all(client: socket.socket) -> bytes:
+    received = b""
+    while chunk := client.recv(65536):
+        received += chunk
+    return received
+
+
+def idle_keep_alive_connection(server: Server) -> socket.socket:
+    client = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    client.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert client.recv(65536).startswith(b"HTTP/1.1 200")
+    return client
+
+
+def test_a_request_in_flight_gets_its_whole_answer_and_new_connections_are_refused(
+        launch: Callable[..., Server]) -> None:
+    server = launch(SHUTDOWN_TIMEOUT_SECONDS="10")
+    assert server.call("POST", "/signup", {"name": "Omar", "email": "omar@quazi.co", "password": PASSWORD})[0] == 200
+    idle = idle_keep_alive_connection(server)
+    in_flight = half_sent_login(server)
+    signalled = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=2)
+    assert idle.recv(1) == b"", "an idle keep-alive connection is closed at once"
+    assert server.process.poll() is None, "the server waits for the login in flight"
+
+    in_flight.sendall(LOGIN[10:])
+    head, _, body = read_all(in_flight).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK"), head
+    assert b"\r\nConnection: close" in head
+    assert json.loads(body.split(b"\r\n")[1] if b"Transfer-Encoding: chunked" in head else body)[
+        "tokens"]["access_token"].count(".") == 2
+    assert server.process.wait(timeout=10) == 0, server.stderr
+    assert time.monotonic() - signalled < 10
+    assert "Traceback" not in server.stderr
+
+
+def test_a_request_outliving_the_shutdown_timeout_is_cut_and_the_server_still_exits_0(
+        launch: Callable[..., Server]) -> None:
+    server = launch(SHUTDOWN_TIMEOUT_SECONDS="1")
+    stuck = half_sent_login(server)
+    signalled = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=10) == 0, server.stderr
+    took = time.monotonic() - signalled
+    assert 1 <= took < 5, took
+    assert read_all(stuck) == b"", "the connection is closed without an answer"
+    assert "1 request(s) still in flight after 1 s" in server.stderr

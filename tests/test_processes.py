@@ -1,0 +1,156 @@
+"""`serve --processes N`: a supervisor and N forked workers on one port, each with its own key ring watcher.
+
+No MongoDB server exists here and `--processes 2` rightly refuses the in-memory one, so the pool is run
+through `server.serve_processes` with each worker on its own in-memory MongoDB: these tests check only
+what needs no shared users (keys, restarts, stopping), over real HTTP against the real processes.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import SERVER, free_port, server_environ
+from test_embedded_server import alive, children_of
+
+from services import keyfiles
+
+ROOT = SERVER.parent
+POOL = """
+import logging, sys
+import server
+from services.config import load_config
+logging.basicConfig(level="INFO", format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
+sys.exit(server.serve_processes(load_config(None), 2))
+"""
+
+
+@dataclass
+class Pool:
+    process: subprocess.Popen[bytes]
+    port: int
+    folder: Path
+
+    @property
+    def log(self) -> str:
+        return (self.folder / "stderr.log").read_text(errors="replace")
+
+    def workers(self) -> list[int]:
+        return [pid for pid in children_of(self.process.pid)
+                if b"redis-server" not in (Path("/proc") / str(pid) / "cmdline").read_bytes()]
+
+    def jwks_kids(self) -> tuple[int, set[str]]:
+        """GET /.well-known/jwks.json over a new connection: which worker answered, and the kids it lists."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            connection.request("GET", "/.well-known/jwks.json")
+            response = connection.getresponse()
+            assert response.status == 200
+            kids = {key["kid"] for key in json.loads(response.read())["keys"]}
+            assert connection.sock is not None
+            return served_by(connection.sock.getsockname()[1], self.port, self.workers()), kids
+        finally:
+            connection.close()
+
+
+def served_by(client_port: int, server_port: int, pids: list[int]) -> int:
+    """The pid holding the server side of our connection: its socket inode in /proc/net/tcp, then whose fd it is."""
+    wanted = (f"0100007F:{server_port:04X}", f"0100007F:{client_port:04X}")
+    inode = next(line.split()[9] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+                 if tuple(line.split()[1:3]) == wanted)
+    for pid in pids:
+        for fd in (Path("/proc") / str(pid) / "fd").iterdir():
+            try:
+                if fd.readlink().name == f"socket:[{inode}]":
+                    return pid
+            except OSError:
+                continue
+    raise AssertionError(f"no worker of {pids} holds socket {inode}")
+
+
+def wait_for(probe: object, within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if probe():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{probe} did not come true within {within} s")
+
+
+@pytest.fixture
+def pool(tmp_path: Path) -> Iterator[Pool]:
+    port = free_port()
+    environ = server_environ(PORT=str(port), JWT_KEYS=str(tmp_path / "keys"), DATA_DIR=str(tmp_path / "data"),
+                             JWT_KEYS_RELOAD_SECONDS="0.2", PYTHONPATH=str(ROOT))
+    with (tmp_path / "stderr.log").open("wb") as stderr:
+        process = subprocess.Popen([sys.executable, "-c", POOL], cwd=tmp_path, env=environ,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                                   start_new_session=True)
+    running = Pool(process, port, tmp_path)
+    try:
+        wait_for(lambda: running.log.count("key ring loaded") == 2)
+        yield running
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def test_more_than_one_process_without_mongo_url_is_refused_at_start(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, str(SERVER), "serve", "--processes", "2"], cwd=tmp_path,
+                            env=server_environ(), capture_output=True, timeout=30)
+    assert result.returncode == 2
+    assert b"configuration error: setting PROCESSES" in result.stderr
+    assert b"set MONGO_URL" in result.stderr
+
+
+def test_every_worker_picks_up_a_new_key_without_a_restart(pool: Pool) -> None:
+    workers = pool.workers()
+    assert len(workers) == 2
+    new_kid = keyfiles.generate(pool.folder / "keys", "ES256")
+    listing_it: set[int] = set()
+
+    def every_worker_lists_the_new_key() -> bool:
+        worker, kids = pool.jwks_kids()
+        if new_kid in kids:
+            listing_it.add(worker)
+        return listing_it == set(workers)
+
+    wait_for(every_worker_lists_the_new_key)
+    assert pool.log.count(f"'{new_kid}'") >= 2, "each worker logs its own reload"
+
+
+def test_a_killed_worker_is_replaced_and_the_port_keeps_answering(pool: Pool) -> None:
+    victim, survivor = pool.workers()
+    subprocess.run(["kill", "-KILL", str(victim)], check=True)
+    wait_for(lambda: len(pool.workers()) == 2 and victim not in pool.workers())
+    replacement = next(pid for pid in pool.workers() if pid != survivor)
+    assert not alive(victim)
+    slot = next(line.split("worker ")[1].split()[0] for line in pool.log.splitlines()
+                if line.endswith(f"started: pid {victim}"))
+    assert f"worker {slot} was killed by SIGKILL" in pool.log
+    assert f"worker {slot} started: pid {replacement}" in pool.log
+    wait_for(lambda: pool.log.count("key ring loaded") == 3)
+    assert {pool.jwks_kids()[0] for _ in range(100)} <= {survivor, replacement}
+    assert pool.process.poll() is None
+
+
+def test_sigterm_stops_every_worker_and_the_shared_redis(pool: Pool) -> None:
+    everything = children_of(pool.process.pid)
+    assert len(everything) == 3, "two workers and the embedded redis-server"
+    pool.process.send_signal(signal.SIGTERM)
+    assert pool.process.wait(timeout=30) == 0, pool.log
+    assert not [pid for pid in everything if alive(pid)]
+    assert not (pool.folder / "data" / "redis" / "redis.sock").exists()
+    assert "Traceback" not in pool.log
+    with pytest.raises(ConnectionRefusedError):
+        http.client.HTTPConnection("127.0.0.1", pool.port, timeout=2).connect()
