@@ -51,10 +51,14 @@ def launch(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 
 
 def half_sent_login(server: Server) -> socket.socket:
-    """A login whose headers and first half of the body have reached the server; the rest is up to the test."""
-    client = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-    client.sendall(b"POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                   b"Content-Length: %d\r\n\r\n" % len(LOGIN) + LOGIN[:10])
+    """A login whose headers and first 10 bytes of body have reached the server; the rest is up to the test."""
+    return half_sent(server.port, "/login", LOGIN)
+
+
+def half_sent(port: int, path: str, body: bytes) -> socket.socket:
+    client = socket.create_connection(("127.0.0.1", port), timeout=10)
+    client.sendall(b"POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: %d\r\n\r\n" % (path.encode(), len(body)) + body[:10])
     time.sleep(0.5)
     return client
 

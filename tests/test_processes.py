@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import SERVER, free_port, server_environ
+from conftest import PASSWORD, SERVER, free_port, server_environ
 from test_embedded_server import alive, children_of
+from test_graceful_shutdown import half_sent, read_all
 
 from services import keyfiles
 
@@ -45,8 +46,8 @@ class Pool:
         return (self.folder / "stderr.log").read_text(errors="replace")
 
     def workers(self) -> list[int]:
-        return [pid for pid in children_of(self.process.pid)
-                if b"redis-server" not in (Path("/proc") / str(pid) / "cmdline").read_bytes()]
+        """The supervisor's live children but its redis-server (one that just died reads as gone)."""
+        return [pid for pid in children_of(self.process.pid) if alive(pid) and not is_redis(pid)]
 
     def jwks_kids(self) -> tuple[int, set[str]]:
         """GET /.well-known/jwks.json over a new connection: which worker answered, and the kids it lists."""
@@ -60,6 +61,13 @@ class Pool:
             return served_by(connection.sock.getsockname()[1], self.port, self.workers()), kids
         finally:
             connection.close()
+
+
+def is_redis(pid: int) -> bool:
+    try:
+        return b"redis-server" in (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def served_by(client_port: int, server_port: int, pids: list[int]) -> int:
@@ -90,7 +98,7 @@ def wait_for(probe: object, within: float = 20.0) -> None:
 def pool(tmp_path: Path) -> Iterator[Pool]:
     port = free_port()
     environ = server_environ(PORT=str(port), JWT_KEYS=str(tmp_path / "keys"), DATA_DIR=str(tmp_path / "data"),
-                             JWT_KEYS_RELOAD_SECONDS="0.2", PYTHONPATH=str(ROOT))
+                             JWT_KEYS_RELOAD_SECONDS="0.2", PYTHONPATH=str(ROOT), BCRYPT_COST="4")
     with (tmp_path / "stderr.log").open("wb") as stderr:
         process = subprocess.Popen([sys.executable, "-c", POOL], cwd=tmp_path, env=environ,
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
@@ -132,8 +140,14 @@ def test_every_worker_picks_up_a_new_key_without_a_restart(pool: Pool) -> None:
 def test_a_killed_worker_is_replaced_and_the_port_keeps_answering(pool: Pool) -> None:
     victim, survivor = pool.workers()
     subprocess.run(["kill", "-KILL", str(victim)], check=True)
-    wait_for(lambda: len(pool.workers()) == 2 and victim not in pool.workers())
-    replacement = next(pid for pid in pool.workers() if pid != survivor)
+    now: list[int] = []
+
+    def replaced() -> bool:
+        now[:] = pool.workers()
+        return len(now) == 2 and victim not in now
+
+    wait_for(replaced)
+    replacement = next(pid for pid in now if pid != survivor)
     assert not alive(victim)
     slot = next(line.split("worker ")[1].split()[0] for line in pool.log.splitlines()
                 if line.endswith(f"started: pid {victim}"))
@@ -154,3 +168,18 @@ def test_sigterm_stops_every_worker_and_the_shared_redis(pool: Pool) -> None:
     assert "Traceback" not in pool.log
     with pytest.raises(ConnectionRefusedError):
         http.client.HTTPConnection("127.0.0.1", pool.port, timeout=2).connect()
+
+
+def test_sigterm_lets_a_worker_finish_the_request_it_is_reading(pool: Pool) -> None:
+    signup = json.dumps({"name": "Omar", "email": "omar@quazi.co", "password": PASSWORD}).encode()
+    in_flight = half_sent(pool.port, "/signup", signup)
+    pool.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    with pytest.raises(ConnectionRefusedError):
+        http.client.HTTPConnection("127.0.0.1", pool.port, timeout=2).connect()
+    in_flight.sendall(signup[10:])
+    head, _, body = read_all(in_flight).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK"), head
+    assert b"\r\nConnection: close" in head
+    assert b"auth/user-registered" in body
+    assert pool.process.wait(timeout=30) == 0, pool.log
