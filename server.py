@@ -21,6 +21,8 @@ from services.backends import embedded_redis, mongo_database, redis_client
 from services.config import SIGNING_ALGORITHMS, Config, ConfigError, load_config
 from services.errors import AuthError
 from services.keyfiles import KeyFileError
+from services.log_format import configure_logging
+from services.metrics import prepare_metrics_dir
 from services.users import normalize_email
 from services.wiring import Services, build_services, start_services, stop_services
 
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(config.log_level, config.log_format)
     if args.command == "keys":
         return _keys_command(config, args)
     if args.command == "sessions":
@@ -64,6 +66,8 @@ async def serve(config: Config) -> int:
             embedded.start()
         redis = redis_client(embedded.url if embedded else config.redis_url, config.redis_timeout_seconds)
         _ensure_signing_key(config)
+        if config.metrics_enabled:  # before any service (and any worker process) writes a sample
+            prepare_metrics_dir(config.metrics_path)
         services = build_services(config, mongo_database(config), redis, executor)
         await start_services(services)
         if services.keyring.signing_key is None:
