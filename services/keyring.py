@@ -36,6 +36,7 @@ class KeyRing:
         self._fingerprints: dict[str, tuple[int, ...]] = {}
         self._signing: LoadedKey | None = None
         self._reported: set[tuple[str, tuple[int, ...]]] = set()
+        self._newly_skipped = 0  # counted in the executor, reported on the event loop
         # A failed read keeps the current keys; the next round tries again.
         self._watcher = PeriodicTask("key ring reload", self.reload)
 
@@ -83,6 +84,9 @@ class KeyRing:
             log.info("key ring loaded: %d key(s) %s; signing with %s", len(keys), sorted(keys),
                      self._signing.kid if self._signing else "none")
         self._observer.keyring_reloaded("changed" if changed else "unchanged")
+        if self._newly_skipped:
+            self._observer.key_files_skipped(self._newly_skipped)
+            self._newly_skipped = 0
         return changed
 
     def _read_changes(self) -> tuple[dict[str, LoadedKey], dict[str, tuple[int, ...]]]:
@@ -98,7 +102,7 @@ class KeyRing:
             except KeyFileError as exc:
                 if (kid, fingerprint) not in self._reported:
                     self._reported.add((kid, fingerprint))
-                    self._observer.key_file_skipped()
+                    self._newly_skipped += 1
                     log.warning("skipping key %s: %s", kid, exc)
                 if previous is not None:
                     # A pair being rewritten in place reads as garbage for a moment: keep the last good copy.

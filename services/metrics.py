@@ -51,7 +51,6 @@ class Metrics(Observer):
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
         # prometheus_client picks the class that stores every sample (`values.ValueClass`) once, at import, from
         # PROMETHEUS_MULTIPROC_DIR, and reads that variable again whenever it creates a sample's file. We may be
         # imported before any folder is known and tests hold many folders in one process, so each Metrics has its
@@ -62,23 +61,27 @@ class Metrics(Observer):
         # we take ours out, so closing this Metrics closes its files and never another's.
         self._close_files: Callable[[], None] = values._multi_process_cleanups.pop()
         self._children: dict[tuple[Any, ...], Any] = {}
-        with self._creating():
-            self._latency = Histogram("auth_http_request_duration_seconds",
-                                      "Time to answer an HTTP request, by route (handler), method and status.",
-                                      ("route", "method", "status"), buckets=LATENCY_BUCKETS, registry=None)
-            self._logins = Counter("auth_logins", "Password logins by outcome: success or the error code.",
-                                   ("outcome",), registry=None)
-            self._refreshes = Counter("auth_refreshes", "Token refreshes by outcome: success or the error code.",
-                                      ("outcome",), registry=None)
-            self._limited = Counter("auth_rate_limited", "Requests and mails refused by a rate limit, by rule.",
-                                    ("rule",), registry=None)
-            self._reloads = Counter("auth_keyring_reloads", "Rounds of the key ring's reload, by result.",
-                                    ("result",), registry=None)
-            self._skipped = Counter("auth_keyring_skipped_files", "Key pairs that could not be read.",
-                                    registry=None)
+        self._latency_children: dict[tuple[str, str, int], Any] = {}
+        # Labelled metrics hold no sample until `.labels(...)`, which `_child` does under our value class; so
+        # building them needs neither the class nor the folder, and a CLI command that builds the services
+        # and counts nothing leaves no file and no folder behind.
+        self._latency = Histogram("auth_http_request_duration_seconds",
+                                  "Time to answer an HTTP request, by route (handler), method and status.",
+                                  ("route", "method", "status"), buckets=LATENCY_BUCKETS, registry=None)
+        self._logins = Counter("auth_logins", "Password logins by outcome: success or the error code.",
+                               ("outcome",), registry=None)
+        self._refreshes = Counter("auth_refreshes", "Token refreshes by outcome: success or the error code.",
+                                  ("outcome",), registry=None)
+        self._limited = Counter("auth_rate_limited", "Requests and mails refused by a rate limit, by rule.",
+                                ("rule",), registry=None)
+        self._reloads = Counter("auth_keyring_reloads", "Rounds of the key ring's reload, by result.",
+                                ("result",), registry=None)
+        # Without labels a metric writes its sample file at once: made on first use.
+        self._skipped: Counter | None = None
 
     @contextmanager
     def _creating(self) -> Iterator[None]:
+        self.directory.mkdir(parents=True, exist_ok=True)
         saved_class, saved_dir = values.ValueClass, os.environ.get(MULTIPROC_ENV)
         values.ValueClass, os.environ[MULTIPROC_ENV] = self._value_class, str(self.directory)
         try:
@@ -102,7 +105,13 @@ class Metrics(Observer):
     # --- Observer -------------------------------------------------------------------------------------
 
     def request_finished(self, route: str, method: str, status: int, seconds: float) -> None:
-        self._child(self._latency, route, method if method in METHODS else "other", str(status)).observe(seconds)
+        # The hot path (every request): one dict lookup on the raw values, no string built on a hit.
+        child = self._latency_children.get((route, method, status))
+        if child is None:
+            child = self._child(self._latency, route, method if method in METHODS else "other", str(status))
+            if method in METHODS:  # invented methods are not remembered: they must not grow the dict
+                self._latency_children[(route, method, status)] = child
+        child.observe(seconds)
 
     def login_finished(self, outcome: str) -> None:
         self._child(self._logins, outcome).inc()
@@ -116,11 +125,16 @@ class Metrics(Observer):
     def keyring_reloaded(self, result: str) -> None:
         self._child(self._reloads, result).inc()
 
-    def key_file_skipped(self) -> None:
-        self._skipped.inc()
+    def key_files_skipped(self, count: int) -> None:
+        if self._skipped is None:
+            with self._creating():
+                self._skipped = Counter("auth_keyring_skipped_files", "Key pairs that could not be read.",
+                                        registry=None)
+        self._skipped.inc(count)
 
     def close(self) -> None:
         self._children.clear()
+        self._latency_children.clear()
         self._close_files()
 
 

@@ -26,8 +26,8 @@ class Observer:
     def keyring_reloaded(self, result: str) -> None:
         """A round of the key ring's reload: `changed`, `unchanged` or `failed`."""
 
-    def key_file_skipped(self) -> None:
-        """A key pair in the folder could not be read and was left out of the ring."""
+    def key_files_skipped(self, count: int) -> None:
+        """Key pairs in the folder that could not be read (each reported once) and were left out of the ring."""
 
     def close(self) -> None:
         """The server stops: release whatever the observer holds."""

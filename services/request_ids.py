@@ -7,8 +7,8 @@ inside the request's task: services read it without knowing about HTTP.
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from contextvars import ContextVar
 
 HEADER = "X-Request-ID"
@@ -22,4 +22,4 @@ def request_id_from(incoming: str | None) -> str:
     else a new random one."""
     if incoming and _SAFE.fullmatch(incoming):
         return incoming
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()

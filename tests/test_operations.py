@@ -17,6 +17,7 @@ import pytest
 from conftest import PASSWORD, Api, assert_error, free_port
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.config import ConfigError, load_config
 from services.embedded_redis import EmbeddedRedis
 from services.log_format import JsonFormatter
 from services.metrics import Metrics, MetricsExposition, prepare_metrics_dir
@@ -308,3 +309,29 @@ async def test_json_log_lines_carry_the_request_and_no_secret(api: Api, caplog: 
     assert login_ok["request_id"] == "login-1"
     assert login_ok["ip"] == "127.0.0.1" and login_ok["uid"] and login_ok["sid"]
     assert next(entry for entry in audit if entry["event"] == "refresh")["request_id"] == "refresh-1"
+
+
+# --- settings --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "value"), [("LOG_FORMAT", "xml"), ("METRICS_ALLOWED_NETWORKS", "10.0.0.0/33"),
+                                             ("READINESS_TIMEOUT_SECONDS", "0")])
+def test_bad_operations_settings_stop_the_start(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_config(None, environ={name: value})
+
+
+def test_metrics_dir_defaults_under_data_dir() -> None:
+    assert load_config(None, environ={"DATA_DIR": "/srv/auth"}).metrics_path == Path("/srv/auth/metrics")
+    assert load_config(None, environ={"METRICS_DIR": "/run/m"}).metrics_path == Path("/run/m")
+
+
+@pytest.mark.gen_test
+async def test_unreadable_key_files_are_counted_once(api: Api, services: Any, keys_dir: Path) -> None:
+    (keys_dir / "broken.pub").write_text("not a key")
+    (keys_dir / "broken.key").write_text("not a key")
+    await services.keyring.reload()
+    await services.keyring.reload()
+    found = samples((await api.get("/metrics")).body.decode())
+    assert found[("auth_keyring_skipped_files_total", ())] == 1
+    assert found[("auth_keyring_keys", ())] == 1
