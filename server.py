@@ -21,6 +21,8 @@ from services.backends import embedded_redis, mongo_database, redis_client
 from services.config import SIGNING_ALGORITHMS, Config, ConfigError, load_config
 from services.errors import AuthError
 from services.keyfiles import KeyFileError
+from services.log_format import configure_logging
+from services.metrics import mark_process_dead, prepare_metrics_dir
 from services.mongo_indexes import IndexConflict
 from services.supervisor import CONFIGURATION_ERROR
 from services.users import normalize_email
@@ -40,9 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     # With several processes, each line says whose it is.
-    process = " [%(process)d]" if config.processes != 1 else ""
-    logging.basicConfig(level=config.log_level.upper(),
-                        format=f"%(asctime)s{process} %(levelname)s %(name)s: %(message)s")
+    configure_logging(config.log_level, config.log_format, with_pid=config.processes != 1)
     if args.command == "keys":
         return _keys_command(config, args)
     if args.command == "sessions":
@@ -76,8 +76,9 @@ async def serve(config: Config, sockets: list[socket.socket] | None = None, redi
             embedded.start()
         redis = redis_client(redis_url or (embedded.url if embedded else config.redis_url),
                              config.redis_timeout_seconds)
-        if sockets is None:
+        if sockets is None:  # a worker's parent did these once for all workers (serve_processes)
             _ensure_signing_key(config)
+            _prepare_metrics(config)
         services = build_services(config, mongo_database(config), redis, executor)
         try:
             await start_services(services)
@@ -111,25 +112,29 @@ async def _shut_down(config: Config, server: DrainingHTTPServer, services: Servi
     """SIGTERM: no new connections, requests in flight finish (at most SHUTDOWN_TIMEOUT_SECONDS), then stop."""
     log.info("shutting down: no new connections; requests in flight have %.0f s to finish",
              config.shutdown_timeout_seconds)
-    start_draining(services)
+    services.readiness.start_draining()  # load balancers see /readyz turn 503 and stop sending new requests
     server.stop()
     await server.drain(config.shutdown_timeout_seconds)
     await stop_services(services)
 
 
-def start_draining(services: Services) -> None:
-    """Hook: the one place where draining starts, before the listener closes (e.g. `/readyz` turns 503 here)."""
-
-
 def serve_processes(config: Config, count: int) -> int:
     """`serve --processes N`: a supervisor forking `count` workers of `serve` (see workers.py)."""
     _ensure_signing_key(config)
+    _prepare_metrics(config)
+
+    def worker_exited(pid: int) -> None:
+        if config.metrics_enabled:
+            mark_process_dead(pid, config.metrics_path)
+
     return run_workers(config, count, serve, on_worker_exit=worker_exited,
                        announce=lambda embedded_redis_used: _banner(config, embedded_redis_used, count))
 
 
-def worker_exited(pid: int) -> None:
-    """Hook, in the supervisor, for every worker that ends (e.g. Prometheus multiprocess `mark_process_dead(pid)`)."""
+def _prepare_metrics(config: Config) -> None:
+    """Before any service (and any worker process) writes a sample: see services/metrics.py."""
+    if config.metrics_enabled:
+        prepare_metrics_dir(config.metrics_path)
 
 
 def _ensure_signing_key(config: Config) -> None:

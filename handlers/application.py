@@ -9,8 +9,9 @@ from typing import Any
 import tornado.web
 
 from handlers.auth import LoginHandler, RefreshHandler, SignupHandler
-from handlers.base import NotFoundHandler
+from handlers.base import BaseHandler, NotFoundHandler
 from handlers.meta import IndexHandler, JwksHandler, OpenApiHandler, PublicKeysHandler, SettingsHandler, load_openapi
+from handlers.operations import HealthHandler, MetricsHandler, ReadinessHandler
 from handlers.pages import (
     ForgotPasswordPage,
     PageKit,
@@ -35,6 +36,7 @@ from handlers.verification import (
     ResetPasswordHandler,
     VerifyEmailHandler,
 )
+from services.client_ip import parse_networks
 from services.storage import LOCAL_URL_PREFIX, OBJECT_KEY
 from services.wiring import Services
 
@@ -52,6 +54,7 @@ class AuthApplication(tornado.web.Application):
         self.services = services
         self._cors_origins = frozenset(services.config.cors_origins)
         self.pages = PageKit(services.config)
+        self.operator_networks = parse_networks(services.config.metrics_allowed_networks)
         routes = [
             (r"/", IndexHandler),
             (r"/settings", SettingsHandler),
@@ -83,6 +86,10 @@ class AuthApplication(tornado.web.Application):
             (r"/reset-password", ResetPasswordPage),
             (r"/forgot-password", ForgotPasswordPage),
             (r"/static/([a-z0-9-]+\.(?:css|svg))", StaticHandler),
+            # Operations: probes for load balancers, metrics for Prometheus (README "Operations").
+            (r"/healthz", HealthHandler),
+            (r"/readyz", ReadinessHandler),
+            (r"/metrics", MetricsHandler),
         ]
         if services.config.storage_backend == "local":
             # The pattern admits our own keys only: no `..`, no `%2e`, no other file of the folder.
@@ -106,9 +113,17 @@ def make_app(services: Services, **settings: Any) -> AuthApplication:
 
 def _log_request(handler: tornado.web.RequestHandler) -> None:
     status = handler.get_status()
+    request = handler.request
+    seconds = request.request_time()
+    route = type(handler).__name__  # the handler, never the raw path: label values stay few
+    application: AuthApplication = handler.application  # type: ignore[assignment]
+    application.services.observer.request_finished(route, request.method or "", status, seconds)
     level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
     if access_log.isEnabledFor(level):
-        request = handler.request
         uri = _SECRET_QUERY.sub(r"\1[redacted]", request.uri or "")
+        request_id = getattr(handler, "request_id", None)
+        client = handler.client.ip if isinstance(handler, BaseHandler) else request.remote_ip
+        fields = {"request_id": request_id, "method": request.method, "route": route, "path": uri,
+                  "status": status, "duration_ms": round(1000.0 * seconds, 2), "client_ip": client}
         access_log.log(level, "%d %s %s (%s) %.2fms", status, request.method, uri, request.remote_ip,
-                       1000.0 * request.request_time())
+                       1000.0 * seconds, extra={"fields": fields})

@@ -24,6 +24,8 @@ from services.errors import (
     outcome_for_status,
 )
 from services.logins import Client, Identity
+from services.request_ids import HEADER as REQUEST_ID_HEADER
+from services.request_ids import current_request_id, request_id_from
 from services.throttle import QuotaName
 from services.tokens import NoSigningKey
 
@@ -49,6 +51,7 @@ class BaseHandler(tornado.web.RequestHandler):
     # Credentialed CORS only where a browser must keep a cookie from a cross-origin call (the link start);
     # no other answer depends on cookies, so nowhere else does a credentialed request gain anything.
     cors_credentials = False
+    _request_id: str | None = None
 
     def initialize(self) -> None:
         self._chunks: list[bytes] = []
@@ -58,7 +61,16 @@ class BaseHandler(tornado.web.RequestHandler):
     def services(self) -> Any:
         return self.application.services
 
+    @property
+    def request_id(self) -> str:
+        """This request's id: the caller's `X-Request-ID` when it is safe, else a new one; made once."""
+        if self._request_id is None:
+            self._request_id = request_id_from(self.request.headers.get(REQUEST_ID_HEADER))
+        return self._request_id
+
     def set_default_headers(self) -> None:
+        # Also runs again when an error clears the headers: every answer, errors too, carries the id.
+        self.set_header(REQUEST_ID_HEADER, self.request_id)
         self.clear_header("Server")
         self.set_header("Content-Type", "application/json; charset=utf-8")
         for name, value in SECURITY_HEADERS.items():
@@ -80,6 +92,8 @@ class BaseHandler(tornado.web.RequestHandler):
     # --- request body -------------------------------------------------------------------------------
 
     def prepare(self) -> None:
+        # Inside the request's own task: what services log while serving it (the audit log) carries the id.
+        current_request_id.set(self.request_id)
         limit = self.services.config.max_content_length
         declared = self.request.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -154,7 +168,7 @@ class BaseHandler(tornado.web.RequestHandler):
         # send_error cleared the headers: the caller still deserves to see its quota.
         for name, value in {**self._quota_headers, **error.headers}.items():
             self.set_header(name, value)
-        self.finish(json.dumps({"status": "error", "code": error.code, "message": error.message},
+        self.finish(json.dumps({"status": "error", "code": error.code, "message": error.message, **error.details},
                                separators=(",", ":")))
 
     def log_exception(self, typ: type[BaseException] | None, value: BaseException | None,

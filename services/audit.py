@@ -13,6 +13,8 @@ import logging
 import time
 from typing import Any
 
+from services.request_ids import current_request_id
+
 _log = logging.getLogger("auth.audit")
 
 
@@ -27,5 +29,8 @@ class AuditLog:
 
     def record(self, event: str, *, uid: str | None = None, sid: str | None = None, ip: str | None = None,
                **details: Any) -> None:
-        entry = {"ts": round(time.time(), 3), "event": event, "uid": uid, "sid": sid, "ip": ip, **details}
-        self._logger.info(json.dumps({k: v for k, v in entry.items() if v is not None}, separators=(",", ":")))
+        entry = {"ts": round(time.time(), 3), "event": event, "uid": uid, "sid": sid, "ip": ip,
+                 "request_id": current_request_id.get(), **details}
+        fields = {k: v for k, v in entry.items() if v is not None}
+        # Text logs keep the JSON text as the message; JSON logs (LOG_FORMAT=json) carry the fields as members.
+        self._logger.info(json.dumps(fields, separators=(",", ":")), extra={"fields": fields, "json_message": event})

@@ -32,6 +32,9 @@ SMTP_SECURITY = ("starttls", "tls", "none")
 READ_PREFERENCES = ("primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*(s|m|h)?\s*$")
 _UNIT = {None: 1, "s": 1, "m": 60, "h": 3600}
+LOG_FORMATS = ("text", "json")
+# Who may read /metrics and the readiness details by default: this host and private networks (RFC 1918, RFC 4193).
+PRIVATE_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -163,7 +166,15 @@ class Config:
     mongo_write_concern: str = ""
     mongo_read_preference: str = "primary"
 
+    # Operations (README "Operations"): health and readiness probes, Prometheus metrics, log format.
+    log_format: str = "text"
+    metrics_enabled: bool = True
+    metrics_dir: str = ""
+    metrics_allowed_networks: tuple[str, ...] = PRIVATE_NETWORKS
+    readiness_timeout_seconds: float = 1.0
+
     def __post_init__(self) -> None:
+        self._check_operations()
         _check(self.jwt_algorithm in SIGNING_ALGORITHMS, "JWT_ALGORITHM",
                f"must be one of {', '.join(SIGNING_ALGORITHMS)}")
         _check(bool(self.jwt_header_name.strip()), "JWT_HEADER_NAME", "must not be empty")
@@ -252,6 +263,19 @@ class Config:
             _check(bool(self.mailgun_api_key), "MAILGUN_API_KEY", "must be set when MAIL_BACKEND is mailgun")
             _check(bool(self.mailgun_domain.strip()), "MAILGUN_DOMAIN", "must be set when MAIL_BACKEND is mailgun")
         _check(_is_http_url(self.mailgun_base_url), "MAILGUN_BASE_URL", "must be an absolute http(s) URL")
+
+    def _check_operations(self) -> None:
+        _check(self.log_format in LOG_FORMATS, "LOG_FORMAT", f"must be one of {', '.join(LOG_FORMATS)}")
+        _check(self.readiness_timeout_seconds > 0, "READINESS_TIMEOUT_SECONDS", "must be positive")
+        try:
+            parse_networks(self.metrics_allowed_networks)
+        except ValueError as exc:
+            raise ConfigError(f"setting METRICS_ALLOWED_NETWORKS: {exc}") from None
+
+    @property
+    def metrics_path(self) -> Path:
+        """Where every process of this server writes its metrics: METRICS_DIR, else DATA_DIR/metrics."""
+        return Path(self.metrics_dir or Path(self.data_dir) / "metrics")
 
     @property
     def mail_lease_seconds(self) -> float:

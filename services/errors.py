@@ -23,11 +23,13 @@ class AuthError(Exception):
     """Raised anywhere below a handler; becomes the JSON error response for `outcome`."""
 
     def __init__(self, outcome: Outcome, message: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, details: dict[str, object] | None = None) -> None:
         super().__init__(message or outcome.message)
         self.outcome = outcome
         self.message = message or outcome.message
         self.headers = headers or {}
+        # More members of the error body, next to status, code and message (readiness: `checks`).
+        self.details = details or {}
 
     @property
     def status(self) -> int:
@@ -157,6 +159,7 @@ NOT_FOUND = Outcome(404, "auth/not-found", "There is nothing at this address.")
 METHOD_NOT_ALLOWED = Outcome(405, "auth/method-not-allowed", "This address does not accept that method.")
 BAD_REQUEST = Outcome(400, "auth/bad-request", "The request could not be understood.")
 UNAVAILABLE = Outcome(503, "auth/unavailable", "The service is temporarily unavailable; please retry shortly.")
+NOT_READY = Outcome(503, "auth/not-ready", "This server is not ready to take requests; see checks.")
 INTERNAL_ERROR = Outcome(500, "auth/internal-error", "Something went wrong on our side.")
 
 

@@ -17,6 +17,7 @@ from jwt.algorithms import get_default_algorithms
 
 from services import keyfiles
 from services.keyfiles import KeyFileError, LoadedKey
+from services.observer import NO_OBSERVER, Observer
 from services.periodic import PeriodicTask
 
 log = logging.getLogger("auth.keys")
@@ -25,14 +26,17 @@ log = logging.getLogger("auth.keys")
 class KeyRing:
     """Keys parsed once and kept as objects; `reload()` re-reads only the files that changed."""
 
-    def __init__(self, folder: Path, signing_kid: str = "", executor: Executor | None = None) -> None:
+    def __init__(self, folder: Path, signing_kid: str = "", executor: Executor | None = None,
+                 observer: Observer = NO_OBSERVER) -> None:
         self.folder = folder
+        self._observer = observer
         self.signing_kid = signing_kid
         self._executor = executor
         self._keys: dict[str, LoadedKey] = {}
         self._fingerprints: dict[str, tuple[int, ...]] = {}
         self._signing: LoadedKey | None = None
         self._reported: set[tuple[str, tuple[int, ...]]] = set()
+        self._newly_skipped = 0  # counted in the executor, reported on the event loop
         # A failed read keeps the current keys; the next round tries again.
         self._watcher = PeriodicTask("key ring reload", self.reload)
 
@@ -67,7 +71,11 @@ class KeyRing:
     async def reload(self) -> bool:
         """Re-read changed key files off the event loop; returns whether the ring changed."""
         loop = asyncio.get_running_loop()
-        keys, fingerprints = await loop.run_in_executor(self._executor, self._read_changes)
+        try:
+            keys, fingerprints = await loop.run_in_executor(self._executor, self._read_changes)
+        except Exception:
+            self._observer.keyring_reloaded("failed")
+            raise
         changed = keys.keys() != self._keys.keys() or any(keys[k] is not self._keys[k] for k in keys)
         self._fingerprints = fingerprints
         if changed:
@@ -75,6 +83,10 @@ class KeyRing:
             self._signing = self._choose_signing_key(keys)
             log.info("key ring loaded: %d key(s) %s; signing with %s", len(keys), sorted(keys),
                      self._signing.kid if self._signing else "none")
+        self._observer.keyring_reloaded("changed" if changed else "unchanged")
+        if self._newly_skipped:
+            self._observer.key_files_skipped(self._newly_skipped)
+            self._newly_skipped = 0
         return changed
 
     def _read_changes(self) -> tuple[dict[str, LoadedKey], dict[str, tuple[int, ...]]]:
@@ -90,6 +102,7 @@ class KeyRing:
             except KeyFileError as exc:
                 if (kid, fingerprint) not in self._reported:
                     self._reported.add((kid, fingerprint))
+                    self._newly_skipped += 1
                     log.warning("skipping key %s: %s", kid, exc)
                 if previous is not None:
                     # A pair being rewritten in place reads as garbage for a moment: keep the last good copy.

@@ -24,6 +24,7 @@ from services.errors import (
     AuthError,
 )
 from services.mongo_guard import mongo_guarded
+from services.observer import NO_OBSERVER, Observer
 from services.passwords import PasswordHasher
 from services.sessions import Rotation, Session, SessionStore
 from services.throttle import Throttle
@@ -58,7 +59,7 @@ class Identity:
 class LoginService:
     def __init__(self, users: UserStore, epochs: TokenEpochs, sessions: SessionStore, tokens: TokenService,
                  hasher: PasswordHasher, throttle: Throttle, audit: AuditLog, max_password_length: int,
-                 retry_after: int, verification_required: bool = False) -> None:
+                 retry_after: int, verification_required: bool = False, observer: Observer = NO_OBSERVER) -> None:
         self._users = users
         self._epochs = epochs
         self._sessions = sessions
@@ -69,11 +70,22 @@ class LoginService:
         self._max_password_length = max_password_length
         self._retry_after = retry_after
         self._verification_required = verification_required
+        self._observer = observer
 
     # --- login and refresh --------------------------------------------------------------------------
 
     async def login(self, email: str, password: str, fresh: bool, client: Client,
                     known_token: str | None = None) -> tuple[User, TokenPair]:
+        try:
+            result = await self._login(email, password, fresh, client, known_token)
+        except AuthError as exc:
+            self._observer.login_finished(exc.code)
+            raise
+        self._observer.login_finished("success")
+        return result
+
+    async def _login(self, email: str, password: str, fresh: bool, client: Client,
+                     known_token: str | None) -> tuple[User, TokenPair]:
         account = _account_name(email)
         try:
             await self._throttle.check_account(account)
@@ -105,6 +117,15 @@ class LoginService:
 
     async def refresh(self, refresh_token: str | None, client: Client) -> TokenPair:
         """Rotate the refresh token; see services/sessions.py for the reuse rules."""
+        try:
+            pair = await self._refresh(refresh_token, client)
+        except AuthError as exc:
+            self._observer.refresh_finished(exc.code)
+            raise
+        self._observer.refresh_finished("success")
+        return pair
+
+    async def _refresh(self, refresh_token: str | None, client: Client) -> TokenPair:
         identity = await self.authenticate(refresh_token, "refresh_token")
         claims, user = identity.claims, identity.user
         rotation, current_jti = await self._sessions.rotate(

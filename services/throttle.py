@@ -19,14 +19,16 @@ from typing import Literal
 
 from services.config import Config, Rate
 from services.errors import TOO_MANY_REQUESTS, AuthError
+from services.observer import NO_OBSERVER, Observer
 from services.ratelimit import Decision, RateLimiter
 
 QuotaName = Literal["signup", "token", "mail"]
 
 
 class Throttle:
-    def __init__(self, limiter: RateLimiter, config: Config) -> None:
+    def __init__(self, limiter: RateLimiter, config: Config, observer: Observer = NO_OBSERVER) -> None:
         self._limiter = limiter
+        self._observer = observer
         self._quotas: dict[QuotaName, Rate] = {"signup": config.rate_limit_signup, "token": config.rate_limit_token,
                                                "mail": config.rate_limit_mail}
         self._mail_address = config.rate_limit_mail_address
@@ -35,11 +37,12 @@ class Throttle:
 
     async def per_ip(self, quota: QuotaName, ip: str) -> Decision:
         """Count one request from `ip`; raises 429 with RateLimit headers when it is over the quota."""
-        return await self._limiter.enforce(quota, ip, self._quotas[quota])
+        return await self._enforce(quota, ip, self._quotas[quota])
 
     async def check_account(self, account: str) -> None:
         seconds = await self._limiter.locked_for("login-failures", account)
         if seconds:
+            self._observer.rate_limited("login-failures")
             rate = self._failures
             raise AuthError(TOO_MANY_REQUESTS, "Too many failed logins for this account; retry later.", {
                 "Retry-After": str(seconds), "RateLimit-Limit": str(rate.limit), "RateLimit-Remaining": "0",
@@ -55,6 +58,17 @@ class Throttle:
     async def mail_to(self, address: str, enforce: bool) -> bool:
         """Count one mail to `address`. Over the quota: 429 when `enforce`, else False (send nothing)."""
         if enforce:
-            await self._limiter.enforce("mail-address", address, self._mail_address)
+            await self._enforce("mail-address", address, self._mail_address)
             return True
-        return (await self._limiter.hit("mail-address", address, self._mail_address)).allowed
+        allowed = (await self._limiter.hit("mail-address", address, self._mail_address)).allowed
+        if not allowed:
+            self._observer.rate_limited("mail-address")
+        return allowed
+
+    async def _enforce(self, rule: str, subject: str, rate: Rate) -> Decision:
+        try:
+            return await self._limiter.enforce(rule, subject, rate)
+        except AuthError as exc:
+            if exc.outcome is TOO_MANY_REQUESTS:
+                self._observer.rate_limited(rule)
+            raise

@@ -21,9 +21,11 @@ from services.logins import LoginService
 from services.mail_composer import MailComposer
 from services.mail_worker import MailWorker
 from services.mailers import Mailer, build_mailer
+from services.metrics import Metrics, MetricsExposition
 from services.notifier import AccountNotifier, MailNotifier
 from services.oauth_apis import FacebookProvider, GitHubProvider
 from services.oauth_state import RedirectAllowList, SignInStates
+from services.observer import NO_OBSERVER, Observer
 from services.oidc import OidcProvider
 from services.outbound import ProviderHttp
 from services.outbox import Outbox
@@ -31,6 +33,7 @@ from services.passwords import PasswordHasher, PasswordPolicy, common_passwords
 from services.pending_objects import PendingObjects
 from services.pictures import PictureService
 from services.ratelimit import RateLimiter
+from services.readiness import Readiness
 from services.recovery import PasswordReset
 from services.sessions import SessionStore
 from services.social import SocialLoginService, SocialProvider
@@ -63,6 +66,10 @@ class Services:
     pending_objects: PendingObjects
     pictures: PictureService
     lifecycle: AccountLifecycle
+    # Operations: the metrics hook (a no-op one when METRICS_ENABLED is off), /metrics and /readyz.
+    observer: Observer
+    exposition: MetricsExposition | None
+    readiness: Readiness
 
 
 def build_services(config: Config, database: Any, redis: Any, executor: Executor | None = None,
@@ -70,7 +77,9 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
                    storage: ObjectStorage | None = None) -> Services:
     """`mailer`, `notifier` and `storage` replace the ones the config names (tests)."""
     retry_after = config.unavailable_retry_after
-    keyring = KeyRing(Path(config.jwt_keys), signing_kid=config.jwt_signing_kid, executor=executor)
+    observer = Metrics(config.metrics_path) if config.metrics_enabled else NO_OBSERVER
+    keyring = KeyRing(Path(config.jwt_keys), signing_kid=config.jwt_signing_kid, executor=executor,
+                      observer=observer)
     tokens = TokenService(
         keyring, issuer=config.jwt_issuer, audience=config.jwt_audience,
         access_lifetime=config.jwt_access_token_lifetime, refresh_lifetime=config.jwt_refresh_token_lifetime,
@@ -79,12 +88,12 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
     users = UserStore(database)
     hasher = PasswordHasher(config.bcrypt_cost, executor)
     audit = AuditLog()
-    throttle = Throttle(RateLimiter(redis, retry_after), config)
+    throttle = Throttle(RateLimiter(redis, retry_after), config, observer)
     logins = LoginService(
         users, TokenEpochs(redis, config.jwt_refresh_token_lifetime, retry_after),
         SessionStore(redis, config.jwt_refresh_token_lifetime, retry_after), tokens, hasher, throttle, audit,
         max_password_length=config.password_max_length, retry_after=retry_after,
-        verification_required=config.email_verification_required,
+        verification_required=config.email_verification_required, observer=observer,
     )
     policy = PasswordPolicy(config.password_min_length, config.password_max_length, common_passwords())
     outbox = Outbox(redis, lease_seconds=config.mail_lease_seconds, max_attempts=config.mail_max_attempts,
@@ -117,7 +126,10 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
                     verification=verification, recovery=recovery, outbox=outbox, mail_worker=worker,
                     social=social, identities=identities,
                     throttle=throttle, client_addresses=ClientAddressResolver(parse_networks(config.trusted_proxies)),
-                    redis=redis, storage=storage, pending_objects=pending, pictures=pictures, lifecycle=lifecycle)
+                    redis=redis, storage=storage, pending_objects=pending, pictures=pictures, lifecycle=lifecycle,
+                    observer=observer, readiness=Readiness(redis, database, keyring, config.readiness_timeout_seconds),
+                    exposition=MetricsExposition(config.metrics_path, keyring, outbox, config.readiness_timeout_seconds)
+                    if config.metrics_enabled else None)
 
 
 def _providers(config: Config, http: ProviderHttp) -> dict[str, SocialProvider]:
@@ -152,3 +164,4 @@ async def stop_services(services: Services) -> None:
     await services.storage.close()
     services.social.close()
     await services.redis.aclose()
+    services.observer.close()

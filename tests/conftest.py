@@ -128,7 +128,8 @@ def settings() -> dict[str, Any]:
 @pytest.fixture
 def config(keys_dir: Path, redis_server: EmbeddedRedis, settings: dict[str, Any], tmp_path: Path) -> Config:
     values = {"jwt_keys": str(keys_dir), "redis_url": redis_server.url, "bcrypt_cost": 4,
-              "jwt_keys_reload_seconds": 0.2, "port": 0, "upload_folder": str(tmp_path / "uploads"), **settings}
+              "jwt_keys_reload_seconds": 0.2, "port": 0, "upload_folder": str(tmp_path / "uploads"),
+              "metrics_dir": str(tmp_path / "metrics"), **settings}
     return load_config(None, environ={}, **values)
 
 

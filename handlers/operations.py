@@ -1,0 +1,53 @@
+"""Probes and metrics for whoever runs the server: load balancers, orchestrators and Prometheus.
+
+`/healthz` is open to everyone and checks nothing. `/readyz` tells anyone whether to send traffic, and only
+clients from `METRICS_ALLOWED_NETWORKS` which dependency is down. `/metrics` exists only for those networks:
+everyone else gets the API's 404, so the internet learns neither the numbers nor that the route is there.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import tornado.web
+
+from handlers.base import BaseHandler
+from services.errors import NOT_READY, AuthError
+from services.metrics import CONTENT_TYPE
+from services.readiness import all_ok
+
+
+class OperationsHandler(BaseHandler):
+    def from_operators(self) -> bool:
+        """Whether the client (behind TRUSTED_PROXIES, as resolved for rate limits) is on an operators' network."""
+        try:
+            address = ipaddress.ip_address(self.client.ip)
+        except ValueError:  # not an IP address (a Unix socket peer): nobody we can vouch for
+            return False
+        return any(address in network for network in self.application.operator_networks)
+
+
+class HealthHandler(BaseHandler):
+    """Alive: the process answers HTTP. No dependency is checked, so a database outage restarts nothing."""
+
+    def get(self) -> None:
+        self.write_json({"status": "ok"})
+
+
+class ReadinessHandler(OperationsHandler):
+    async def get(self) -> None:
+        checks = await self.services.readiness.checks()
+        details = {"checks": checks} if self.from_operators() else {}
+        if not all_ok(checks):
+            raise AuthError(NOT_READY, details=details)
+        self.write_json({"status": "ok", **details})
+
+
+class MetricsHandler(OperationsHandler):
+    async def get(self) -> None:
+        exposition = self.services.exposition
+        if exposition is None or not self.from_operators():
+            raise tornado.web.HTTPError(404)
+        body = await exposition.render()
+        self.set_header("Content-Type", CONTENT_TYPE)
+        self.finish(body)
