@@ -17,7 +17,7 @@ import tornado.httpserver
 
 from handlers.application import make_app
 from services import keyfiles
-from services.backends import embedded_redis, mongo_database, redis_client
+from services.backends import check_redis_mode, embedded_redis, mongo_database, redis_client
 from services.config import SIGNING_ALGORITHMS, Config, ConfigError, load_config
 from services.errors import AuthError
 from services.keyfiles import KeyFileError
@@ -42,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_sessions_command(config, args))
     if args.command == "users":
         return asyncio.run(_users_command(config, args))
-    return asyncio.run(serve(config))
+    try:
+        return asyncio.run(serve(config))
+    except ConfigError as exc:  # found at start-up, e.g. REDIS_URL's scheme against what the server is
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _config_path(named: str | None) -> str:
@@ -152,6 +156,7 @@ async def _sessions_command(config: Config, args: argparse.Namespace) -> int:
         return 1
     services = build_services(config, mongo_database(config), redis_client(url, config.redis_timeout_seconds))
     try:
+        await check_redis_mode(services.redis)  # a plain client would SCAN one cluster node only
         if args.user:
             user = await services.logins.store(services.users.find_by_email(normalize_email(args.user)))
             if user is None:
@@ -165,6 +170,9 @@ async def _sessions_command(config: Config, args: argparse.Namespace) -> int:
     except AuthError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     finally:
         await services.redis.aclose()
     return 0
