@@ -94,12 +94,17 @@ def redis_url(request: pytest.FixtureRequest, redis_server: EmbeddedRedis) -> st
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "redis_cluster_too: run the test against a Redis Cluster as well")
+    config.addinivalue_line("markers", "standalone_redis_only: exempt one test of a `redis_cluster_too` module")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if metafunc.definition.get_closest_marker("redis_cluster_too"):
-        if "redis_url" not in metafunc.fixturenames:  # pytest-tornado asks for `app` at run time, out of sight
-            metafunc.fixturenames.append("redis_url")
+    definition = metafunc.definition
+    if definition.get_closest_marker("redis_cluster_too") and not definition.get_closest_marker(
+            "standalone_redis_only"):
+        if "redis_url" not in metafunc.fixturenames:
+            if "http_client" not in metafunc.fixturenames:
+                return  # no Redis at all
+            metafunc.fixturenames.append("redis_url")  # pytest-tornado asks for `app` at run time, out of sight
         metafunc.parametrize("redis_url", ["standalone", "cluster"], indirect=True)
 
 

@@ -102,6 +102,7 @@ async def test_lock_after_failures_then_expiry_clears_the_count(api: Api) -> Non
 
 
 @with_settings(rate_limit_login_failures="3/3")
+@pytest.mark.standalone_redis_only  # waits out real seconds; the lock script's cluster run is the test above
 @pytest.mark.gen_test(timeout=30)
 async def test_back_off_grows_and_is_capped_by_the_window(api: Api, settings: dict[str, Any]) -> None:
     assert (await api.signup()).status == 200

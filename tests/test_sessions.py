@@ -153,6 +153,7 @@ async def test_cli_revoke_all_ends_every_token(api: Api, redis_url: str, keys_di
     await assert_alive(api, (await api.login()).json["tokens"])
 
 
+@pytest.mark.standalone_redis_only  # refused before any Redis command
 def test_cli_revoke_all_for_one_user_needs_mongo(redis_url: str, keys_dir: Path) -> None:
     result = run_cli("sessions", "revoke-all", "--user", "omar@quazi.co",
                      env={"REDIS_URL": redis_url, "JWT_KEYS": str(keys_dir)})
