@@ -17,7 +17,7 @@ from pathlib import Path
 from handlers.application import make_app
 from handlers.http_server import DrainingHTTPServer
 from services import keyfiles
-from services.backends import embedded_redis, mongo_database, redis_client
+from services.backends import check_redis_mode, embedded_redis, mongo_database, redis_client
 from services.config import SIGNING_ALGORITHMS, Config, ConfigError, load_config
 from services.errors import AuthError
 from services.keyfiles import KeyFileError
@@ -80,11 +80,7 @@ async def serve(config: Config, sockets: list[socket.socket] | None = None, redi
             _ensure_signing_key(config)
             _prepare_metrics(config)
         services = build_services(config, mongo_database(config), redis, executor)
-        try:
-            await start_services(services)
-        except IndexConflict as exc:
-            log.critical("cannot start: %s", exc)
-            return CONFIGURATION_ERROR
+        await start_services(services)
         if services.keyring.signing_key is None:
             log.error("no signing key in %s: run `python server.py keys generate`", config.jwt_keys)
         # The handlers enforce MAX_CONTENT_LENGTH themselves, with a JSON 413; Tornado's own cap would just hang up.
@@ -101,6 +97,9 @@ async def serve(config: Config, sockets: list[socket.socket] | None = None, redi
             _banner(config, embedded is not None)
         await stopping.wait()
         await _shut_down(config, server, services)
+    except (ConfigError, IndexConflict) as exc:  # found at start-up: REDIS_URL's kind, an index that changed
+        log.critical("configuration error: %s", exc)
+        return CONFIGURATION_ERROR
     finally:
         if embedded is not None:
             embedded.stop()
@@ -202,6 +201,7 @@ async def _sessions_command(config: Config, args: argparse.Namespace) -> int:
         return 1
     services = build_services(config, mongo_database(config), redis_client(url, config.redis_timeout_seconds))
     try:
+        await check_redis_mode(services.redis)  # a plain client would SCAN one cluster node only
         if args.user:
             user = await services.logins.store(services.users.find_by_email(normalize_email(args.user)))
             if user is None:
@@ -215,6 +215,9 @@ async def _sessions_command(config: Config, args: argparse.Namespace) -> int:
     except AuthError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     finally:
         await services.redis.aclose()
     return 0

@@ -47,11 +47,13 @@ def _die_with_parent() -> None:
 class EmbeddedRedis:
     """Start with `start()`, connect with `url`, end with `stop()`."""
 
-    def __init__(self, folder: Path, port: int = 0, persistent: bool = True) -> None:
-        """`port=0` serves on a unix socket in `folder` only; a port number serves TCP on 127.0.0.1."""
+    def __init__(self, folder: Path, port: int = 0, persistent: bool = True, extra_args: tuple[str, ...] = ()) -> None:
+        """`port=0` serves on a unix socket in `folder` only; a port number serves TCP on 127.0.0.1.
+        `extra_args` are more `redis-server` options (the tests' cluster nodes: `--cluster-enabled yes`)."""
         self.folder = folder.resolve()
         self.port = port
         self.persistent = persistent
+        self.extra_args = extra_args
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -75,7 +77,7 @@ class EmbeddedRedis:
             redis_server_binary(), "--bind", "127.0.0.1", "--port", str(self.port), "--daemonize", "no",
             "--dir", str(self.folder), "--save", "", "--protected-mode", "yes", "--loglevel", "warning",
             "--logfile", str(self.folder / "redis.log"),
-            "--appendonly", "yes" if self.persistent else "no",
+            "--appendonly", "yes" if self.persistent else "no", *self.extra_args,
         ]
         if not self.port:
             args += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]

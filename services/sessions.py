@@ -18,9 +18,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+from redis.asyncio.cluster import RedisCluster
 
 from services.epochs import TokenEpochs
 from services.redis_guard import guarded
@@ -153,22 +156,46 @@ class SessionStore:
         await self._guard(self._redis.delete(*keys))
 
     async def forget_user(self, uid: str) -> None:
-        """Delete every key under `auth:{<uid>}:`; uids are UUIDs, so the pattern holds no glob characters."""
+        """Delete every key under `auth:{<uid>}:`; uids are UUIDs, so the pattern holds no glob characters.
+
+        The keys share one hash slot, so on a cluster only the node serving that slot is scanned."""
 
         async def collect() -> list[str]:
-            return [key async for key in self._redis.scan_iter(match=f"auth:{{{uid}}}:*", count=1000)]
+            return [key async for key in await self._scan(f"auth:{{{uid}}}:*", near=self.index_key(uid))]
 
         keys = await self._guard(collect())
         if keys:
             await self._guard(self._redis.delete(*keys))
 
-    async def revoke_everyone(self) -> int:
-        """End every session of every user (the operator's big red button); returns how many ended."""
-        ended = 0
-        async for key in self._redis.scan_iter(match="auth:{*}:session*", count=1000):
-            deleted = await self._guard(self._redis.delete(key))
-            ended += deleted if ":session:" in key else 0
-        return ended
+    async def revoke_everyone(self, batch: int = 1000) -> int:
+        """End every session of every user (the operator's big red button); returns how many ended.
+
+        SCAN walks every primary of a cluster; a batch of keys costs one DEL per hash slot (redis-py splits it)."""
+
+        async def sweep() -> int:
+            ended, keys = 0, []
+            async for key in await self._scan("auth:{*}:session*"):
+                keys.append(key)
+                if len(keys) >= batch:
+                    ended, keys = ended + await self._delete_counting_sessions(keys), []
+            return ended + (await self._delete_counting_sessions(keys) if keys else 0)
+
+        return await self._guard(sweep())
+
+    async def _delete_counting_sessions(self, keys: list[str]) -> int:
+        sessions = [key for key in keys if ":session:" in key]
+        indexes = [key for key in keys if ":session:" not in key]
+        if indexes:
+            await self._redis.delete(*indexes)
+        return int(await self._redis.delete(*sessions)) if sessions else 0
+
+    async def _scan(self, pattern: str, near: str | None = None) -> AsyncIterator[str]:
+        """Keys matching `pattern`: on a cluster, of every primary, or of the one serving `near`'s slot."""
+        options: dict[str, Any] = {"match": pattern, "count": 1000}
+        if near is not None and isinstance(self._redis, RedisCluster):
+            await self._redis.initialize()  # the slot map, read once per client
+            options["target_nodes"] = self._redis.get_node_from_key(near)
+        return self._redis.scan_iter(**options)
 
     async def _guard(self, operation: Any) -> Any:
         return await guarded(operation, self._retry_after)

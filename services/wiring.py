@@ -10,6 +10,7 @@ from typing import Any
 from services.accounts import AccountService
 from services.action_tokens import ActionLinks, ActionTokenStore
 from services.audit import AuditLog
+from services.backends import check_redis_mode
 from services.client_ip import ClientAddressResolver, parse_networks
 from services.config import Config
 from services.epochs import TokenEpochs
@@ -148,6 +149,7 @@ def _providers(config: Config, http: ProviderHttp) -> dict[str, SocialProvider]:
 
 async def start_services(services: Services) -> None:
     """Start-up I/O, done once: indexes and the first read of the key ring; then the background jobs."""
+    await check_redis_mode(services.redis)
     await services.users.create_indexes()
     await services.pending_objects.create_indexes()
     await services.identities.create_indexes()

@@ -27,6 +27,7 @@ import tornado.testing
 from fake_providers import FakeProviders, make_fake_app, rsa_key
 from mailcatcher import SmtpServer
 from mongomock_motor import AsyncMongoMockClient
+from redis_cluster import RedisClusterServers
 
 from handlers.application import make_app
 from services import keyfiles
@@ -74,6 +75,40 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
 
 
 @pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    """A real three-primary Redis Cluster for the whole run, started only if a test asks for it."""
+    cluster = RedisClusterServers(tmp_path_factory.mktemp("redis-cluster"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def redis_url(request: pytest.FixtureRequest, redis_server: EmbeddedRedis) -> str:
+    """The Redis the app and `redis` use: the standalone server, or the cluster for the `[cluster]` variant
+    of a test marked `redis_cluster_too`."""
+    if getattr(request, "param", "standalone") == "cluster":
+        return str(request.getfixturevalue("redis_cluster").url)
+    return redis_server.url
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "redis_cluster_too: run the test against a Redis Cluster as well")
+    config.addinivalue_line("markers", "standalone_redis_only: exempt one test of a `redis_cluster_too` module")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    definition = metafunc.definition
+    if definition.get_closest_marker("redis_cluster_too") and not definition.get_closest_marker(
+            "standalone_redis_only"):
+        if "redis_url" not in metafunc.fixturenames:
+            if "http_client" not in metafunc.fixturenames:
+                return  # no Redis at all
+            metafunc.fixturenames.append("redis_url")  # pytest-tornado asks for `app` at run time, out of sight
+        metafunc.parametrize("redis_url", ["standalone", "cluster"], indirect=True)
+
+
+@pytest.fixture(scope="session")
 def smtp_server() -> Iterator[SmtpServer]:
     server = SmtpServer(free_port())
     server.start()
@@ -104,9 +139,9 @@ async def settle(outbox: Any) -> None:
 
 
 @pytest.fixture
-def redis(redis_server: EmbeddedRedis, io_loop: Any) -> Iterator[Any]:
-    """A client of the session's Redis, flushed, for tests of a service on its own (no app)."""
-    client = redis_client(redis_server.url, 1.0)
+def redis(redis_url: str, io_loop: Any) -> Iterator[Any]:
+    """A client of the session's Redis, flushed (every primary of a cluster), for tests of a service on its own."""
+    client = redis_client(redis_url, 1.0)
     io_loop.run_sync(client.flushdb)
     yield client
     io_loop.run_sync(client.aclose)
@@ -126,8 +161,8 @@ def settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-def config(keys_dir: Path, redis_server: EmbeddedRedis, settings: dict[str, Any], tmp_path: Path) -> Config:
-    values = {"jwt_keys": str(keys_dir), "redis_url": redis_server.url, "bcrypt_cost": 4,
+def config(keys_dir: Path, redis_url: str, settings: dict[str, Any], tmp_path: Path) -> Config:
+    values = {"jwt_keys": str(keys_dir), "redis_url": redis_url, "bcrypt_cost": 4,
               "jwt_keys_reload_seconds": 0.2, "port": 0, "upload_folder": str(tmp_path / "uploads"),
               "metrics_dir": str(tmp_path / "metrics"), **settings}
     return load_config(None, environ={}, **values)

@@ -19,8 +19,10 @@ from conftest import PASSWORD, Api, Response, free_port
 
 from services.client_ip import ClientAddressResolver, parse_networks
 from services.config import Rate
-from services.embedded_redis import EmbeddedRedis
 from services.ratelimit import RateLimiter
+
+# Every test here runs against the standalone Redis and against a three-primary Redis Cluster.
+pytestmark = pytest.mark.redis_cluster_too
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
@@ -100,6 +102,7 @@ async def test_lock_after_failures_then_expiry_clears_the_count(api: Api) -> Non
 
 
 @with_settings(rate_limit_login_failures="3/3")
+@pytest.mark.standalone_redis_only  # waits out real seconds; the lock script's cluster run is the test above
 @pytest.mark.gen_test(timeout=30)
 async def test_back_off_grows_and_is_capped_by_the_window(api: Api, settings: dict[str, Any]) -> None:
     assert (await api.signup()).status == 200
@@ -176,11 +179,11 @@ async def test_without_trusted_proxies_forwarded_for_is_ignored(api: Api) -> Non
 # --- two processes, one Redis ------------------------------------------------------------------------------
 
 @pytest.fixture
-def two_servers(redis_server: EmbeddedRedis, keys_dir: Path, tmp_path: Path, services: Any) -> Iterator[list[str]]:
+def two_servers(redis_url: str, keys_dir: Path, tmp_path: Path, services: Any) -> Iterator[list[str]]:
     """Two `server.py serve` processes on one (flushed) Redis; yields their base URLs, then SIGTERMs them."""
     ports, processes = [free_port(), free_port()], []
     for n, port in enumerate(ports):
-        env = {**os.environ, "REDIS_URL": redis_server.url, "JWT_KEYS": str(keys_dir), "DATA_DIR": str(tmp_path),
+        env = {**os.environ, "REDIS_URL": redis_url, "JWT_KEYS": str(keys_dir), "DATA_DIR": str(tmp_path),
                "BCRYPT_COST": "4", "RATE_LIMIT_SIGNUP": "5/60", "PORT": str(port), "LOG_LEVEL": "WARNING"}
         env.pop("MONGO_URL", None)
         with (tmp_path / f"server{n}.log").open("w") as log:
@@ -260,7 +263,7 @@ async def test_keys_never_contain_the_raw_subject(redis: Any) -> None:
     for subject in subjects:
         await limiter.hit("token", subject, Rate(5, 60))
         await limiter.record_failure("login-failures", subject, Rate(5, 60), 1)
-    keys = await redis.keys("*")
+    keys = [key async for key in redis.scan_iter()]  # of every primary, on a cluster
     assert len(keys) == 2 * len(subjects)
     for key in keys:
         assert not any(part in key for s in subjects for part in (s, s.split("@")[0], "quazi", "203.0.113"))

@@ -11,6 +11,9 @@ import jwt
 import pytest
 from conftest import Api, Response
 
+# Every test here runs against the standalone Redis and against a three-primary Redis Cluster.
+pytestmark = pytest.mark.redis_cluster_too
+
 
 def claims(token: str) -> dict[str, Any]:
     """The token's payload, read without verifying it: the tests only compare claims."""

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import PASSWORD, Api
 
-from services.embedded_redis import EmbeddedRedis
+# Every test here runs against the standalone Redis and against a three-primary Redis Cluster.
+pytestmark = pytest.mark.redis_cluster_too
 
 ROOT = Path(__file__).resolve().parent.parent
 NEW_PASSWORD = "An0ther-rather-long-passphrase"
@@ -139,11 +140,11 @@ async def test_password_change_ends_other_sessions_and_returns_working_tokens(ap
 
 
 @pytest.mark.gen_test(timeout=60)
-async def test_cli_revoke_all_ends_every_token(api: Api, redis_server: EmbeddedRedis, keys_dir: Path) -> None:
+async def test_cli_revoke_all_ends_every_token(api: Api, redis_url: str, keys_dir: Path) -> None:
     first = await api.signed_up_tokens()
     second = await login_as(api, "Other/1.0")
     eve = await api.signed_up_tokens(email="eve@quazi.co")
-    result = run_cli("sessions", "revoke-all", env={"REDIS_URL": redis_server.url, "JWT_KEYS": str(keys_dir)})
+    result = run_cli("sessions", "revoke-all", env={"REDIS_URL": redis_url, "JWT_KEYS": str(keys_dir)})
     assert result.returncode == 0, result.stderr
     assert "3 session(s) ended" in result.stdout
     for tokens in (first, second, eve):
@@ -152,9 +153,10 @@ async def test_cli_revoke_all_ends_every_token(api: Api, redis_server: EmbeddedR
     await assert_alive(api, (await api.login()).json["tokens"])
 
 
-def test_cli_revoke_all_for_one_user_needs_mongo(redis_server: EmbeddedRedis, keys_dir: Path) -> None:
+@pytest.mark.standalone_redis_only  # refused before any Redis command
+def test_cli_revoke_all_for_one_user_needs_mongo(redis_url: str, keys_dir: Path) -> None:
     result = run_cli("sessions", "revoke-all", "--user", "omar@quazi.co",
-                     env={"REDIS_URL": redis_server.url, "JWT_KEYS": str(keys_dir)})
+                     env={"REDIS_URL": redis_url, "JWT_KEYS": str(keys_dir)})
     assert result.returncode == 1
     assert "MONGO_URL" in result.stderr
     assert "Traceback" not in result.stderr
