@@ -207,14 +207,17 @@ def run(args: argparse.Namespace, work: Path, stack: ExitStack) -> list[Row]:
     n = len(s.multi)
     split = max(1, 50 // n)
     one = measure_together([(f"one server, wrk #{i}", user(*s.single).scaled(split))
-                            for i in range(n)], secs)
+                            for i in range(n)], secs, [s.pid(s.single_name)])
     many = measure_together([(f"server {i}", user(*target).scaled(split))
-                             for i, target in enumerate(s.multi)], secs)
+                             for i, target in enumerate(s.multi)], secs,
+                            [s.pid(name) for name in s.multi_names])
     total_one = sum(r.requests_per_second for r in one)
     total_many = sum(r.requests_per_second for r in many)
     errors = "; ".join(r.errors for r in one + many if r.errors)
-    rows.append(Row("ours GET /user, 1 process", f"{total_one:,.0f} req/s ({n} wrk -t1 -c{split})", errors=errors))
-    rows.append(Row(f"ours GET /user, {n} {s.scaling_kind}", f"{total_many:,.0f} req/s ({n} wrk -t1 -c{split})",
+    rows.append(Row("ours GET /user, 1 process", f"{total_one:,.0f} req/s ({n} wrk -t1 -c{split}), "
+                    f"{one[0].cpu_us or 0:,.0f} µs CPU/req", errors=errors))
+    rows.append(Row(f"ours GET /user, {n} {s.scaling_kind}", f"{total_many:,.0f} req/s ({n} wrk -t1 -c{split}), "
+                    f"{many[0].cpu_us or 0:,.0f} µs CPU/req",
                     total_many / total_one, f"≥ {0.8 * n:.1f}x", lambda x: x >= 0.8 * n, errors))
     return rows
 

@@ -35,6 +35,8 @@ class Servers:
     single: tuple[str, str] = ("", "")
     multi: list[tuple[str, str]] = field(default_factory=list)
     scaling_kind: str = ""
+    single_name: str = ""
+    multi_names: list[str] = field(default_factory=list)
     processes: dict[str, bu.Process] = field(default_factory=dict)
 
     def pid(self, name: str) -> int:
@@ -133,12 +135,14 @@ def start_servers(args: argparse.Namespace, work: Path, stack: ExitStack) -> Ser
         many = _start(stack, s, "multi", [*serve, "--processes", str(n)], work,
                       _our_env(work, "multi", redis.url, keys, cost, mongo_url), "/")
         s.single, s.multi, s.scaling_kind = (one, access), [(many, access)] * n, "processes (serve --processes)"
+        s.single_name, s.multi_names = "single", ["multi"]
     else:  # embedded users are per process: N independent servers on N ports, one Redis, a user on each
         for index in range(n):
             url = _start(stack, s, f"scaled-{index}", serve, work,
                          _our_env(work, f"scaled-{index}", redis.url, keys, cost), "/")
             s.multi.append((url, _login_or_sign_up(url, "bench-scaling@example.com")))
         s.single, s.scaling_kind = s.multi[0], "independent servers, one Redis"
+        s.single_name, s.multi_names = "scaled-0", [f"scaled-{index}" for index in range(n)]
     return s
 
 

@@ -60,15 +60,25 @@ def measure(label: str, load: Load, seconds: float, pid: int | None = None, warm
     return finish(label, done, pid, cpu_before)
 
 
-def measure_together(loads: list[tuple[str, Load]], seconds: float) -> list[bu.Result]:
-    """Several wrk at once (a flood next to a measured line, or one wrk per server)."""
+def measure_together(loads: list[tuple[str, Load]], seconds: float, pids: list[int] | None = None) -> list[bu.Result]:
+    """Several wrk at once (a flood next to a measured line, or one wrk per server).
+
+    With `pids`, each result's cpu_us is those servers' CPU time (all of them) per request (all of the results).
+    """
     print(f"  {' + '.join(label for label, _ in loads)} ({seconds:g}s) ...", file=sys.stderr, flush=True)
+    cpu_before = [tree_cpu(pid) for pid in pids or []]
     running = [(label, subprocess.Popen(wrk_command(load, seconds), stdout=subprocess.PIPE,  # noqa: S603
                                         stderr=subprocess.PIPE, text=True)) for label, load in loads]
     results = []
     for label, process in running:
         out, err = process.communicate(timeout=seconds + 60)
         results.append(finish(label, subprocess.CompletedProcess(process.args, process.returncode, out, err)))
+    cpu_after = [tree_cpu(pid) for pid in pids or []]
+    requests = sum(r.requests for r in results)
+    if pids and None not in cpu_before + cpu_after and requests:
+        spent = sum(after - before for before, after in zip(cpu_before, cpu_after, strict=True))  # type: ignore[operator]
+        for result in results:
+            result.cpu_us = spent / requests * 1e6
     return results
 
 
