@@ -158,9 +158,16 @@ class LoginService:
 
     async def authenticate(self, token: str | None, token_type: TokenType = "access_token") -> Identity:  # noqa: S107
         claims = self._tokens.verify(token, token_type)
-        # Independent reads: the MGET of epoch and session, and the user, at the same time.
-        state, user = await asyncio.gather(self._sessions.token_state(claims.subject, claims.session_id),
-                                           self.store(self._users.find_by_uid(claims.subject)))
+        # Independent reads at the same time: the MGET of epoch and session runs as a task while the user read
+        # is awaited in place. One task per request, not gather's two plus its gathering future (profiled:
+        # bench/README.md).
+        state_read = asyncio.ensure_future(self._sessions.token_state(claims.subject, claims.session_id))
+        try:
+            user = await self.store(self._users.find_by_uid(claims.subject))
+        except BaseException:
+            state_read.add_done_callback(_outcome_retrieved)  # it finishes on its own; asyncio logs nothing
+            raise
+        state = await state_read
         if user is None or user.disabled or not state.session_alive:
             raise AuthError(TOKEN_REVOKED)
         current = state.epoch if state.epoch is not None else await self._epochs.raise_to(user.uid, user.token_epoch)
@@ -241,6 +248,11 @@ class LoginService:
     async def store(self, operation: Any) -> Any:
         """Await a MongoDB operation; an unreachable database is a 503, not a 500."""
         return await mongo_guarded(operation, self._retry_after)
+
+
+def _outcome_retrieved(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _account_name(email: str) -> str:
