@@ -34,7 +34,7 @@ local allow_at = new_tat - window
 if now_ms < allow_at then
   return {0, 0, tat - now_ms, allow_at - now_ms}
 end
-redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now_ms))
+redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, math.ceil(new_tat - now_ms)))
 return {1, math.floor((window - (new_tat - now_ms)) / emission), new_tat - now_ms, 0}
 """
 
