@@ -1,7 +1,7 @@
 """`serve --processes N`: a supervisor and N forked workers on one port, each with its own key ring watcher.
 
 No MongoDB server exists here and `--processes 2` rightly refuses the in-memory one, so the pool is run
-through `server.serve_processes` with each worker on its own in-memory MongoDB: these tests check only
+through `serving.serve_processes` with each worker on its own in-memory MongoDB: these tests check only
 what needs no shared users (keys, restarts, stopping), over real HTTP against the real processes.
 """
 
@@ -28,10 +28,10 @@ from services import keyfiles
 ROOT = SERVER.parent
 POOL = """
 import logging, sys
-import server
+import serving
 from services.config import load_config
 logging.basicConfig(level="INFO", format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
-sys.exit(server.serve_processes(load_config(None), 2))
+sys.exit(serving.serve_processes(load_config(None), 2))
 """
 
 
