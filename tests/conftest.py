@@ -74,6 +74,16 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     server.stop()
 
 
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A redis-server of this test's own, to stop and restart (outages). Persistent, as the embedded default
+    and any production Redis must be: sessions live there."""
+    server = EmbeddedRedis(tmp_path / "own-redis", port=free_port(), persistent=True)
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
     """A real three-primary Redis Cluster for the whole run, started only if a test asks for it."""

@@ -8,13 +8,12 @@ import logging
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, Api, assert_error, free_port
+from conftest import PASSWORD, Api, assert_error
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.config import ConfigError, load_config
@@ -75,14 +74,6 @@ async def test_readyz_says_no_signing_key(api: Api, services: Any, keys_dir: Pat
     await services.keyring.reload()
     response = await api.get("/readyz")
     assert (response.status, response.json["checks"]["keys"]) == (503, "no-signing-key")
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "own-redis", port=free_port(), persistent=False)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
