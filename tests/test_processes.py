@@ -183,3 +183,26 @@ def test_sigterm_lets_a_worker_finish_the_request_it_is_reading(pool: Pool) -> N
     assert b"\r\nConnection: close" in head
     assert b"auth/user-registered" in body
     assert pool.process.wait(timeout=30) == 0, pool.log
+
+
+def test_metrics_from_any_worker_count_every_workers_requests(pool: Pool) -> None:
+    """Prometheus multiprocess mode: each worker writes its own files, a scrape of any worker sums them all,
+    and a killed worker's requests still count (counters never go backwards)."""
+    answered_by: set[int] = set()
+    requests = 0
+    while answered_by != set(pool.workers()) or requests < 20:  # until both workers have answered some
+        answered_by.add(pool.jwks_kids()[0])
+        requests += 1
+        assert requests < 500, "the kernel never handed a connection to one of the workers"
+    victim = pool.workers()[0]
+    subprocess.run(["kill", "-KILL", str(victim)], check=True)
+    wait_for(lambda: len(pool.workers()) == 2 and victim not in pool.workers())
+    connection = http.client.HTTPConnection("127.0.0.1", pool.port, timeout=5)
+    connection.request("GET", "/metrics")
+    response = connection.getresponse()
+    assert response.status == 200
+    text = response.read().decode()
+    jwks = [line for line in text.splitlines()
+            if line.startswith("auth_http_request_duration_seconds_count{") and 'route="JwksHandler"' in line]
+    assert len(jwks) == 1, text
+    assert float(jwks[0].rsplit(" ", 1)[1]) == requests
