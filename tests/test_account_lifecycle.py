@@ -46,6 +46,7 @@ async def test_deletion_needs_a_fresh_token(api: Api, moto_server: MotoServer, b
     assert len(bucket_keys(moto_server, bucket)) == 1
 
 
+@pytest.mark.redis_cluster_too  # the per-user epoch, in a cluster too
 @pytest.mark.gen_test(timeout=30)
 async def test_deletion_leaves_no_object_session_user_or_redis_key(api: Api, moto_server: MotoServer, bucket: str,
                                                                    services: Services,
@@ -148,6 +149,7 @@ async def test_export_holds_everything_stored_but_the_password_hash(api: Api, mo
 # --- disabled accounts -----------------------------------------------------------------------------------
 
 
+@pytest.mark.redis_cluster_too  # the per-user epoch, in a cluster too
 @pytest.mark.gen_test(timeout=30)
 async def test_a_disabled_user_cannot_log_in_or_refresh_and_its_tokens_fail_at_once(api: Api,
                                                                                      services: Services) -> None:

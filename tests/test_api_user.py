@@ -84,6 +84,7 @@ async def test_patch_name_answers_the_seed_body_and_shows_the_new_name(api: Api)
 # --- email --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.redis_cluster_too  # the per-user epoch, in a cluster too
 @pytest.mark.gen_test
 async def test_patch_email_answers_the_seed_body_and_ends_every_token(api: Api) -> None:
     tokens = await api.signed_up_tokens()
@@ -130,6 +131,7 @@ async def test_patch_password_with_a_non_fresh_token_is_refused(api: Api) -> Non
     await me(api, tokens["access_token"])
 
 
+@pytest.mark.redis_cluster_too  # the per-user epoch, in a cluster too
 @pytest.mark.gen_test(timeout=20)
 async def test_patch_password_with_a_fresh_token_ends_every_older_token(api: Api) -> None:
     first = await api.signed_up_tokens()
@@ -150,6 +152,7 @@ async def test_patch_password_with_a_fresh_token_ends_every_older_token(api: Api
     assert await can_login(api, password=NEW_PASSWORD)
 
 
+@pytest.mark.redis_cluster_too  # the per-user epoch, in a cluster too
 @pytest.mark.gen_test(timeout=20)
 async def test_the_new_tokens_are_fresh_enough_to_change_the_password_again(api: Api) -> None:
     await api.signed_up_tokens()

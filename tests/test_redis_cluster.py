@@ -1,7 +1,8 @@
 """Redis Cluster: keys used together share a hash slot, the client is picked by the URL, a dead cluster
 fails closed and comes back by itself, and an authenticated request still costs one command.
 
-The session, refresh and rate-limit modules run whole against the cluster too (`redis_cluster_too`).
+The session, refresh and rate-limit modules run whole against the cluster too (`redis_cluster_too`), and so do
+the epoch tests: password and email changes, disabled and deleted accounts (marked one by one).
 """
 
 from __future__ import annotations

@@ -250,6 +250,7 @@ async def test_a_token_over_8_kb_is_refused_even_when_well_signed(api: Any, vict
 # --- tokens that were good once ----------------------------------------------------------------------
 
 
+@pytest.mark.redis_cluster_too  # the per-user epoch, in a cluster too
 @pytest.mark.gen_test
 async def test_token_of_a_deleted_user_is_refused(api: Any, victim: Victim, services: Any) -> None:
     assert (await api.get("/user", token=victim.token)).status == 200
