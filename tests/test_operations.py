@@ -51,6 +51,7 @@ async def test_healthz_answers_ok(api: Api) -> None:
     assert (response.status, response.json) == (200, {"status": "ok"})
 
 
+@pytest.mark.redis_cluster_too
 @pytest.mark.gen_test
 async def test_readyz_reports_every_check(api: Api) -> None:
     response = await api.get("/readyz")
@@ -111,6 +112,7 @@ async def test_readyz_hides_its_checks_from_the_internet(settings: dict[str, Any
 # --- metrics ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.redis_cluster_too
 @with_settings(rate_limit_signup="1/1m")
 @pytest.mark.gen_test
 async def test_metrics_count_logins_limits_and_requests(settings: dict[str, Any], api: Api) -> None:
