@@ -182,5 +182,8 @@ def _banner(config: Config, embedded_redis_used: bool, processes: int = 1) -> No
         lines += ["",
                   "!! MAIL_BACKEND=console: verification and reset mails are printed here, not sent.",
                   "!! Set MAIL_BACKEND=smtp or mailgun (see README \"Mail\") to deliver them."]
+    if config.log_format == "json":  # a log pipeline gets one parseable line, not a framed text block
+        log.warning(lines[0], extra={"fields": {"notices": [line for line in lines[1:] if line]}})
+        return
     width = max(len(line) for line in lines)
     print("\n".join(["=" * width, *lines, "=" * width]), file=sys.stderr, flush=True)

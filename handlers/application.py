@@ -125,5 +125,6 @@ def _log_request(handler: tornado.web.RequestHandler) -> None:
         client = handler.client.ip if isinstance(handler, BaseHandler) else request.remote_ip
         fields = {"request_id": request_id, "method": request.method, "route": route, "path": uri,
                   "status": status, "duration_ms": round(1000.0 * seconds, 2), "client_ip": client}
-        access_log.log(level, "%d %s %s (%s) %.2fms", status, request.method, uri, request.remote_ip,
-                       1000.0 * seconds, extra={"fields": fields})
+        # The text line ends with the request id too: it ties the line to the answer's header and audit lines.
+        access_log.log(level, "%d %s %s (%s) %.2fms %s", status, request.method, uri, client, 1000.0 * seconds,
+                       request_id or "-", extra={"fields": fields})

@@ -16,6 +16,7 @@ import pytest
 from conftest import PASSWORD, Api, assert_error
 from prometheus_client.parser import text_string_to_metric_families
 
+import serving
 from services.config import ConfigError, load_config
 from services.embedded_redis import EmbeddedRedis
 from services.log_format import JsonFormatter
@@ -302,6 +303,28 @@ async def test_json_log_lines_carry_the_request_and_no_secret(api: Api, caplog: 
     assert login_ok["request_id"] == "login-1"
     assert login_ok["ip"] == "127.0.0.1" and login_ok["uid"] and login_ok["sid"]
     assert next(entry for entry in audit if entry["event"] == "refresh")["request_id"] == "refresh-1"
+
+
+@pytest.mark.gen_test
+async def test_text_access_lines_end_with_the_request_id(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="auth.access")
+    response = await api.get("/healthz", headers={"X-Request-ID": "probe-7"})
+    assert response.headers["X-Request-ID"] == "probe-7"
+    [line] = [record.getMessage() for record in caplog.records if record.name == "auth.access"]
+    assert re.fullmatch(r"200 GET /healthz \(127\.0\.0\.1\) \d+\.\d\dms probe-7", line), line
+
+
+def test_in_json_mode_the_start_banner_is_one_json_line(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    config = load_config(None, environ={"LOG_FORMAT": "json", "DATA_DIR": str(tmp_path)})
+    caplog.set_level(logging.WARNING, logger="auth.server")
+    serving._banner(config, embedded_redis_used=True)
+    assert capsys.readouterr().err == ""  # no framed text block for the log pipeline to choke on
+    [record] = caplog.records
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"].endswith(f"listening on http://{config.host}:{config.port}/")
+    assert any("STORED IN MEMORY" in notice for notice in line["notices"])
+    assert any("Redis is embedded" in notice for notice in line["notices"])
 
 
 # --- settings --------------------------------------------------------------------------------------------
