@@ -104,7 +104,7 @@ class CallbackHandler(StateCookieMixin):
 
 class IdentitiesHandler(BaseHandler):
     async def get(self) -> None:
-        identities = await self.services.social.identities(await self.identity())
+        identities = await self.services.social_accounts.identities(await self.identity())
         self.write_json({"identities": [item.public() for item in identities], "status": "success"})
 
 
@@ -122,5 +122,5 @@ class IdentityHandler(StateCookieMixin):
         self.write_json({"authorize_url": url, "status": "success"})
 
     async def delete(self, provider: str) -> None:
-        await self.services.social.unlink(await self.identity(), provider, self.client)
+        await self.services.social_accounts.unlink(await self.identity(), provider, self.client)
         self.write_outcome(IDENTITY_UNLINKED)

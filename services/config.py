@@ -3,24 +3,24 @@
 Every setting has the same name in `config.yaml` and in the environment (`APP_NAME`, `REDIS_URL`, ...),
 so a deployment overrides any of them without editing the file. A bad value stops the server at start
 with a message that names the setting, instead of failing later on a request.
+
+Here: which settings exist, their defaults, and the values the server can run with. How a written value
+becomes a typed one is services/config_values.py, whose `ConfigError` and `Rate` callers import from here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import yaml
-
 from services.client_ip import parse_networks
-from services.providers import ProviderConfig, parse_providers
+from services.config_values import ConfigError, Rate, coerce, read_yaml_settings
+from services.providers import ProviderConfig
 
 SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 STORAGE_BACKENDS = ("local", "s3")
@@ -30,35 +30,9 @@ PILLOW_BOMB_PIXELS = 89_478_485
 MAIL_BACKENDS = ("console", "smtp", "mailgun")
 SMTP_SECURITY = ("starttls", "tls", "none")
 READ_PREFERENCES = ("primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest")
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*(s|m|h)?\s*$")
-_UNIT = {None: 1, "s": 1, "m": 60, "h": 3600}
 LOG_FORMATS = ("text", "json")
 # Who may read /metrics and the readiness details by default: this host and private networks (RFC 1918, RFC 4193).
 PRIVATE_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-class ConfigError(ValueError):
-    """A setting is missing, unknown or has a value the server cannot run with."""
-
-
-@dataclass(frozen=True)
-class Rate:
-    """`limit` requests per `window` seconds, written `30/300`, `30/5m` or `5/1h` in the config."""
-
-    limit: int
-    window: int
-
-    @classmethod
-    def parse(cls, text: str) -> Rate:
-        match = _RATE.match(text)
-        if not match or int(match[1]) < 1 or int(match[2]) < 1:
-            raise ValueError(f"{text!r} is not a rate like 30/300 (requests per seconds) or 30/5m")
-        return cls(int(match[1]), int(match[2]) * _UNIT[match[3]])
-
-    def __str__(self) -> str:
-        return f"{self.limit}/{self.window}"
 
 
 @dataclass(frozen=True)
@@ -304,80 +278,16 @@ def load_config(path: str | Path | None = "config.yaml", environ: Mapping[str, s
     """Build the config from the YAML file (optional), then the environment, then keyword overrides."""
     environ = os.environ if environ is None else environ
     values: dict[str, object] = {}
-    if path is not None and Path(path).exists():
-        values.update(_read_yaml(Path(path)))
     names = setting_names()
+    if path is not None and Path(path).exists():
+        values.update(read_yaml_settings(Path(path), set(names)))
     for name in names:
         if name in environ:
             values[name] = environ[name]
     values.update({key.upper(): value for key, value in overrides.items()})
     hints = typing.get_type_hints(Config)
-    kwargs = {name.lower(): _coerce(name, value, hints[name.lower()]) for name, value in values.items()}
+    kwargs = {name.lower(): coerce(name, value, hints[name.lower()]) for name, value in values.items()}
     return Config(**kwargs)  # type: ignore[arg-type]
-
-
-def _read_yaml(path: Path) -> dict[str, object]:
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: must be a mapping of SETTING: value")
-    known = set(setting_names())
-    for key in data:
-        if str(key).upper() not in known:
-            raise ConfigError(f"{path}: unknown setting {key!r}")
-    return {str(key).upper(): value for key, value in data.items() if value is not None}
-
-
-def _coerce(name: str, value: object, hint: object) -> object:
-    """Turn a YAML or environment value into the field's type, naming the setting when it cannot."""
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
-    try:
-        if hint is bool:
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in _TRUE:
-                return True
-            if text in _FALSE:
-                return False
-            raise ValueError
-        if hint is int:
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError
-            return int(str(value).strip().replace("_", "")) if isinstance(value, str) else int(value)  # type: ignore[arg-type]
-        if hint is float:
-            if isinstance(value, bool):
-                raise ValueError
-            return float(value)  # type: ignore[arg-type]
-        if hint is Rate:
-            return value if isinstance(value, Rate) else Rate.parse(str(value))
-        if typing.get_args(hint)[:1] == (ProviderConfig,):
-            return value if isinstance(value, tuple) else parse_providers(value)
-        if typing.get_origin(hint) is tuple:
-            items = value.split(",") if isinstance(value, str) else value
-            if not isinstance(items, list | tuple):
-                raise ValueError
-            return tuple(str(item).strip() for item in items if str(item).strip())
-        if hint is str:
-            if isinstance(value, dict | list):
-                raise ValueError
-            return str(value)
-    except (TypeError, ValueError) as exc:
-        if typing.get_args(hint)[:1] == (ProviderConfig,):  # its own message says which provider and field
-            raise ConfigError(f"setting {name}: {exc}") from None
-        raise ConfigError(f"setting {name}: {value!r} is not a valid {_type_name(hint)}") from None
-    raise ConfigError(f"setting {name}: cannot be set from configuration")
-
-
-def _type_name(hint: object) -> str:
-    if typing.get_origin(hint) is tuple:
-        return "list (YAML list or comma-separated)"
-    if hint is Rate:
-        return "rate like 30/300 (requests per seconds) or 30/5m"
-    return {bool: "boolean (true/false)", int: "integer", float: "number", str: "string"}.get(hint, str(hint))  # type: ignore[call-overload]
 
 
 def _is_http_url(url: str) -> bool:

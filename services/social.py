@@ -1,72 +1,49 @@
 """Social sign-in: a provider vouches for a person, and we find, link or create the user it names.
 
-Linking rules (no account takeover through a provider's say-so):
-- an identity (provider, subject) seen before signs in its own user, whatever the emails say now;
-- a new identity whose email matches an existing account is linked to it only when the provider asserts
-  that exact address is verified AND the account's own address is verified; otherwise `auth/account-exists`:
-  the owner logs in and links the provider from there;
-- otherwise a new user is made, with the provider's name and `email_verified` as the provider asserts it,
-  and no password (password login fails for it like a wrong password until the user sets one).
+This module is the provider's side: which providers are on, the authorization URL with its state and PKCE
+challenge, the callback's checks, the code exchange and the token verification. What the vouched identity
+then means for our accounts (the linking rules against account takeover) is services/social_accounts.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import hmac
 import json
 import urllib.parse
 from collections.abc import Mapping
 
-from services.accounts import clean_name
 from services.apple_secret import AppleClientSecret
-from services.audit import AuditLog
 from services.errors import (
-    ACCOUNT_EXISTS,
-    EMAIL_IN_USE,
-    IDENTITY_IN_USE,
-    IDENTITY_NOT_FOUND,
-    INVALID_NAME,
     INVALID_STATE,
-    LAST_SIGN_IN_METHOD,
     METHOD_NOT_ALLOWED,
     MISSING_FIELD,
     PROVIDER_DENIED,
     PROVIDER_NOT_FOUND,
     PROVIDER_TOKEN_INVALID,
-    SIGNUP_DISABLED,
-    TOKEN_REVOKED,
-    USER_DISABLED,
     AuthError,
 )
-from services.identities import IdentityStore, LinkedIdentity
-from services.logins import Client, Identity, LoginService, TokenPair
+from services.logins import Client, Identity, TokenPair
 from services.oauth_apis import FacebookProvider, GitHubProvider
 from services.oauth_state import PendingSignIn, RedirectAllowList, SignInStates
 from services.oidc import OidcProvider, ProviderIdentity
 from services.outbound import ProviderHttp
-from services.user_locks import UserLocks
-from services.users import User, UserStore, normalize_email
+from services.social_accounts import SocialAccounts
+from services.users import User
 
 SocialProvider = OidcProvider | FacebookProvider | GitHubProvider
 SEED_FLAGS = ("facebook", "google", "instagram", "twitter")  # /settings has always shown these four
 
 
 class SocialLoginService:
-    def __init__(self, providers: Mapping[str, SocialProvider], identities: IdentityStore, users: UserStore,
-                 logins: LoginService, states: SignInStates, redirects: RedirectAllowList, http: ProviderHttp,
-                 audit: AuditLog, locks: UserLocks, app_url: str, disable_signup: bool) -> None:
+    def __init__(self, providers: Mapping[str, SocialProvider], accounts: SocialAccounts, states: SignInStates,
+                 redirects: RedirectAllowList, http: ProviderHttp, app_url: str) -> None:
         self._providers = dict(providers)
-        self._identities = identities
-        self._users = users
-        self._logins = logins
+        self._accounts = accounts
         self._states = states
         self._redirects = redirects
         self._http = http
-        self._audit = audit
-        self._locks = locks
         self._app_url = app_url.rstrip("/") + "/"
-        self._disable_signup = disable_signup
         # Apple: a signed JWT instead of a fixed secret, made per provider and cached until shortly before it expires.
         self._signed_secrets = {
             name: AppleClientSecret(p.config.team_id, p.config.key_id, p.config.client_id, p.config.signing_key)
@@ -110,7 +87,7 @@ class SocialLoginService:
             if access_token is None:
                 raise AuthError(MISSING_FIELD, "The field 'access_token' is required for this provider.")
             vouched = await provider.verify_access_token(access_token)
-        return await self._sign_in(vouched, fresh, client)
+        return await self._accounts.sign_in(vouched, fresh, client)
 
     # --- browser: authorization code with PKCE ----------------------------------------------------
 
@@ -177,13 +154,9 @@ class SocialLoginService:
         if posted_name and not vouched.name:
             vouched = dataclasses.replace(vouched, name=posted_name)
         if pending.link_uid is not None:
-            user = await self._logins.store(self._users.find_by_uid(pending.link_uid))
-            if user is None:
-                raise AuthError(TOKEN_REVOKED)
-            self._refuse_disabled(user, client, vouched.provider)
-            await self._link(user, vouched, client)
+            await self._accounts.link(pending.link_uid, vouched, client)
             return {"status": "success", "code": "auth/identity-linked", "provider": pending.provider}
-        user, tokens = await self._sign_in(vouched, pending.fresh, client)
+        user, tokens = await self._accounts.sign_in(vouched, pending.fresh, client)
         return {"status": "success", "access_token": tokens.access.token, "refresh_token": tokens.refresh.token,
                 "token_type": "Bearer", "uid": user.uid}
 
@@ -206,104 +179,6 @@ class SocialLoginService:
             raise AuthError(PROVIDER_TOKEN_INVALID)
         return await provider.verify_access_token(data["access_token"])
 
-    # --- identities of the signed-in user -----------------------------------------------------------
-
-    async def identities(self, identity: Identity) -> list[LinkedIdentity]:
-        return await self._logins.store(self._identities.list(identity.user.uid))
-
-    async def unlink(self, identity: Identity, name: str, client: Client) -> None:
-        """Remove a link, never the last way in: the count and the delete run under the user's lock, so two
-        concurrent unlinks of an account with two identities and no password cannot both see "two left"."""
-        user = identity.user
-        async with self._locks.hold(user.uid, "identity"):
-            linked = await self.identities(identity)
-            if not any(item.provider == name for item in linked):
-                raise AuthError(IDENTITY_NOT_FOUND)
-            if not user.has_password and len(linked) == 1:
-                raise AuthError(LAST_SIGN_IN_METHOD)
-            if not await self._logins.store(self._identities.unlink(user.uid, name)):
-                raise AuthError(IDENTITY_NOT_FOUND)
-        self._audit.record("identity.unlinked", uid=user.uid, sid=identity.claims.session_id, ip=client.ip,
-                           provider=name)
-
-    # --- the linking rules --------------------------------------------------------------------------
-
-    async def _sign_in(self, vouched: ProviderIdentity, fresh: bool, client: Client) -> tuple[User, TokenPair]:
-        user = await self._user_for(vouched, client)
-        self._refuse_disabled(user, client, vouched.provider)
-        tokens, session = await self._logins.start_session(user, fresh, client)
-        self._audit.record("login.ok", uid=user.uid, sid=session.id, ip=client.ip, fresh=fresh,
-                           provider=vouched.provider)
-        return user, tokens
-
-    async def _user_for(self, vouched: ProviderIdentity, client: Client) -> User:
-        known = await self._logins.store(self._identities.find(vouched.provider, vouched.subject))
-        if known is not None:
-            user = await self._logins.store(self._users.find_by_uid(known.uid))
-            if user is not None:
-                return user
-            await self._logins.store(self._identities.unlink(known.uid, vouched.provider))  # its user is gone
-        email = _address(vouched.email)
-        existing = await self._logins.store(self._users.find_by_email(email)) if email else None
-        if existing is not None:
-            if not (vouched.email_verified and existing.email_verified):
-                raise AuthError(ACCOUNT_EXISTS)
-            self._refuse_disabled(existing, client, vouched.provider)  # before a link is made to it
-            await self._link(existing, vouched, client)
-            return existing
-        return await self._create(vouched, email, client)
-
-    async def _create(self, vouched: ProviderIdentity, email: str | None, client: Client) -> User:
-        if self._disable_signup:
-            raise AuthError(SIGNUP_DISABLED)
-        # No address from the provider: a unique placeholder in the reserved .invalid domain (RFC 2606),
-        # which the user can replace with PATCH /user {"email"}.
-        subject_ref = hashlib.sha256(vouched.subject.encode()).hexdigest()[:20]
-        address = email or f"{vouched.provider}-{subject_ref}@users.invalid"
-        try:
-            user = await self._logins.store(self._users.create(
-                address, _display_name(vouched, address), "", email_verified=vouched.email_verified and bool(email)))
-        except AuthError as exc:
-            if exc.outcome is EMAIL_IN_USE:  # someone took the address a moment ago
-                raise AuthError(ACCOUNT_EXISTS) from None
-            raise
-        try:
-            await self._logins.store(self._identities.link(user.uid, vouched))
-        except AuthError as exc:
-            # The same identity signed in twice at once: keep the first user, drop ours.
-            await self._logins.store(self._users.delete(user.uid))
-            winner = await self._logins.store(self._identities.find(vouched.provider, vouched.subject))
-            found = await self._logins.store(self._users.find_by_uid(winner.uid)) if winner else None
-            if found is None:
-                raise exc from None
-            return found
-        self._audit.record("signup", uid=user.uid, ip=client.ip, provider=vouched.provider)
-        return user
-
-    def _refuse_disabled(self, user: User, client: Client, provider: str) -> None:
-        """An account an administrator disabled signs in through no provider either (as with a password)."""
-        if user.disabled:
-            self._audit.record("login.disabled", uid=user.uid, ip=client.ip, provider=provider)
-            raise AuthError(USER_DISABLED)
-
-    async def _link(self, user: User, vouched: ProviderIdentity, client: Client) -> None:
-        known = await self._logins.store(self._identities.find(vouched.provider, vouched.subject))
-        if known is not None:
-            if known.uid != user.uid:
-                raise AuthError(IDENTITY_IN_USE)
-            return
-        await self._logins.store(self._identities.link(user.uid, vouched))
-        self._audit.record("identity.linked", uid=user.uid, ip=client.ip, provider=vouched.provider)
-
-
-def _address(email: str | None) -> str | None:
-    if not email:
-        return None
-    try:
-        return normalize_email(email)
-    except AuthError:
-        return None
-
 
 def _posted_name(user: str | None) -> str | None:
     """`{"name": {"firstName": ..., "lastName": ...}, "email": ...}` as Apple posts it; None if unreadable."""
@@ -318,13 +193,3 @@ def _posted_name(user: str | None) -> str | None:
         return None
     parts = [name.get(part) for part in ("firstName", "lastName")]
     return " ".join(part.strip() for part in parts if isinstance(part, str) and part.strip()) or None
-
-
-def _display_name(vouched: ProviderIdentity, address: str) -> str:
-    for candidate in (vouched.name, address.split("@")[0], vouched.provider):
-        try:
-            return clean_name(candidate)
-        except AuthError as exc:
-            if exc.outcome is not INVALID_NAME:
-                raise
-    return vouched.provider

@@ -38,6 +38,7 @@ from services.readiness import Readiness
 from services.recovery import PasswordReset
 from services.sessions import SessionStore
 from services.social import SocialLoginService, SocialProvider
+from services.social_accounts import SocialAccounts
 from services.storage import ObjectStorage, build_storage
 from services.throttle import Throttle
 from services.tokens import TokenService
@@ -59,6 +60,7 @@ class Services:
     outbox: Outbox
     mail_worker: MailWorker
     social: SocialLoginService
+    social_accounts: SocialAccounts
     identities: IdentityStore
     throttle: Throttle
     client_addresses: ClientAddressResolver
@@ -117,15 +119,15 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
     lifecycle = AccountLifecycle(users, logins, pictures, notifier or MailNotifier(outbox), audit, retry_after,
                                  identities)
     http = ProviderHttp(config.social_http_timeout_seconds, retry_after)
+    social_accounts = SocialAccounts(identities, users, logins, audit, UserLocks(redis, retry_after),
+                                     disable_signup=config.disable_signup)
     social = SocialLoginService(
-        _providers(config, http), identities, users, logins,
-        SignInStates(redis, config.social_state_ttl_seconds, retry_after),
-        RedirectAllowList(config.social_redirect_allowlist), http, audit, UserLocks(redis, retry_after),
-        app_url=config.app_url, disable_signup=config.disable_signup,
+        _providers(config, http), social_accounts, SignInStates(redis, config.social_state_ttl_seconds, retry_after),
+        RedirectAllowList(config.social_redirect_allowlist), http, app_url=config.app_url,
     )
     return Services(config=config, keyring=keyring, tokens=tokens, users=users, logins=logins, accounts=accounts,
                     verification=verification, recovery=recovery, outbox=outbox, mail_worker=worker,
-                    social=social, identities=identities,
+                    social=social, social_accounts=social_accounts, identities=identities,
                     throttle=throttle, client_addresses=ClientAddressResolver(parse_networks(config.trusted_proxies)),
                     redis=redis, storage=storage, pending_objects=pending, pictures=pictures, lifecycle=lifecycle,
                     observer=observer, readiness=Readiness(redis, database, keyring, config.readiness_timeout_seconds),
