@@ -35,8 +35,15 @@ from services.wiring import Services, build_services, start_services, stop_servi
 
 log = logging.getLogger("auth.server")
 
-# After SIGTERM a worker may take SHUTDOWN_TIMEOUT_SECONDS for its requests, then stops its services.
+# After SIGTERM a worker keeps serving SHUTDOWN_DELAY_SECONDS, may take SHUTDOWN_TIMEOUT_SECONDS for its
+# requests, then stops its services within this much more, or the supervisor kills it.
 _STOP_GRACE_SECONDS = 10.0
+
+
+def worker_stop_deadline(config: Config) -> float:
+    """How long the supervisor waits for a worker after passing SIGTERM on, before it kills it."""
+    return config.shutdown_delay_seconds + config.shutdown_timeout_seconds + _STOP_GRACE_SECONDS
+
 
 def _run_workers(config: Config, count: int, *, on_worker_exit: Callable[[int], None],
                 announce: Callable[[bool], None] = lambda embedded_redis_used: None) -> int:
@@ -60,7 +67,7 @@ def _run_workers(config: Config, count: int, *, on_worker_exit: Callable[[int], 
                 listening.close()
 
         supervisor = Supervisor(count, work, on_worker_exit=on_worker_exit, on_stopping=stop_listening,
-                                stop_timeout=config.shutdown_timeout_seconds + _STOP_GRACE_SECONDS)
+                                stop_timeout=worker_stop_deadline(config))
         announce(embedded is not None)
         # Objects made so far are shared copy-on-write with every worker: keep the collector off them.
         gc.collect()
@@ -79,10 +86,10 @@ async def serve(config: Config, sockets: list[socket.socket] | None = None, redi
     embedded = embedded_redis(config) if config.embedded_redis and redis_url is None else None
     executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="auth-cpu",
                                   initializer=lower_thread_priority)
-    stopping = asyncio.Event()
+    stopping = _StopSignals()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
+        loop.add_signal_handler(signum, stopping.received)
     try:
         if embedded is not None:
             embedded.start()
@@ -107,8 +114,8 @@ async def serve(config: Config, sockets: list[socket.socket] | None = None, redi
         gc.freeze()
         if sockets is None:
             _banner(config, embedded is not None)
-        await stopping.wait()
-        await _shut_down(config, server, services)
+        await stopping.first.wait()
+        await _shut_down(config, server, services, stopping.second)
     except (ConfigError, IndexConflict) as exc:  # found at start-up: REDIS_URL's kind, an index that changed
         log.critical("configuration error: %s", exc)
         return CONFIGURATION_ERROR
@@ -119,11 +126,32 @@ async def serve(config: Config, sockets: list[socket.socket] | None = None, redi
     return 0
 
 
-async def _shut_down(config: Config, server: DrainingHTTPServer, services: Services) -> None:
-    """SIGTERM: no new connections, requests in flight finish (at most SHUTDOWN_TIMEOUT_SECONDS), then stop."""
+class _StopSignals:
+    """SIGTERM or SIGINT: the first starts the shutdown, a second one cuts SHUTDOWN_DELAY_SECONDS short."""
+
+    def __init__(self) -> None:
+        self.first = asyncio.Event()
+        self.second = asyncio.Event()
+
+    def received(self) -> None:
+        (self.second if self.first.is_set() else self.first).set()
+
+
+async def _shut_down(config: Config, server: DrainingHTTPServer, services: Services,
+                     hurry: asyncio.Event) -> None:
+    """SIGTERM: /readyz turns 503 and, for SHUTDOWN_DELAY_SECONDS, everything else is served as before, so load
+    balancers stop routing here while nobody is refused; then no new connections, requests in flight finish
+    (at most SHUTDOWN_TIMEOUT_SECONDS), and the services stop."""
+    services.readiness.start_draining()  # load balancers see /readyz turn 503 and stop sending new requests
+    if config.shutdown_delay_seconds and not hurry.is_set():
+        log.info("shutting down: /readyz answers 503; still serving for %g s so load balancers stop routing "
+                 "here (a second SIGTERM skips the wait)", config.shutdown_delay_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(hurry.wait(), config.shutdown_delay_seconds)
+        if hurry.is_set():
+            log.info("second stop signal: skipping the rest of SHUTDOWN_DELAY_SECONDS")
     log.info("shutting down: no new connections; requests in flight have %.0f s to finish",
              config.shutdown_timeout_seconds)
-    services.readiness.start_draining()  # load balancers see /readyz turn 503 and stop sending new requests
     server.stop()
     await server.drain(config.shutdown_timeout_seconds)
     await stop_services(services)

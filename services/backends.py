@@ -33,6 +33,10 @@ def mongo_database(config: Config) -> Any:
     if config.mongo_write_concern:
         concern = config.mongo_write_concern
         replication["w"] = int(concern) if concern.isdigit() else concern
+    if config.mongo_write_timeout_seconds:
+        # wtimeout: a write whose members do not all confirm in time fails (503, services/mongo_guard.py)
+        # instead of waiting for as long as a lost secondary stays lost.
+        replication["wTimeoutMS"] = max(1, round(config.mongo_write_timeout_seconds * 1000))
     client = AsyncIOMotorClient(config.mongo_url, serverSelectionTimeoutMS=timeout_ms, uuidRepresentation="standard",
                                 **replication)
     return client.get_default_database(config.mongo_database)

@@ -16,7 +16,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from services.client_ip import parse_networks
 from services.config_values import ConfigError, Rate, coerce, read_yaml_settings
@@ -147,6 +147,10 @@ class Config:
     metrics_allowed_networks: tuple[str, ...] = PRIVATE_NETWORKS
     readiness_timeout_seconds: float = 1.0
 
+    # Stopping behind a load balancer and slow replica sets (README "Deployment").
+    shutdown_delay_seconds: float = 0.0
+    mongo_write_timeout_seconds: float = 0.0
+
     def __post_init__(self) -> None:
         self._check_operations()
         _check(self.jwt_algorithm in SIGNING_ALGORITHMS, "JWT_ALGORITHM",
@@ -189,6 +193,7 @@ class Config:
         _check(self.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "LOG_LEVEL",
                "must be DEBUG, INFO, WARNING or ERROR")
         self._check_deployment()
+        self._check_draining_and_write_timeout()
 
     def _check_deployment(self) -> None:
         _check(self.processes >= 0, "PROCESSES", "must be 0 (one per CPU core) or more")
@@ -202,6 +207,17 @@ class Config:
                "must be empty (the server's default), majority, or a number of members like 1 or 2")
         _check(self.mongo_read_preference in READ_PREFERENCES, "MONGO_READ_PREFERENCE",
                f"must be one of {', '.join(READ_PREFERENCES)}")
+
+    def _check_draining_and_write_timeout(self) -> None:
+        _check(self.shutdown_delay_seconds >= 0, "SHUTDOWN_DELAY_SECONDS", "must not be negative")
+        _check(self.mongo_write_timeout_seconds >= 0, "MONGO_WRITE_TIMEOUT_SECONDS", "must not be negative")
+        if self.mongo_write_timeout_seconds > 0:
+            # wtimeout bounds the wait for the write concern's members: without one named here there is nothing
+            # this server knows it bounds, and unacknowledged writes (w=0) wait for nobody.
+            concern = self.mongo_write_concern or _url_write_concern(self.mongo_url)
+            _check(concern not in ("", "0"), "MONGO_WRITE_TIMEOUT_SECONDS",
+                   "needs a write concern that waits for members: set MONGO_WRITE_CONCERN (majority, or a number "
+                   "of members above 0) or w= in MONGO_URL, or set MONGO_WRITE_TIMEOUT_SECONDS to 0")
 
     def _check_storage(self) -> None:
         _check(self.storage_backend in STORAGE_BACKENDS, "STORAGE_BACKEND",
@@ -293,6 +309,12 @@ def load_config(path: str | Path | None = "config.yaml", environ: Mapping[str, s
 def _is_http_url(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _url_write_concern(mongo_url: str) -> str:
+    """The `w=` option of a MongoDB URL ("" without one); its other options are the driver's business."""
+    options = parse_qs(urlsplit(mongo_url).query)
+    return options.get("w", [""])[-1]
 
 
 def _check(ok: bool, name: str, problem: str) -> None:

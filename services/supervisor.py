@@ -3,8 +3,8 @@
 The parent forks before any event loop or client thread exists (forking a process with threads or a
 running loop copies their state half-way), then only waits for signals: it restarts a worker that dies,
 with a growing delay, gives up loudly when workers keep dying at start, and on SIGTERM or SIGINT passes
-SIGTERM on to every worker and waits for them. Workers get SIGTERM from the kernel if the parent dies
-without that (Linux parent-death signal), so no worker outlives it.
+SIGTERM on to every worker and waits for them (a second stop signal is passed on too). Workers get SIGTERM
+from the kernel if the parent dies without that (Linux parent-death signal), so no worker outlives it.
 """
 
 from __future__ import annotations
@@ -147,7 +147,12 @@ class Supervisor:
                 deadline = time.monotonic() + 5.0
                 failures += 1
                 continue
-            signal.sigtimedwait({signal.SIGCHLD}, min(remaining, 0.5))
+            received = signal.sigtimedwait(_WATCHED, min(remaining, 0.5))
+            if received is not None and received.si_signo in _STOP_SIGNALS:
+                # A second stop signal: the workers get a second SIGTERM, which cuts their shutdown delay short.
+                log.info("%s again: passing SIGTERM on to %s", signal.Signals(received.si_signo).name, self.pids)
+                for pid in self.pids:
+                    _signal(pid, signal.SIGTERM)
             failures += sum(1 for _, status in self._reap() if os.waitstatus_to_exitcode(status) != 0)
         return 0 if clean and not failures else 1
 

@@ -114,3 +114,52 @@ def test_a_request_outliving_the_shutdown_timeout_is_cut_and_the_server_still_ex
     assert 1 <= took < 5, took
     assert read_all(stuck) == b"", "the connection is closed without an answer"
     assert "1 request(s) still in flight after 1 s" in server.stderr
+
+
+def refuses_connections(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_during_the_shutdown_delay_readyz_is_503_and_everything_else_is_served(
+        launch: Callable[..., Server]) -> None:
+    server = launch(SHUTDOWN_DELAY_SECONDS="3", SHUTDOWN_TIMEOUT_SECONDS="5")
+    kept_alive = idle_keep_alive_connection(server)
+    signalled = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+
+    status, body = server.call("GET", "/readyz")
+    assert status == 503, body
+    assert (body["code"], body["checks"]["draining"]) == ("auth/not-ready", "draining")
+    assert server.call("GET", "/healthz") == (200, {"status": "ok"}), "a new connection is still served"
+    assert server.call("POST", "/signup", {"name": "Omar", "email": "omar@quazi.co", "password": PASSWORD})[0] == 200
+    kept_alive.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    head = kept_alive.recv(65536)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert b"Connection: close" not in head, "keep-alive goes on during the delay"
+
+    while not refuses_connections(server.port):
+        assert time.monotonic() - signalled < 6, "the listener should close once the delay is over"
+        time.sleep(0.1)
+    assert time.monotonic() - signalled >= 3, "the listener closed before SHUTDOWN_DELAY_SECONDS"
+    assert kept_alive.recv(1) == b"", "after the delay an idle keep-alive connection is closed"
+    assert server.process.wait(timeout=10) == 0, server.stderr
+    assert "still serving for 3 s" in server.stderr
+    assert "Traceback" not in server.stderr
+
+
+def test_a_second_sigterm_skips_the_rest_of_the_delay(launch: Callable[..., Server]) -> None:
+    server = launch(SHUTDOWN_DELAY_SECONDS="60")
+    server.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert server.call("GET", "/readyz")[0] == 503
+    assert server.call("GET", "/healthz")[0] == 200
+    signalled_again = time.monotonic()
+    server.process.send_signal(signal.SIGINT)
+    assert server.process.wait(timeout=10) == 0, server.stderr
+    assert time.monotonic() - signalled_again < 5
+    assert "skipping the rest of SHUTDOWN_DELAY_SECONDS" in server.stderr

@@ -76,7 +76,28 @@ def test_an_empty_write_concern_keeps_the_one_in_mongo_url() -> None:
         database.client.close()
 
 
+def test_the_write_timeout_joins_the_write_concern_it_bounds() -> None:
+    named = mongo_database(load_config(None, environ={}, mongo_url="mongodb://127.0.0.1:1/accounts",
+                                       mongo_write_concern="majority", mongo_write_timeout_seconds=2.5))
+    from_url = mongo_database(load_config(None, environ={}, mongo_url="mongodb://127.0.0.1:1/accounts?w=2",
+                                          mongo_write_timeout_seconds=5))
+    unbounded = mongo_database(load_config(None, environ={}, mongo_url="mongodb://127.0.0.1:1/accounts",
+                                           mongo_write_concern="majority"))
+    try:
+        assert named.write_concern.document == {"w": "majority", "wtimeout": 2500}
+        assert from_url.write_concern.document == {"w": 2, "wtimeout": 5000}
+        assert unbounded.write_concern.document == {"w": "majority"}
+    finally:
+        for database in (named, from_url, unbounded):
+            database.client.close()
+
+
 @pytest.mark.parametrize(("settings", "named"), [
+    ({"mongo_write_timeout_seconds": -1, "mongo_write_concern": "majority"}, "MONGO_WRITE_TIMEOUT_SECONDS"),
+    ({"mongo_write_timeout_seconds": 5}, "MONGO_WRITE_TIMEOUT_SECONDS"),  # no write concern to bound
+    ({"mongo_write_timeout_seconds": 5, "mongo_url": "mongodb://db/x?w=0"}, "MONGO_WRITE_TIMEOUT_SECONDS"),
+    ({"mongo_write_timeout_seconds": 5, "mongo_write_concern": "0"}, "MONGO_WRITE_TIMEOUT_SECONDS"),
+    ({"shutdown_delay_seconds": -0.5}, "SHUTDOWN_DELAY_SECONDS"),
     ({"mongo_write_concern": "all"}, "MONGO_WRITE_CONCERN"),
     ({"mongo_write_concern": "-1"}, "MONGO_WRITE_CONCERN"),
     ({"mongo_read_preference": "secondaryPrefered"}, "MONGO_READ_PREFERENCE"),

@@ -23,7 +23,9 @@ from conftest import PASSWORD, SERVER, free_port, server_environ
 from test_embedded_server import alive, children_of
 from test_graceful_shutdown import half_sent, read_all
 
+import serving
 from services import keyfiles
+from services.config import load_config
 
 ROOT = SERVER.parent
 POOL = """
@@ -95,10 +97,12 @@ def wait_for(probe: object, within: float = 20.0) -> None:
 
 
 @pytest.fixture
-def pool(tmp_path: Path) -> Iterator[Pool]:
+def pool(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Pool]:
+    """Two workers; `indirect` parametrization passes more settings."""
     port = free_port()
     environ = server_environ(PORT=str(port), JWT_KEYS=str(tmp_path / "keys"), DATA_DIR=str(tmp_path / "data"),
-                             JWT_KEYS_RELOAD_SECONDS="0.2", PYTHONPATH=str(ROOT), BCRYPT_COST="4")
+                             JWT_KEYS_RELOAD_SECONDS="0.2", PYTHONPATH=str(ROOT), BCRYPT_COST="4",
+                             **getattr(request, "param", {}))
     with (tmp_path / "stderr.log").open("wb") as stderr:
         process = subprocess.Popen([sys.executable, "-c", POOL], cwd=tmp_path, env=environ,
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
@@ -183,6 +187,29 @@ def test_sigterm_lets_a_worker_finish_the_request_it_is_reading(pool: Pool) -> N
     assert b"\r\nConnection: close" in head
     assert b"auth/user-registered" in body
     assert pool.process.wait(timeout=30) == 0, pool.log
+
+
+@pytest.mark.parametrize("pool", [{"SHUTDOWN_DELAY_SECONDS": "60"}], indirect=True)
+def test_workers_serve_through_the_delay_and_a_second_sigterm_to_the_supervisor_ends_it(pool: Pool) -> None:
+    workers = pool.workers()
+    pool.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    for _ in range(10):  # new connections, spread over both workers by the kernel
+        assert pool.jwks_kids()[0] in workers
+    connection = http.client.HTTPConnection("127.0.0.1", pool.port, timeout=5)
+    connection.request("GET", "/readyz")
+    assert connection.getresponse().status == 503
+    signalled_again = time.monotonic()
+    pool.process.send_signal(signal.SIGTERM)
+    assert pool.process.wait(timeout=30) == 0, pool.log
+    assert time.monotonic() - signalled_again < 10
+    assert pool.log.count("skipping the rest of SHUTDOWN_DELAY_SECONDS") == 2
+    assert not [pid for pid in workers if alive(pid)]
+
+
+def test_the_supervisor_waits_for_the_delay_and_the_timeout_before_killing_a_worker() -> None:
+    config = load_config(None, environ={}, shutdown_delay_seconds=15, shutdown_timeout_seconds=20)
+    assert serving.worker_stop_deadline(config) == 15 + 20 + serving._STOP_GRACE_SECONDS
 
 
 def test_metrics_from_any_worker_count_every_workers_requests(pool: Pool) -> None:
