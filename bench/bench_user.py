@@ -31,7 +31,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -308,20 +308,26 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
         return 2
 
+    args.load_before = os.getloadavg()[0]
+    if args.load_before > 0.5:
+        print(f"warning: load average {args.load_before:.2f} before the run: other work shares the CPUs, "
+              "the figures will be lower and noisier", file=sys.stderr)
+    return run_bench("bench-user-", args.keep, lambda work, stack: report(measure(args, work, stack), args))
+
+
+def run_bench(prefix: str, keep: bool, body: Callable[[Path, ExitStack], str]) -> int:
+    """Run `body` in a temporary folder and print what it returns; every process it started through the
+    ExitStack is stopped at the end, on an error, on Ctrl-C and on SIGTERM. The exit code for `main`."""
+
     def terminate(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt  # unwinds through the ExitStack, which stops every process
 
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored (`cmd &`)
-    args.load_before = os.getloadavg()[0]
-    if args.load_before > 0.5:
-        print(f"warning: load average {args.load_before:.2f} before the run: other work shares the CPUs, "
-              "the figures will be lower and noisier", file=sys.stderr)
-    work = Path(tempfile.mkdtemp(prefix="bench-user-"))
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         with ExitStack() as stack:
-            results = measure(args, work, stack)
-        print(report(results, args))
+            print(body(work, stack))
         return 0
     except KeyboardInterrupt:
         print("interrupted: stopped every process", file=sys.stderr)
@@ -330,11 +336,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1
     finally:
-        if args.keep:
+        if keep:
             print(f"logs kept in {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -13,17 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import bench_user as bu
 from peer_servers import Servers, start_servers
@@ -250,34 +247,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.peer_bin = None if args.skip_peers else ensure_peer_venv()
 
-    def terminate(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt  # unwinds through the ExitStack, which stops every process
-
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     load = os.getloadavg()[0]
-    work = Path(tempfile.mkdtemp(prefix="bench-compare-"))
     started = time.monotonic()
-    try:
-        with ExitStack() as stack:
-            rows = run(args, work, stack)
-        print(f"\n{time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} CPU(s), wrk on the same cores, "
-              f"load average before {load:.2f}, {time.monotonic() - started:.0f} s; "
-              f"GET lines wrk -t2 -c50 -d{args.duration:g}s")
-        print(table(rows))
-        return 0
-    except KeyboardInterrupt:
-        print("interrupted: stopped every process", file=sys.stderr)
-        return 130
-    except RuntimeError as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"logs kept in {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
+    def body(work: Path, stack: ExitStack) -> str:
+        rows = run(args, work, stack)
+        return (f"\n{time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} CPU(s), wrk on the same cores, "
+                f"load average before {load:.2f}, {time.monotonic() - started:.0f} s; "
+                f"GET lines wrk -t2 -c50 -d{args.duration:g}s\n{table(rows)}")
+
+    return bu.run_bench("bench-compare-", args.keep, body)
 
 if __name__ == "__main__":
     sys.exit(main())
