@@ -46,7 +46,7 @@ def worker_stop_deadline(config: Config) -> float:
 
 
 def _run_workers(config: Config, count: int, *, on_worker_exit: Callable[[int], None],
-                announce: Callable[[bool], None] = lambda embedded_redis_used: None) -> int:
+                 announce: Callable[[bool], None]) -> int:
     """Serve with `count` forked workers until SIGTERM/SIGINT; the process's exit code.
 
     No event loop may run in this process before the fork: each worker starts its own in `serve`.
