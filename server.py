@@ -1,4 +1,4 @@
-"""Entry point: `python server.py [serve [--port N]]` runs the API; `keys`, `sessions` and `users` administer it."""
+"""Entry point: `python server.py [serve [--port N]]` runs the API; the other commands administer it."""
 
 from __future__ import annotations
 
@@ -10,15 +10,14 @@ import os
 import sys
 from pathlib import Path
 
-from services import keyfiles
-from services.backends import check_redis_mode, embedded_redis, mongo_database, redis_client
+from runtime.serving import serve, serve_processes
 from services.config import SIGNING_ALGORITHMS, Config, ConfigError, load_config
-from services.errors import AuthError
-from services.keyfiles import KeyFileError
-from services.log_format import configure_logging
+from services.infra import check_redis_mode, embedded_redis, mongo_database, redis_client
+from services.operations import configure_logging
+from services.outcomes import AuthError
+from services.tokens import KeyFileError, KeyRing, keyfiles
 from services.users import normalize_email
 from services.wiring import Services, build_services
-from serving import serve, serve_processes
 
 log = logging.getLogger("auth.server")
 
@@ -40,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_sessions_command(config, args))
     if args.command == "users":
         return asyncio.run(_users_command(config, args))
+    if args.command == "mail":
+        return asyncio.run(_mail_command(config, args))
     processes = config.processes or os.cpu_count() or 1
     if processes == 1:
         return asyncio.run(serve(config))
@@ -92,14 +93,14 @@ async def _sessions_command(config: Config, args: argparse.Namespace) -> int:
     try:
         await check_redis_mode(services.redis)  # a plain client would SCAN one cluster node only
         if args.user:
-            user = await services.logins.store(services.users.find_by_email(normalize_email(args.user)))
+            user = await services.users.find_by_email(normalize_email(args.user))
             if user is None:
                 print(f"error: no user {args.user}", file=sys.stderr)
                 return 1
-            await services.logins.end_all_sessions(user.uid)
+            await services.sessions.manager.end_all(user.uid)
             print(f"every login of {user.email} has ended")
         else:
-            ended = await services.logins.end_everyones_sessions()
+            ended = await services.sessions.manager.end_everyones()
             print(f"{ended} session(s) ended: every user must log in again")
     except AuthError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
@@ -126,13 +127,13 @@ async def _users_command(config: Config, args: argparse.Namespace) -> int:
     try:
         return await run_users_command(services, args.users_command, getattr(args, "email", None))
     finally:
-        await services.storage.close()
+        await services.pictures.storage.close()
         await services.redis.aclose()
 
 
 async def run_users_command(services: Services, command: str, email: str | None) -> int:
     """One `users` command against built services; prints its result and returns the exit code."""
-    lifecycle = services.lifecycle
+    lifecycle = services.accounts.lifecycle
     try:
         if command == "list":
             async for user in lifecycle.each_user():
@@ -160,9 +161,25 @@ async def run_users_command(services: Services, command: str, email: str | None)
     return 0
 
 
-def _print_keys(config: Config, folder: Path) -> None:
-    from services.keyring import KeyRing
+async def _mail_command(config: Config, args: argparse.Namespace) -> int:
+    """`mail dead-letters`: the mails that kept failing, newest first, with why (one JSON object per line)."""
+    url = _redis_url(config)
+    if url is None:
+        print("error: no REDIS_URL is set and no embedded server is running: no outbox to read", file=sys.stderr)
+        return 1
+    services = build_services(config, mongo_database(config), redis_client(url, config.redis_timeout_seconds))
+    try:
+        for entry in await services.mail.outbox.dead_letters(args.count):
+            print(json.dumps(entry, sort_keys=True))
+    except AuthError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await services.redis.aclose()
+    return 0
 
+
+def _print_keys(config: Config, folder: Path) -> None:
     ring = KeyRing(folder, signing_kid=config.jwt_signing_kid)
     asyncio.run(ring.reload())
     signing = ring.signing_key.kid if ring.signing_key else None
@@ -201,6 +218,10 @@ def _parser() -> argparse.ArgumentParser:
                        ("enable", "let a disabled user log in again"),
                        ("delete", "delete the user, their picture and sessions, and tell them by mail")):
         user_commands.add_parser(name, help=text).add_argument("email", metavar="EMAIL")
+    mail = commands.add_parser("mail", help="look into the mail outbox")
+    mail_commands = mail.add_subparsers(dest="mail_command", required=True)
+    dead = mail_commands.add_parser("dead-letters", help="mails set aside after failing for good, newest first")
+    dead.add_argument("--count", type=int, default=100, help="at most this many (default 100)")
     parser.set_defaults(command="serve")
     return parser
 

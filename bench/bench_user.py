@@ -40,9 +40,9 @@ from types import FrameType
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services import keyfiles  # noqa: E402 (needs the repository on the path first)
-from services.config import setting_names  # noqa: E402
-from services.embedded_redis import EmbeddedRedis  # noqa: E402
+from services.config import setting_names  # noqa: E402 (needs the repository on the path first)
+from services.infra import EmbeddedRedis  # noqa: E402 (needs the repository on the path first)
+from services.tokens import keyfiles  # noqa: E402 (needs the repository on the path first)
 
 PASSWORD = "Benchmark-password-123"  # noqa: S105 (a throwaway user on a throwaway server)
 HEADER = "python-auth"

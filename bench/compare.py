@@ -26,7 +26,7 @@ import bench_user as bu
 from peer_servers import Servers, start_servers
 from wrk import Load, measure, measure_together, post_script
 
-from services.passwords import PasswordHasher
+from services.accounts import PasswordHasher
 
 BENCH = Path(__file__).resolve().parent
 PEER_VENV = BENCH / ".venv"

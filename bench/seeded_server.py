@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from handlers.application import make_app  # noqa: E402 (needs the repository on the path first)
-from services.backends import mongo_database, redis_client  # noqa: E402
-from services.config import load_config  # noqa: E402
-from services.passwords import PasswordHasher  # noqa: E402
+from services.accounts import PasswordHasher  # noqa: E402 (needs the repository on the path first)
+from services.config import load_config  # noqa: E402 (needs the repository on the path first)
+from services.infra import mongo_database, redis_client  # noqa: E402 (needs the repository on the path first)
 from services.wiring import build_services, start_services, stop_services  # noqa: E402
 
 

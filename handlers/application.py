@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-import re
 from typing import Any
 
 import tornado.web
 
+from handlers.access_log import log_request
 from handlers.auth import LoginHandler, RefreshHandler, SignupHandler
-from handlers.base import BaseHandler, NotFoundHandler
+from handlers.base import NotFoundHandler
 from handlers.meta import IndexHandler, JwksHandler, OpenApiHandler, PublicKeysHandler, SettingsHandler, load_openapi
 from handlers.operations import HealthHandler, MetricsHandler, ReadinessHandler
 from handlers.pages import (
@@ -36,17 +35,11 @@ from handlers.verification import (
     ResetPasswordHandler,
     VerifyEmailHandler,
 )
-from services.client_ip import parse_networks
-from services.storage import LOCAL_URL_PREFIX, OBJECT_KEY
+from services.config import PROVIDER_NAME, parse_networks
+from services.pictures import LOCAL_URL_PREFIX, OBJECT_KEY
 from services.wiring import Services
 
-access_log = logging.getLogger("auth.access")
-
-# Tokens can travel in query strings (`/refresh?token=...`, the provider's `code` and our `state` on `/callback`,
-# and an old client's refused `/authorize?link_token=...`): never let one reach a log line.
-_SECRET_QUERY = re.compile(
-    r"((?:^|[?&])(?:token|access_token|refresh_token|id_token|link_token|password|code|state)=)[^&]*", re.IGNORECASE)
-PROVIDER = "[a-z][a-z0-9_-]{0,31}"  # services/providers.py PROVIDER_NAME
+PROVIDER = PROVIDER_NAME.pattern.removeprefix("^").removesuffix("$")  # a provider name, as the config checks it
 
 
 class AuthApplication(tornado.web.Application):
@@ -96,7 +89,7 @@ class AuthApplication(tornado.web.Application):
             routes.append((rf"/{LOCAL_URL_PREFIX}({OBJECT_KEY.pattern})", PictureFileHandler))
         # The pages' XSRF cookie: never readable by script, never sent along from another site.
         xsrf_cookie = {"httponly": True, "samesite": "Strict", "secure": services.config.app_url.startswith("https:")}
-        super().__init__(routes, default_handler_class=NotFoundHandler, log_function=_log_request,
+        super().__init__(routes, default_handler_class=NotFoundHandler, log_function=log_request,
                          compress_response=False, xsrf_cookie_kwargs=xsrf_cookie, **settings)
 
     @property
@@ -109,22 +102,3 @@ class AuthApplication(tornado.web.Application):
 
 def make_app(services: Services, **settings: Any) -> AuthApplication:
     return AuthApplication(services, **settings)
-
-
-def _log_request(handler: tornado.web.RequestHandler) -> None:
-    status = handler.get_status()
-    request = handler.request
-    seconds = request.request_time()
-    route = type(handler).__name__  # the handler, never the raw path: label values stay few
-    application: AuthApplication = handler.application  # type: ignore[assignment]
-    application.services.observer.request_finished(route, request.method or "", status, seconds)
-    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
-    if access_log.isEnabledFor(level):
-        uri = _SECRET_QUERY.sub(r"\1[redacted]", request.uri or "")
-        request_id = getattr(handler, "request_id", None)
-        client = handler.client.ip if isinstance(handler, BaseHandler) else request.remote_ip
-        fields = {"request_id": request_id, "method": request.method, "route": route, "path": uri,
-                  "status": status, "duration_ms": round(1000.0 * seconds, 2), "client_ip": client}
-        # The text line ends with the request id too: it ties the line to the answer's header and audit lines.
-        access_log.log(level, "%d %s %s (%s) %.2fms %s", status, request.method, uri, client, 1000.0 * seconds,
-                       request_id or "-", extra={"fields": fields})

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from handlers.answers import login_answer, refresh_answer
 from handlers.base import BaseHandler
-from services.logins import TokenPair
-from services.users import User
-
-
-def login_answer(user: User, tokens: TokenPair) -> dict[str, Any]:
-    """The seed's login answer: the user with its `tokens`; social sign-ins answer the same."""
-    return {
-        "created_at": user.created_at,
-        "email": user.email,
-        "email_verified": user.email_verified,
-        "name": user.name,
-        "status": "success",
-        "tokens": {"access_token": tokens.access.token, "refresh_token": tokens.refresh.token},
-        "uid": user.uid,
-        "updated_at": user.updated_at,
-    }
 
 
 class SignupHandler(BaseHandler):
     async def post(self) -> None:
         await self.rate_limit("signup")
         body = self.json_body()
-        self.write_outcome(await self.services.accounts.signup(body.text("name"), body.text("email"),
-                                                               body.text("password"), self.client))
+        self.write_outcome(await self.services.accounts.manager.signup(body.text("name"), body.text("email"),
+                                                                       body.text("password"), self.client))
 
 
 class LoginHandler(BaseHandler):
@@ -36,7 +19,7 @@ class LoginHandler(BaseHandler):
         await self.rate_limit("token")
         body = self.json_body()
         # A token of the account's own live session lets its owner past a lock strangers caused.
-        user, tokens = await self.services.logins.login(
+        user, tokens = await self.services.accounts.password_login.login(
             body.text("email"), body.text("password"), fresh=body.flag("fresh_token"), client=self.client,
             known_token=self.bearer_token(),
         )
@@ -54,8 +37,6 @@ class RefreshHandler(BaseHandler):
         token = self.get_query_argument("token", None)
         if token is None:
             token = self.json_body(allow_empty=True).optional_text("token")
-        tokens = await self.services.logins.refresh(token, self.client)
-        self.write_json({"access_token": tokens.access.token, "exp": tokens.access.expires_at,
-                         "refresh_token": tokens.refresh.token, "status": "success"})
+        self.write_json(refresh_answer(await self.services.sessions.refresh.refresh(token, self.client)))
 
     post = get

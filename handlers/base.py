@@ -1,33 +1,28 @@
-"""The one BaseHandler: body limits, JSON parsing, error rendering, security headers, CORS and the caller's identity."""
+"""The one BaseHandler: body limits, bodies, error rendering, security headers, CORS, the caller and its quotas."""
 
 from __future__ import annotations
 
 import json
 import logging
-import urllib.parse
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import tornado.httputil
 import tornado.web
 
-from handlers.body import JsonBody
-from services.errors import (
-    BAD_REQUEST,
+from handlers.bodies import JsonBody, form_fields, uploaded_file
+from services.context import Caller, Client
+from services.limits import QuotaName
+from services.operations import REQUEST_ID_HEADER, current_request_id, request_id_from
+from services.outcomes import (
     INTERNAL_ERROR,
-    INVALID_FIELD,
-    MISSING_FIELD,
     PAYLOAD_TOO_LARGE,
     UNAVAILABLE,
     AuthError,
     Outcome,
     outcome_for_status,
 )
-from services.logins import Client, Identity
-from services.request_ids import HEADER as REQUEST_ID_HEADER
-from services.request_ids import current_request_id, request_id_from
-from services.throttle import QuotaName
 from services.tokens import NoSigningKey
+from services.wiring import Services
 
 if TYPE_CHECKING:
     from handlers.application import AuthApplication
@@ -58,7 +53,7 @@ class BaseHandler(tornado.web.RequestHandler):
         self._quota_headers: dict[str, str] = {}
 
     @property
-    def services(self) -> Any:
+    def services(self) -> Services:
         return self.application.services
 
     @property
@@ -118,36 +113,12 @@ class BaseHandler(tornado.web.RequestHandler):
         return JsonBody.parse(self.raw_body, allow_empty=allow_empty)
 
     def file_body(self, field: str) -> bytes:
-        """An uploaded file: the `field` part of a multipart form (else its first file), or the raw body.
-
-        What the client says the file is (name, Content-Type) is ignored: the service looks at the bytes.
-        """
-        content_type = self.request.headers.get("Content-Type", "")
-        if content_type.lower().startswith("multipart/form-data"):
-            files: dict[str, list[tornado.httputil.HTTPFile]] = {}
-            try:
-                tornado.httputil.parse_body_arguments(content_type, self.raw_body, {}, files)
-            except tornado.httputil.HTTPInputError:  # no boundary, missing part headers, ...
-                raise AuthError(BAD_REQUEST, "The multipart form is malformed.") from None
-            parts = files.get(field) or next(iter(files.values()), [])
-            if not parts or not parts[0].body:
-                raise AuthError(MISSING_FIELD, f"The form has no file: send it as the field '{field}'.")
-            return parts[0].body
-        if not self.raw_body:
-            raise AuthError(MISSING_FIELD, f"Send the file as the request body or as the form field '{field}'.")
-        return self.raw_body
+        """An uploaded file: the multipart form field `field`, or the raw body (handlers/bodies.py)."""
+        return uploaded_file(self.request.headers.get("Content-Type", ""), self.raw_body, field)
 
     def form_body(self) -> dict[str, str | None]:
-        """An `application/x-www-form-urlencoded` body (a provider's form_post), first value of each field.
-        The body is streamed, so Tornado's own argument parsing never saw it."""
-        try:
-            text = self.raw_body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise AuthError(INVALID_FIELD, "The form is not valid UTF-8.") from None
-        fields: dict[str, str | None] = {}
-        for name, value in urllib.parse.parse_qsl(text, keep_blank_values=True):
-            fields.setdefault(name, value)
-        return fields
+        """An `application/x-www-form-urlencoded` body (a provider's form_post), first value of each field."""
+        return form_fields(self.raw_body)
 
     # --- responses ----------------------------------------------------------------------------------
 
@@ -165,11 +136,23 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_status(error.status)
         if error.status == 405:  # RFC 9110 §15.5.6: say which methods would have worked
             self.set_header("Allow", ", ".join([*self._allowed_methods(), "OPTIONS"]))
-        # send_error cleared the headers: the caller still deserves to see its quota.
-        for name, value in {**self._quota_headers, **error.headers}.items():
-            self.set_header(name, value)
+        self.set_error_headers(error)
         self.finish(json.dumps({"status": "error", "code": error.code, "message": error.message, **error.details},
                                separators=(",", ":")))
+
+    def error_headers(self, error: AuthError) -> dict[str, str]:
+        """The error's own headers and, on a 503, when to retry.
+
+        Services only say "unavailable"; how long a client should wait is presentation, from
+        UNAVAILABLE_RETRY_AFTER (RFC 9110 §10.2.3), unless the error names its own."""
+        if error.status == 503 and "Retry-After" not in error.headers:
+            return {**error.headers, "Retry-After": str(self.services.config.unavailable_retry_after)}
+        return error.headers
+
+    def set_error_headers(self, error: AuthError) -> None:
+        """`error_headers`, after the caller's quota: send_error cleared it, and the caller still deserves it."""
+        for name, value in {**self._quota_headers, **self.error_headers(error)}.items():
+            self.set_header(name, value)
 
     def log_exception(self, typ: type[BaseException] | None, value: BaseException | None,
                       tb: TracebackType | None) -> None:
@@ -202,20 +185,21 @@ class BaseHandler(tornado.web.RequestHandler):
                     return token.strip()
         return None
 
-    async def identity(self) -> Identity:
-        return await self.services.logins.authenticate(self.bearer_token())
+    async def caller(self) -> Caller:
+        """Who is calling: the bearer token checked against its signature, session and epoch, or a 401."""
+        return await self.services.sessions.authenticator.authenticate(self.bearer_token())
 
     # --- the caller and its quotas ------------------------------------------------------------------
 
     @property
     def client(self) -> Client:
         peer = self.request.remote_ip or ""
-        ip = self.services.client_addresses.resolve(peer, self.request.headers.get("X-Forwarded-For"))
+        ip = self.services.limits.client_addresses.resolve(peer, self.request.headers.get("X-Forwarded-For"))
         return Client(ip=ip, user_agent=self.request.headers.get("User-Agent", ""))
 
     async def rate_limit(self, quota: QuotaName) -> None:
         """Count this request against the caller's quota; 429 past it, RateLimit headers either way."""
-        decision = await self.services.throttle.per_ip(quota, self.client.ip)
+        decision = await self.services.limits.throttle.per_ip(quota, self.client.ip)
         self._quota_headers = decision.headers()
         for name, value in self._quota_headers.items():
             self.set_header(name, value)

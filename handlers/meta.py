@@ -24,11 +24,11 @@ class IndexHandler(BaseHandler):
 class SettingsHandler(BaseHandler):
     def get(self) -> None:
         config = self.services.config
-        signing = self.services.keyring.signing_key
+        signing = self.services.tokens.keyring.signing_key
         self.write_json({
             "alg": signing.alg if signing else config.jwt_algorithm,
             "disable_signup": config.disable_signup,
-            "external_auth": self.services.social.enabled(),
+            "external_auth": self.services.social.sign_in.enabled(),
             "key_url": "/settings/keys",
             "version": config.app_version,
         })
@@ -39,7 +39,7 @@ class PublicKeysHandler(BaseHandler):
 
     def get(self) -> None:
         self.set_header("Cache-Control", "public, max-age=60")
-        self.write_json(self.services.keyring.public_pems())
+        self.write_json(self.services.tokens.keyring.public_pems())
 
 
 class JwksHandler(BaseHandler):
@@ -47,7 +47,7 @@ class JwksHandler(BaseHandler):
 
     def get(self) -> None:
         self.set_header("Cache-Control", "public, max-age=60")
-        self.write_json(self.services.keyring.jwks())
+        self.write_json(self.services.tokens.keyring.jwks())
 
 
 def load_openapi(config: Config, path: Path = OPENAPI_PATH) -> dict[str, Any]:

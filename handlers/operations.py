@@ -12,9 +12,8 @@ import ipaddress
 import tornado.web
 
 from handlers.base import BaseHandler
-from services.errors import NOT_READY, AuthError
-from services.metrics import CONTENT_TYPE
-from services.readiness import all_ok
+from services.operations import METRICS_CONTENT_TYPE, all_ok
+from services.outcomes import NOT_READY, AuthError
 
 
 class OperationsHandler(BaseHandler):
@@ -36,7 +35,7 @@ class HealthHandler(BaseHandler):
 
 class ReadinessHandler(OperationsHandler):
     async def get(self) -> None:
-        checks = await self.services.readiness.checks()
+        checks = await self.services.operations.readiness.checks()
         details = {"checks": checks} if self.from_operators() else {}
         if not all_ok(checks):
             raise AuthError(NOT_READY, details=details)
@@ -45,9 +44,9 @@ class ReadinessHandler(OperationsHandler):
 
 class MetricsHandler(OperationsHandler):
     async def get(self) -> None:
-        exposition = self.services.exposition
+        exposition = self.services.operations.exposition
         if exposition is None or not self.from_operators():
             raise tornado.web.HTTPError(404)
         body = await exposition.render()
-        self.set_header("Content-Type", CONTENT_TYPE)
+        self.set_header("Content-Type", METRICS_CONTENT_TYPE)
         self.finish(body)

@@ -20,7 +20,7 @@ import tornado.web
 
 from handlers.base import BaseHandler, error_for
 from services.config import Config
-from services.errors import (
+from services.outcomes import (
     BAD_REQUEST,
     EMAIL_VERIFIED,
     INVALID_EMAIL,
@@ -131,8 +131,8 @@ class PageHandler(BaseHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
         exc = exc_info[1] if exc_info else None
-        for name, value in {**self._quota_headers, **(exc.headers if isinstance(exc, AuthError) else {})}.items():
-            self.set_header(name, value)
+        error = error_for(exc_info, status_code)
+        self.set_error_headers(error)
         if isinstance(exc, AuthError) and exc.outcome in FORM_ERRORS and self._redisplay:
             template, context = self._redisplay
             self.render_page(template, exc.status, error=exc.message, **context)
@@ -142,7 +142,6 @@ class PageHandler(BaseHandler):
                              message="For your safety, a form only works on the page that showed it. "
                                      "Go back, reload the page and try again.", renewal=None)
             return
-        error = error_for(exc_info, status_code)
         if error.status == 405:
             self.set_header("Allow", ", ".join([*self._allowed_methods(), "OPTIONS"]))
         title = LINK_TITLES.get(error.outcome, "Something went wrong" if error.status >= 500 else "Sorry")
@@ -155,12 +154,12 @@ class VerifyEmailPage(PageHandler):
 
     async def get(self) -> None:
         token = self.get_query_argument("token", "")
-        user = await self.services.verification.check(token)
+        user = await self.services.accounts.verification.check(token)
         self.render_page("verify.html", title="Confirm your email address", email=user.email, token=token)
 
     async def post(self) -> None:
         self.read_form()
-        user = await self.services.verification.confirm(self.field("token"), self.client.ip)
+        user = await self.services.accounts.verification.confirm(self.field("token"), self.client.ip)
         self.render_page("done.html", title="Email address confirmed", email=user.email,
                          message=EMAIL_VERIFIED.message)
 
@@ -170,15 +169,15 @@ class ResetPasswordPage(PageHandler):
 
     async def get(self) -> None:
         token = self.get_query_argument("token", "")
-        user = await self.services.recovery.check(token)
+        user = await self.services.accounts.recovery.check(token)
         self.render_page("reset.html", title="Choose a new password", email=user.email, token=token)
 
     async def post(self) -> None:
         self.read_form()
         token = self.field("token")
-        user = await self.services.recovery.check(token)
+        user = await self.services.accounts.recovery.check(token)
         self.redisplay_on_mistake("reset.html", title="Choose a new password", email=user.email, token=token)
-        await self.services.recovery.reset(token, self.field("password"), self.field("password_confirmation"),
+        await self.services.accounts.recovery.reset(token, self.field("password"), self.field("password_confirmation"),
                                            self.client)
         self.render_page("done.html", title="Your password has been changed", email=user.email,
                          message=PASSWORD_RESET.message)
@@ -209,14 +208,14 @@ class ForgotPasswordPage(RequestMailPage):
     purpose, sent = "reset", RESET_SENT
 
     async def request_mail(self, email: str) -> None:
-        await self.services.recovery.forgot(email)
+        await self.services.accounts.recovery.forgot(email)
 
 
 class ResendVerificationPage(RequestMailPage):
     purpose, sent = "verify", VERIFICATION_SENT
 
     async def request_mail(self, email: str) -> None:
-        await self.services.verification.resend(email, None)
+        await self.services.accounts.verification.resend(email, None)
 
 
 class StaticHandler(BaseHandler):

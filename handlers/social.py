@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import urllib.parse
 
-from handlers.auth import login_answer
+from handlers.answers import login_answer
 from handlers.base import BaseHandler
-from services.errors import IDENTITY_UNLINKED, INVALID_FIELD, AuthError
+from services.outcomes import IDENTITY_UNLINKED, INVALID_FIELD, AuthError
 
 STATE_COOKIE = "auth_oauth_state"
 
@@ -23,7 +23,7 @@ class StateCookieMixin(BaseHandler):
         that merely names a state the attacker does not know. Browsers accept `SameSite=None` only with
         `Secure`, so Apple in the browser needs `APP_URL` on HTTPS (Apple requires HTTPS return URLs anyway).
         """
-        social = self.services.social
+        social = self.services.social.sign_in
         if social.posts_back(provider):
             self.set_cookie(STATE_COOKIE, state, path="/callback/", max_age=social.state_ttl, httponly=True,
                             samesite="None", secure=True)
@@ -38,7 +38,7 @@ class SocialLoginHandler(BaseHandler):
     async def post(self, provider: str) -> None:
         await self.rate_limit("token")
         body = self.json_body()
-        user, tokens = await self.services.social.sign_in_with_token(
+        user, tokens = await self.services.social.sign_in.sign_in_with_token(
             provider, body.optional_text("id_token"), body.optional_text("access_token"),
             body.optional_text("nonce"), fresh=body.flag("fresh_token"), client=self.client,
         )
@@ -58,7 +58,7 @@ class AuthorizeHandler(StateCookieMixin):
         if self.get_query_argument("link_token", None) is not None:
             raise AuthError(INVALID_FIELD, "link_token is no longer accepted; start linking with "
                                            "POST /user/identities/<provider>.")
-        url, state = await self.services.social.authorize_url(
+        url, state = await self.services.social.sign_in.authorize_url(
             provider, self.get_query_argument("redirect_to", None),
             fresh=self.get_query_argument("fresh_token", "false").lower() == "true",
         )
@@ -89,7 +89,7 @@ class CallbackHandler(StateCookieMixin):
 
     async def _complete(self, provider: str, fields: dict[str, str | None], posted: bool) -> None:
         await self.rate_limit("token")
-        social = self.services.social
+        social = self.services.social.sign_in
         pending = await social.take_state(provider, fields.get("state"), self.get_cookie(STATE_COOKIE), posted)
         self.clear_cookie(STATE_COOKIE, path="/callback/")
         try:
@@ -97,14 +97,15 @@ class CallbackHandler(StateCookieMixin):
                                            apple_user=fields.get("user"))
         except AuthError as error:
             fragment = {"status": "error", "code": error.code, "message": error.message}
-            if "Retry-After" in error.headers:
-                fragment["retry_after"] = error.headers["Retry-After"]
+            retry_after = self.error_headers(error).get("Retry-After")
+            if retry_after is not None:
+                fragment["retry_after"] = retry_after
         self.redirect(f"{pending.redirect_to}#{urllib.parse.urlencode(fragment)}")
 
 
 class IdentitiesHandler(BaseHandler):
     async def get(self) -> None:
-        identities = await self.services.social_accounts.identities(await self.identity())
+        identities = await self.services.social.accounts.identities(await self.caller())
         self.write_json({"identities": [item.public() for item in identities], "status": "success"})
 
 
@@ -115,12 +116,12 @@ class IdentityHandler(StateCookieMixin):
 
     async def post(self, provider: str) -> None:
         await self.rate_limit("token")
-        identity = await self.identity()
+        caller = await self.caller()
         body = self.json_body()
-        url, state = await self.services.social.link_url(identity, provider, body.optional_text("redirect_to"))
+        url, state = await self.services.social.sign_in.link_url(caller, provider, body.optional_text("redirect_to"))
         self.bind_state(state, provider)
         self.write_json({"authorize_url": url, "status": "success"})
 
     async def delete(self, provider: str) -> None:
-        await self.services.social_accounts.unlink(await self.identity(), provider, self.client)
+        await self.services.social.accounts.unlink(await self.caller(), provider, self.client)
         self.write_outcome(IDENTITY_UNLINKED)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from handlers.answers import token_pair, user_answer
 from handlers.base import BaseHandler
-from services.errors import (
+from services.outcomes import (
     ACCOUNT_DELETED,
     CHANGED_EMAIL,
     CHANGED_NAME,
@@ -17,47 +18,36 @@ CHANGEABLE = ("name", "email", "password")
 
 class UserHandler(BaseHandler):
     async def get(self) -> None:
-        user = (await self.identity()).user
-        # The seed's GET /user shows the timestamps as strings; kept so seed clients parse them unchanged.
-        self.write_json({
-            "created_at": str(user.created_at),
-            "email": user.email,
-            "email_verified": user.email_verified,
-            "name": user.name,
-            "picture": await self.services.pictures.url(user),
-            "status": "success",
-            "uid": user.uid,
-            "updated_at": str(user.updated_at),
-        })
+        user = (await self.caller()).user
+        self.write_json(user_answer(user, await self.services.pictures.manager.url(user)))
 
     async def patch(self) -> None:
-        identity = await self.identity()
+        caller = await self.caller()
         body = self.json_body()
         fields = [name for name in CHANGEABLE if name in body]
         if len(fields) != 1:
             raise AuthError(NOTHING_TO_CHANGE)
-        accounts = self.services.accounts
+        accounts = self.services.accounts.manager
         if fields == ["name"]:
-            await accounts.change_name(identity, body.text("name"))
+            await accounts.change_name(caller, body.text("name"))
             self.write_outcome(CHANGED_NAME)
         elif fields == ["email"]:
-            await accounts.change_email(identity, body.text("email"), self.client)
+            await accounts.change_email(caller, body.text("email"), self.client)
             self.write_outcome(CHANGED_EMAIL)
         else:
-            tokens = await accounts.change_password(identity, body.text("password"), self.client)
+            tokens = await accounts.change_password(caller, body.text("password"), self.client)
             # Every earlier token, this one included, has ended: the caller carries on with these.
-            self.write_outcome(CHANGED_PASSWORD, tokens={"access_token": tokens.access.token,
-                                                         "refresh_token": tokens.refresh.token})
+            self.write_outcome(CHANGED_PASSWORD, tokens=token_pair(tokens))
 
     async def delete(self) -> None:
         """The account and everything stored with it; needs a token from a `fresh_token: true` login."""
-        await self.services.lifecycle.delete_account(await self.identity(), self.client)
+        await self.services.accounts.lifecycle.delete_account(await self.caller(), self.client)
         self.write_outcome(ACCOUNT_DELETED)
 
 
 class ExportHandler(BaseHandler):
     async def get(self) -> None:
-        identity = await self.identity()
-        export = await self.services.lifecycle.export(identity.user, identity.claims.session_id)
+        caller = await self.caller()
+        export = await self.services.accounts.lifecycle.export(caller.user, caller.session_id)
         self.set_header("Content-Disposition", 'attachment; filename="account-export.json"')
         self.write_json({**export, "status": "success"})

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from handlers.base import BaseHandler
-from services.errors import EMAIL_VERIFIED, PASSWORD_RESET, RESET_SENT
+from services.outcomes import EMAIL_VERIFIED, PASSWORD_RESET, RESET_SENT
 
 
 class ResendVerificationHandler(BaseHandler):
@@ -15,26 +15,26 @@ class ResendVerificationHandler(BaseHandler):
     async def post(self) -> None:
         await self.rate_limit("mail")
         body = self.json_body(allow_empty=True)
-        identity = await self.identity() if self.bearer_token() else None
-        self.write_outcome(await self.services.verification.resend(body.optional_text("email"), identity))
+        caller = await self.caller() if self.bearer_token() else None
+        self.write_outcome(await self.services.accounts.verification.resend(body.optional_text("email"), caller))
 
 
 class VerifyEmailHandler(BaseHandler):
     async def post(self) -> None:
-        await self.services.verification.confirm(self.json_body().text("token"), self.client.ip)
+        await self.services.accounts.verification.confirm(self.json_body().text("token"), self.client.ip)
         self.write_outcome(EMAIL_VERIFIED)
 
 
 class ForgotPasswordHandler(BaseHandler):
     async def post(self) -> None:
         await self.rate_limit("mail")
-        await self.services.recovery.forgot(self.json_body().text("email"))
+        await self.services.accounts.recovery.forgot(self.json_body().text("email"))
         self.write_outcome(RESET_SENT)
 
 
 class ResetPasswordHandler(BaseHandler):
     async def post(self) -> None:
         body = self.json_body()
-        await self.services.recovery.reset(body.text("token"), body.text("password"),
-                                           body.optional_text("password_confirmation"), self.client)
+        await self.services.accounts.recovery.reset(body.text("token"), body.text("password"),
+                                                    body.optional_text("password_confirmation"), self.client)
         self.write_outcome(PASSWORD_RESET)

@@ -30,10 +30,9 @@ from mongomock_motor import AsyncMongoMockClient
 from redis_cluster import RedisClusterServers
 
 from handlers.application import make_app
-from services import keyfiles
-from services.backends import redis_client
 from services.config import Config, load_config, setting_names
-from services.embedded_redis import EmbeddedRedis
+from services.infra import EmbeddedRedis, redis_client
+from services.tokens import keyfiles
 from services.wiring import Services, build_services, start_services, stop_services
 
 PASSWORD = "Myverystrongpassword123@"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import redis
 
-from services.embedded_redis import EmbeddedRedis
+from services.infra import EmbeddedRedis
 
 SLOTS = 16384
 BUS_PORT_OFFSET = 10_000  # Redis 6.2 talks to other nodes on port + 10000; both must be free

@@ -8,7 +8,7 @@ import pytest
 from conftest import mail_settings
 from mailcatcher import SmtpServer
 
-from services.notifier import MailNotifier
+from services.mail import MailNotifier
 from services.wiring import Services
 
 
@@ -19,7 +19,7 @@ def settings(mailbox: SmtpServer) -> dict[str, Any]:
 
 @pytest.mark.gen_test
 async def test_the_deletion_notice_reaches_the_old_address(services: Services, mailbox: SmtpServer) -> None:
-    await MailNotifier(services.outbox).account_deleted("gone@quazi.co", "Omar <b>Quazi</b>")
+    await MailNotifier(services.mail.outbox).account_deleted("gone@quazi.co", "Omar <b>Quazi</b>")
     mail = await mailbox.mail("gone@quazi.co", "deleted")
     assert mail.subject == "Your Python JWT Auth account was deleted"
     assert "Hello Omar <b>Quazi</b>," in mail.text

@@ -154,9 +154,9 @@ async def test_export_holds_everything_stored_but_the_password_hash(api: Api, mo
 async def test_a_disabled_user_cannot_log_in_or_refresh_and_its_tokens_fail_at_once(api: Api,
                                                                                      services: Services) -> None:
     tokens = await api.signed_up_tokens()
-    user = await services.lifecycle.find(EMAIL)
+    user = await services.accounts.lifecycle.find(EMAIL)
     assert user is not None
-    await services.lifecycle.disable(user)
+    await services.accounts.lifecycle.disable(user)
 
     await assert_revoked(api, tokens)  # access and refresh token alike: 401 auth/token-revoked
     assert_error(await api.login(), 403, "auth/user-disabled")
@@ -164,6 +164,6 @@ async def test_a_disabled_user_cannot_log_in_or_refresh_and_its_tokens_fail_at_o
     assert_error(await api.login(password=PASSWORD + "x"), 401, "auth/invalid-credentials")
     assert [key for key in await redis_keys_of(services, user.uid) if ":session" in key] == []  # all ended
 
-    await services.lifecycle.enable(user)
+    await services.accounts.lifecycle.enable(user)
     await assert_revoked(api, tokens)  # enabling does not revive old tokens
     assert (await api.login()).status == 200

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from services.action_tokens import RECORD_GRACE, ActionTokenStore, LinkState, ParsedToken, fingerprint, parse_token
+from services.tokens.links import RECORD_GRACE, ActionTokenStore, LinkState, ParsedToken, fingerprint, parse_token
 
 UID = str(uuid.uuid4())
 BOUND = fingerprint("verify", "omar@quazi.co")
@@ -20,7 +20,7 @@ BOUND = fingerprint("verify", "omar@quazi.co")
 
 @pytest.fixture
 def store(redis: Any) -> ActionTokenStore:
-    return ActionTokenStore(redis, retry_after=5)
+    return ActionTokenStore(redis)
 
 
 async def issue(store: ActionTokenStore, lifetime: int = 3600, binding: str = BOUND) -> ParsedToken:

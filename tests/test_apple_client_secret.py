@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fake_providers import CLIENT_ID, FakeProviders, social_settings
 
-from services.apple_secret import APPLE_AUDIENCE, AppleClientSecret
-from services.providers import parse_providers
+from services.config import parse_providers
+from services.social.apple import APPLE_AUDIENCE, AppleClientSecret
 
 TEAM_ID = "TEAM123456"
 KEY_ID = "KEY7654321"

@@ -27,8 +27,8 @@ import redis
 from conftest import PASSWORD, free_port, server_environ, stop_server
 from mailcatcher import SmtpServer
 
-from services.action_tokens import ActionTokenStore
-from services.embedded_redis import EmbeddedRedis
+from services.infra import EmbeddedRedis
+from services.tokens import ActionTokenStore
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from services.config import load_config, setting_names
-from services.errors import all_outcomes
+from services.outcomes import all_outcomes
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import PASSWORD, SERVER, free_port, server_environ
 
-from services import keyfiles
+from services.tokens import keyfiles
 
 
 @dataclass

@@ -20,8 +20,8 @@ from picture_samples import (
 )
 from PIL import Image
 
-from services.errors import AuthError
-from services.images import ImageProcessor
+from services.outcomes import AuthError
+from services.pictures import ImageProcessor
 
 PROCESSOR = ImageProcessor(max_edge=512, max_pixels=50_000_000)
 

@@ -17,9 +17,7 @@ from conftest import SERVER, eventually, server_environ
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from services import keyfiles
-from services.keyring import KeyRing
-from services.tokens import TokenService
+from services.tokens import KeyRing, TokenService, keyfiles
 
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 

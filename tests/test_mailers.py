@@ -17,7 +17,7 @@ from conftest import free_port
 from mailcatcher import Certificate, FakeMailgun, SmtpServer, password_authenticator, self_signed_certificate
 
 from services.config import load_config
-from services.mailers import (
+from services.mail.mailers import (
     ConsoleMailer,
     Mail,
     MailgunMailer,

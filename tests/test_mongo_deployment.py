@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 from mongomock_motor import AsyncMongoMockClient
 
-from services.backends import mongo_database, redis_client
 from services.config import Config, ConfigError, load_config
-from services.mongo_indexes import IndexConflict
+from services.infra import IndexConflict, mongo_database, redis_client
 from services.wiring import build_services, start_services, stop_services
 
 

@@ -33,7 +33,7 @@ from PIL import Image
 
 from handlers.application import AuthApplication
 from services.config import load_config, setting_names
-from services.errors import IDENTITY_LINKED, INTERNAL_ERROR, METHOD_NOT_ALLOWED, PROVIDER_DENIED, all_outcomes
+from services.outcomes import IDENTITY_LINKED, INTERNAL_ERROR, METHOD_NOT_ALLOWED, PROVIDER_DENIED, all_outcomes
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT: dict[str, Any] = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))

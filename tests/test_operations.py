@@ -16,11 +16,11 @@ import pytest
 from conftest import PASSWORD, Api, assert_error
 from prometheus_client.parser import text_string_to_metric_families
 
-import serving
+from runtime import serving
 from services.config import ConfigError, load_config
-from services.embedded_redis import EmbeddedRedis
-from services.log_format import JsonFormatter
-from services.metrics import Metrics, MetricsExposition, prepare_metrics_dir
+from services.infra import EmbeddedRedis
+from services.operations import Metrics, MetricsExposition, prepare_metrics_dir
+from services.operations.log_format import JsonFormatter
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL_OK = {"redis": "ok", "mongo": "ok", "keys": "ok"}
@@ -61,7 +61,7 @@ async def test_readyz_reports_every_check(api: Api) -> None:
 
 @pytest.mark.gen_test
 async def test_readyz_answers_503_while_draining(api: Api, services: Any) -> None:
-    services.readiness.start_draining()
+    services.operations.readiness.start_draining()
     response = await api.get("/readyz")
     assert response.status == 503, response.body
     assert response.json == {"status": "error", "code": "auth/not-ready", "message": response.json["message"],
@@ -73,7 +73,7 @@ async def test_readyz_answers_503_while_draining(api: Api, services: Any) -> Non
 async def test_readyz_says_no_signing_key(api: Api, services: Any, keys_dir: Path) -> None:
     for path in list(keys_dir.iterdir()):  # noqa: ASYNC240 (a few local files, in a test)
         path.unlink()
-    await services.keyring.reload()
+    await services.tokens.keyring.reload()
     response = await api.get("/readyz")
     assert (response.status, response.json["checks"]["keys"]) == (503, "no-signing-key")
 
@@ -105,7 +105,7 @@ async def test_readyz_follows_redis_down_and_back(outage_settings: None, own_red
 async def test_readyz_hides_its_checks_from_the_internet(settings: dict[str, Any], api: Api, services: Any) -> None:
     outside = {"X-Forwarded-For": "203.0.113.9"}
     assert (await api.get("/readyz", headers=outside)).json == {"status": "ok"}
-    services.readiness.start_draining()
+    services.operations.readiness.start_draining()
     response = await api.get("/readyz", headers=outside)
     assert_error(response, 503, "auth/not-ready")
 
@@ -187,7 +187,7 @@ _WORKER = """
 import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from services.metrics import Metrics
+from services.operations.metrics import Metrics
 metrics = Metrics(Path(sys.argv[2]))
 for _ in range(int(sys.argv[3])):
     metrics.login_finished("success")
@@ -346,8 +346,8 @@ def test_metrics_dir_defaults_under_data_dir() -> None:
 async def test_unreadable_key_files_are_counted_once(api: Api, services: Any, keys_dir: Path) -> None:
     (keys_dir / "broken.pub").write_text("not a key")
     (keys_dir / "broken.key").write_text("not a key")
-    await services.keyring.reload()
-    await services.keyring.reload()
+    await services.tokens.keyring.reload()
+    await services.tokens.keyring.reload()
     found = samples((await api.get("/metrics")).body.decode())
     assert found[("auth_keyring_skipped_files_total", ())] == 1
     assert found[("auth_keyring_keys", ())] == 1

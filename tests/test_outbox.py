@@ -7,29 +7,42 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from conftest import free_port
 
-from services.backends import redis_client
-from services.embedded_redis import EmbeddedRedis
-from services.mail_worker import MailWorker
-from services.mailers import Mail, PermanentMailError
-from services.outbox import ATTEMPTS, MESSAGES, QUEUE, Outbox
+from services.infra import EmbeddedRedis, MessageCodec, Outbox, QueueKeys, redis_client
+from services.mail import Mail, MailWorker, PermanentMailError
+
+MAIL = QueueKeys.of("mail")
 
 
-def make_outbox(redis: Any, lease: float = 30, attempts: int = 3, base: float = 0.05, cap: float = 0.2) -> Outbox:
-    return Outbox(redis, lease_seconds=lease, max_attempts=attempts, retry_base_seconds=base, retry_max_seconds=cap,
-                  retry_after=5)
+@dataclass(frozen=True)
+class Note:
+    """A message of the tests' own: the queue carries any typed message its codec knows."""
+
+    kind: ClassVar[str] = "note"
+    n: int
+    to: str = "a@example.com"
+
+
+NOTES = MessageCodec([Note])
+
+
+def make_outbox(redis: Any, lease: float = 30, attempts: int = 3, base: float = 0.05,
+                cap: float = 0.2) -> Outbox[Note]:
+    return Outbox(redis, codec=NOTES, lease_seconds=lease, max_attempts=attempts, retry_base_seconds=base,
+                  retry_max_seconds=cap)
 
 
 class Composer:
     """Every message becomes a mail to the address it names."""
 
-    async def compose(self, message: dict[str, Any]) -> Mail:
-        return Mail(to=message["to"], subject=f"message {message['n']}", text="hello", html="<p>hello</p>")
+    async def compose(self, message: Note) -> Mail:
+        return Mail(to=message.to, subject=f"message {message.n}", text="hello", html="<p>hello</p>")
 
 
 class RecordingMailer:
@@ -61,9 +74,9 @@ async def until(condition: Any, within: float = 5.0) -> None:
 @pytest.mark.gen_test
 async def test_a_claimed_message_is_nobody_elses_until_its_lease_ends(redis: Any) -> None:
     outbox = make_outbox(redis)
-    message_id = await outbox.enqueue({"to": "a@example.com", "n": 1})
+    message_id = await outbox.enqueue(Note(n=1))
     [claimed] = await outbox.claim()
-    assert (claimed.id, claimed.attempt, claimed.message) == (message_id, 1, {"to": "a@example.com", "n": 1})
+    assert (claimed.id, claimed.attempt, claimed.message) == (message_id, 1, Note(n=1))
     assert await outbox.claim() == []
     assert await make_outbox(redis).claim() == []  # another process sees it leased too
     assert await outbox.pending() == 1
@@ -72,17 +85,17 @@ async def test_a_claimed_message_is_nobody_elses_until_its_lease_ends(redis: Any
 @pytest.mark.gen_test
 async def test_a_completed_message_is_gone(redis: Any) -> None:
     outbox = make_outbox(redis)
-    await outbox.enqueue({"n": 1})
+    await outbox.enqueue(Note(n=1))
     [claimed] = await outbox.claim()
     assert await outbox.complete(claimed)
     assert await outbox.pending() == 0
-    assert await redis.hlen(MESSAGES) == 0 and await redis.hlen(ATTEMPTS) == 0
+    assert await redis.hlen(MAIL.messages) == 0 and await redis.hlen(MAIL.attempts) == 0
 
 
 @pytest.mark.gen_test
 async def test_a_failed_message_comes_back_after_its_back_off(redis: Any) -> None:
     outbox = make_outbox(redis, base=0.3, cap=1)
-    await outbox.enqueue({"n": 1})
+    await outbox.enqueue(Note(n=1))
     [first] = await outbox.claim()
     delay = await outbox.fail(first, "connection refused")
     assert delay is not None and 0.24 <= delay <= 0.3
@@ -103,7 +116,7 @@ def test_the_back_off_doubles_up_to_its_cap() -> None:
 @pytest.mark.gen_test
 async def test_a_message_that_keeps_failing_is_set_aside_in_the_dead_letters(redis: Any) -> None:
     outbox = make_outbox(redis, attempts=3, base=0.01, cap=0.01)
-    message_id = await outbox.enqueue({"to": "a@example.com", "n": 7})
+    message_id = await outbox.enqueue(Note(n=7))
     outcomes = []
     for _ in range(3):
         claimed = await _claim_soon(outbox)
@@ -112,13 +125,13 @@ async def test_a_message_that_keeps_failing_is_set_aside_in_the_dead_letters(red
     assert await outbox.pending() == 0 and await outbox.claim() == []
     [dead] = await outbox.dead_letters()
     assert dead["id"] == message_id and dead["attempts"] == 3 and dead["error"] == "attempt 3 refused"
-    assert dead["message"] == {"to": "a@example.com", "n": 7}
+    assert dead["message"] == {"kind": "note", "n": 7, "to": "a@example.com"}
 
 
 @pytest.mark.gen_test
 async def test_a_permanent_failure_is_set_aside_at_once(redis: Any) -> None:
     outbox = make_outbox(redis, attempts=10)
-    await outbox.enqueue({"n": 1})
+    await outbox.enqueue(Note(n=1))
     [claimed] = await outbox.claim()
     assert await outbox.fail(claimed, "550 no such mailbox", permanent=True) is None
     assert [dead["attempts"] for dead in await outbox.dead_letters()] == [1]
@@ -127,7 +140,7 @@ async def test_a_permanent_failure_is_set_aside_at_once(redis: Any) -> None:
 @pytest.mark.gen_test
 async def test_a_message_whose_worker_died_is_sent_again_after_the_lease(redis: Any) -> None:
     outbox = make_outbox(redis, lease=0.3)
-    await outbox.enqueue({"n": 1})
+    await outbox.enqueue(Note(n=1))
     [lost] = await outbox.claim()  # ... and the process dies before completing it
     assert await outbox.claim() == []
     await asyncio.sleep(0.35)
@@ -147,7 +160,7 @@ async def test_the_outbox_survives_a_redis_restart(tmp_path: Path) -> None:
     server.start()
     client = redis_client(server.url, 1.0)
     try:
-        message_id = await make_outbox(client).enqueue({"n": 1})
+        message_id = await make_outbox(client).enqueue(Note(n=1))
         server.stop()
         server.start()
         [claimed] = await make_outbox(client).claim()
@@ -173,10 +186,11 @@ async def _claim_soon(outbox: Outbox) -> Any:
 async def test_the_worker_retries_until_the_mail_is_sent(redis: Any) -> None:
     outbox = make_outbox(redis, attempts=5, base=0.02, cap=0.05)
     mailer = RecordingMailer(failures=2)
-    worker = MailWorker(outbox, Composer(), mailer, send_timeout=2, poll_seconds=0.02)  # type: ignore[arg-type]
+    worker = MailWorker(outbox=outbox, composer=Composer(), mailer=mailer,  # type: ignore[arg-type]
+                        send_timeout=2, poll_seconds=0.02)
     worker.start()
     try:
-        await outbox.enqueue({"to": "a@example.com", "n": 1})
+        await outbox.enqueue(Note(n=1))
         await until(lambda: mailer.sent)
     finally:
         await worker.stop()
@@ -187,12 +201,12 @@ async def test_the_worker_retries_until_the_mail_is_sent(redis: Any) -> None:
 @pytest.mark.gen_test
 async def test_the_worker_logs_a_mail_it_sets_aside(redis: Any, caplog: pytest.LogCaptureFixture) -> None:
     outbox = make_outbox(redis, attempts=10)
-    worker = MailWorker(outbox, Composer(), RecordingMailer(failures=1, permanent=True), send_timeout=2,  # type: ignore[arg-type]
-                        poll_seconds=0.02)
+    worker = MailWorker(outbox=outbox, composer=Composer(),  # type: ignore[arg-type]
+                        mailer=RecordingMailer(failures=1, permanent=True), send_timeout=2, poll_seconds=0.02)
     worker.start()
     try:
         with caplog.at_level(logging.WARNING, logger="auth.mail"):
-            message_id = await outbox.enqueue({"to": "a@example.com", "n": 1})
+            message_id = await outbox.enqueue(Note(n=1))
             await until(lambda: any(r.levelno == logging.ERROR for r in caplog.records))
     finally:
         await worker.stop()
@@ -205,10 +219,11 @@ async def test_the_worker_logs_a_mail_it_sets_aside(redis: Any, caplog: pytest.L
 async def test_a_send_that_hangs_is_cut_off_and_retried(redis: Any) -> None:
     outbox = make_outbox(redis, attempts=2, base=0.01, cap=0.01)
     mailer = RecordingMailer(delay=1.0)
-    worker = MailWorker(outbox, Composer(), mailer, send_timeout=0.1, poll_seconds=0.02)  # type: ignore[arg-type]
+    worker = MailWorker(outbox=outbox, composer=Composer(), mailer=mailer,  # type: ignore[arg-type]
+                        send_timeout=0.1, poll_seconds=0.02)
     worker.start()
     try:
-        await outbox.enqueue({"to": "a@example.com", "n": 1})
+        await outbox.enqueue(Note(n=1))
         [dead] = await _wait_for_dead(outbox)
     finally:
         await worker.stop()
@@ -229,14 +244,15 @@ async def _wait_for_dead(outbox: Outbox) -> list[dict[str, Any]]:
 async def test_two_workers_on_one_queue_never_send_a_message_twice(redis_server: EmbeddedRedis, redis: Any) -> None:
     clients = [redis_client(redis_server.url, 1.0) for _ in range(2)]
     mailers = [RecordingMailer(delay=0.005), RecordingMailer(delay=0.005)]
-    workers = [MailWorker(make_outbox(client), Composer(), mailer, send_timeout=2, poll_seconds=0.01, batch=3)  # type: ignore[arg-type]
+    workers = [MailWorker(outbox=make_outbox(client), composer=Composer(), mailer=mailer,  # type: ignore[arg-type]
+                          send_timeout=2, poll_seconds=0.01, batch=3)
                for client, mailer in zip(clients, mailers, strict=True)]
     for worker in workers:
         worker.start()
     try:
         producer = make_outbox(redis)
         for n in range(60):
-            await producer.enqueue({"to": "a@example.com", "n": n})
+            await producer.enqueue(Note(n=n))
         await until(lambda: sum(len(m.sent) for m in mailers) >= 60, within=20)
         await asyncio.sleep(0.1)  # room for a double send to show up
     finally:
@@ -247,4 +263,4 @@ async def test_two_workers_on_one_queue_never_send_a_message_twice(redis_server:
     sent = mailers[0].sent + mailers[1].sent
     assert sorted(sent) == sorted(f"message {n}" for n in range(60))
     assert all(mailer.sent for mailer in mailers), "both workers should have taken part"
-    assert await redis.zcard(QUEUE) == 0
+    assert await redis.zcard(MAIL.queue) == 0

@@ -15,7 +15,7 @@ import pytest
 from conftest import Api, Response, mail_settings, settle
 from mailcatcher import SmtpServer
 
-from services.action_tokens import ActionTokenStore
+from services.tokens import ActionTokenStore
 
 NEW_PASSWORD = "A brand new passphrase 77"
 XSRF_FIELD = re.compile(r'name="_xsrf" value="([^"]+)"')
@@ -196,14 +196,14 @@ async def test_the_verify_page_confirms_only_when_its_button_is_pressed(api: Api
 async def test_the_request_forms_answer_alike_for_every_address(api: Api, mailbox: SmtpServer, services: Any,
                                                                 path: str, about: str) -> None:
     assert (await api.signup()).status == 200
-    await settle(services.outbox)
+    await settle(services.mail.outbox)
     page = await open_page(api, path)
     assert page.status == 200 and 'type="email" autocomplete="email" required' in page.html
     assert_page(page)
     answers = [await submit(api, path, page, email=email) for email in ("omar@quazi.co", "nobody@quazi.co")]
     assert {(answer.status, answer.html) for answer in answers} == {(200, answers[0].html)}
     assert heading(answers[0]) == "Check your inbox"
-    await settle(services.outbox)
+    await settle(services.mail.outbox)
     assert mailbox.matching("nobody@quazi.co", about) == []
     assert len(mailbox.matching("omar@quazi.co", about)) == (2 if about == "Confirm" else 1)
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import PASSWORD, Api, free_port, mail_settings, settle
 from mailcatcher import SmtpServer
 
-from services.action_tokens import ActionTokenStore
+from services.tokens import ActionTokenStore
 
 NEW_PASSWORD = "A brand new passphrase 77"
 
@@ -51,7 +51,7 @@ async def test_forgot_password_answers_alike_and_mails_only_an_account(api: Api,
     answers = [await forgot(api, email) for email in ("omar@quazi.co", "nobody@quazi.co", "OMAR@quazi.co")]
     assert {(a.status, a.body) for a in answers} == {(200, answers[0].body)}
     assert answers[0].json["code"] == "auth/reset-sent"
-    await settle(services.outbox)
+    await settle(services.mail.outbox)
     assert len(mailbox.matching("omar@quazi.co", "Reset")) == 2
     assert mailbox.matching("nobody@quazi.co", "Reset") == []
 
@@ -192,11 +192,11 @@ async def test_a_mail_server_that_is_down_then_back_gets_the_mail_once(api: Api,
     down.start()
     try:
         mail = await down.mail("omar@quazi.co", "Reset")
-        await settle(services.outbox)
+        await settle(services.mail.outbox)
         await asyncio.sleep(0.3)  # room for a duplicate to show up
         assert down.matching("omar@quazi.co", "Reset") == [mail]
         assert len(down.matching("omar@quazi.co", "Confirm")) == 1
-        assert await services.outbox.dead_letters() == []
+        assert await services.mail.outbox.dead_letters() == []
     finally:
         down.stop()
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from services.errors import WEAK_PASSWORD, AuthError
-from services.passwords import PasswordHasher, PasswordPolicy, common_passwords
+from services.accounts import PasswordHasher, PasswordPolicy, common_passwords
+from services.outcomes import WEAK_PASSWORD, AuthError
 
 PASSWORD = "Myverystrongpassword123@"
 

@@ -15,8 +15,8 @@ from picture_samples import assert_clean_picture, jpeg, png, webp
 from test_api_user import assert_error
 
 from services.config import Config
-from services.errors import ServiceUnavailable
-from services.storage import IMMUTABLE, LocalStorage, new_key
+from services.outcomes import ServiceUnavailable
+from services.pictures.storage import IMMUTABLE, LocalStorage, new_key
 from services.wiring import Services
 
 
@@ -106,7 +106,7 @@ async def test_a_key_that_names_no_file_is_a_json_404(api: Api) -> None:
 
 @pytest.mark.gen_test
 async def test_local_storage_refuses_any_key_it_did_not_make(tmp_path: Path) -> None:
-    storage = LocalStorage(tmp_path / "uploads", "http://localhost:8080", retry_after=5)
+    storage = LocalStorage(tmp_path / "uploads", "http://localhost:8080")
     for key in ("../x.png", "avatars/../../x.png", "/etc/passwd", "avatars/" + "a" * 32 + ".png/..", ""):
         with pytest.raises(ValueError):
             storage.path_of(key)
@@ -125,7 +125,7 @@ async def test_local_storage_refuses_any_key_it_did_not_make(tmp_path: Path) -> 
 async def test_an_unwritable_folder_is_503(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the folder should be")
-    storage = LocalStorage(blocker, "http://localhost:8080/", retry_after=5)
+    storage = LocalStorage(blocker, "http://localhost:8080/")
     with pytest.raises(ServiceUnavailable):
         await storage.put(new_key("png"), b"picture", "image/png")
 

@@ -21,7 +21,7 @@ from picture_samples import (
 from pymongo.errors import AutoReconnect
 from test_api_user import assert_error
 
-from services.storage import IMMUTABLE, OBJECT_KEY
+from services.pictures import IMMUTABLE, OBJECT_KEY
 from services.wiring import Services
 
 
@@ -208,7 +208,7 @@ class TestStorageOutage:
         # The failed upload's key is still journalled; once swept, nothing of the outage is left.
         assert len(await pending(services)) == 1  # the old key was cleared when its replacement deleted it
         await age_journal(services)
-        await services.pictures.sweep()
+        await services.pictures.manager.sweep()
         assert bucket_keys(own_s3, outage) == [new]
         assert await pending(services) == []
 
@@ -219,7 +219,7 @@ class TestStorageOutage:
         token = (await api.signed_up_tokens())["access_token"]
         await upload(api, token, png((64, 64)))
         [old] = bucket_keys(own_s3, outage)
-        real_delete = services.storage.delete
+        real_delete = services.pictures.storage.delete
 
         async def store_down_for_deletes(key: str) -> None:
             own_s3.stop()
@@ -228,13 +228,13 @@ class TestStorageOutage:
             finally:
                 own_s3.start()
 
-        monkeypatch.setattr(services.storage, "delete", store_down_for_deletes)
+        monkeypatch.setattr(services.pictures.storage, "delete", store_down_for_deletes)
         assert (await upload(api, token, png((80, 64)))).status == 200  # the new picture is in place ...
         assert old in bucket_keys(own_s3, outage)  # ... but the old object could not be deleted yet
-        monkeypatch.setattr(services.storage, "delete", real_delete)
+        monkeypatch.setattr(services.pictures.storage, "delete", real_delete)
 
         await age_journal(services)
-        assert await services.pictures.sweep() == 1
+        assert await services.pictures.manager.sweep() == 1
         [kept] = bucket_keys(own_s3, outage)
         assert kept != old and kept in (await picture_of(api, token) or "")
         assert await pending(services) == []
@@ -242,11 +242,11 @@ class TestStorageOutage:
 
 async def age_journal(services: Services) -> None:
     """Pretend the journalled entries are old enough to be swept."""
-    await services.pending_objects._pending.update_many({}, {"$set": {"since": 0}})
+    await services.pictures.pending._pending.update_many({}, {"$set": {"since": 0}})
 
 
 async def pending(services: Services) -> list[str]:
-    return [doc["_id"] async for doc in services.pending_objects._pending.find({})]
+    return [doc["_id"] async for doc in services.pictures.pending._pending.find({})]
 
 
 @pytest.mark.gen_test(timeout=30)
@@ -256,10 +256,10 @@ async def test_when_the_record_cannot_be_updated_the_new_object_is_deleted(
     await upload(api, token, png((64, 64)))
     before = bucket_keys(moto_server, bucket)
 
-    async def database_down(*args: Any) -> Any:
+    async def database_down(*args: Any, **options: Any) -> Any:
         raise AutoReconnect("MongoDB went away")
 
-    monkeypatch.setattr(services.users, "swap_picture", database_down)
+    monkeypatch.setattr(services.users._users, "find_one_and_update", database_down)
     assert_error(await upload(api, token, png((80, 64))), 503, "auth/unavailable")
     assert bucket_keys(moto_server, bucket) == before  # the new object is gone again, the old one untouched
     monkeypatch.undo()
@@ -275,9 +275,9 @@ async def test_the_sweeper_deletes_what_a_crash_left_and_keeps_what_is_reference
     # A crash between the upload and the record update: an object in the bucket, its key in the journal.
     orphan = "avatars/" + "x" * 32 + ".png"
     moto_server.client().put_object(Bucket=bucket, Key=orphan, Body=b"left behind")
-    await services.pending_objects.add(orphan, referenced)
-    assert await services.pictures.sweep() == 0  # too young: its upload may still be running
+    await services.pictures.pending.add(orphan, referenced)
+    assert await services.pictures.manager.sweep() == 0  # too young: its upload may still be running
     await age_journal(services)
-    assert await services.pictures.sweep() == 1
+    assert await services.pictures.manager.sweep() == 1
     assert bucket_keys(moto_server, bucket) == [referenced]
     assert await pending(services) == []

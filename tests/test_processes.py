@@ -23,14 +23,14 @@ from conftest import PASSWORD, SERVER, free_port, server_environ
 from test_embedded_server import alive, children_of
 from test_graceful_shutdown import half_sent, read_all
 
-import serving
-from services import keyfiles
+from runtime import serving
 from services.config import load_config
+from services.tokens import keyfiles
 
 ROOT = SERVER.parent
 POOL = """
 import logging, sys
-import serving
+from runtime import serving
 from services.config import load_config
 logging.basicConfig(level="INFO", format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
 sys.exit(serving.serve_processes(load_config(None), 2))

@@ -17,9 +17,9 @@ import pytest
 import tornado.httpclient
 from conftest import PASSWORD, Api, Response, free_port
 
-from services.client_ip import ClientAddressResolver, parse_networks
-from services.config import Rate
-from services.ratelimit import RateLimiter, subject_key
+from services.config import Rate, parse_networks
+from services.limits import ClientAddressResolver
+from services.limits.limiter import RateLimiter, subject_key
 
 # Every test here runs against the standalone Redis and against a three-primary Redis Cluster.
 pytestmark = pytest.mark.redis_cluster_too
@@ -229,7 +229,7 @@ async def test_two_server_processes_share_one_quota(two_servers: list[str],
 
 @pytest.mark.gen_test(timeout=20)
 async def test_gcra_allows_a_burst_then_refills_one_at_a_time(redis: Any) -> None:
-    limiter, rate = RateLimiter(redis, 5), Rate(3, 3)
+    limiter, rate = RateLimiter(redis), Rate(3, 3)
     decisions = [await limiter.hit("test", "203.0.113.7", rate) for _ in range(4)]
     assert [d.allowed for d in decisions] == [True, True, True, False]
     assert [d.remaining for d in decisions] == [2, 1, 0, 0]
@@ -246,7 +246,7 @@ async def test_gcra_allows_a_burst_then_refills_one_at_a_time(redis: Any) -> Non
 async def test_a_rate_finer_than_a_millisecond_still_counts(redis: Any) -> None:
     """A billion a minute (benchmarks raise limits that far): each hit's share of the window is below the
     millisecond, and the counter's expiry must still be a valid one, not a 500 on every request."""
-    limiter, rate = RateLimiter(redis, 5), Rate.parse("1000000000/1m")
+    limiter, rate = RateLimiter(redis), Rate.parse("1000000000/1m")
     decisions = [await limiter.hit("test", "203.0.113.7", rate) for _ in range(3)]
     assert all(d.allowed for d in decisions)
     # Its expiry is the 1 ms minimum: by now the key may be gone (-2), but it is never kept forever (-1).
@@ -255,7 +255,7 @@ async def test_a_rate_finer_than_a_millisecond_still_counts(redis: Any) -> None:
 
 @pytest.mark.gen_test
 async def test_failure_lock_is_capped_by_the_window(redis: Any) -> None:
-    limiter, rate = RateLimiter(redis, 5), Rate(3, 5)
+    limiter, rate = RateLimiter(redis), Rate(3, 5)
     counts = [await limiter.record_failure("fail", "a@b.co", rate, 1) for _ in range(2)]
     assert counts == [1, 2]
     assert await limiter.locked_for("fail", "a@b.co") == 0
@@ -270,7 +270,7 @@ async def test_failure_lock_is_capped_by_the_window(redis: Any) -> None:
 
 @pytest.mark.gen_test
 async def test_keys_never_contain_the_raw_subject(redis: Any) -> None:
-    limiter, subjects = RateLimiter(redis, 5), ["omar@quazi.co", "203.0.113.7", "2001:db8::1"]
+    limiter, subjects = RateLimiter(redis), ["omar@quazi.co", "203.0.113.7", "2001:db8::1"]
     for subject in subjects:
         await limiter.hit("token", subject, Rate(5, 60))
         await limiter.record_failure("login-failures", subject, Rate(5, 60), 1)

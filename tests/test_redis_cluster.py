@@ -18,15 +18,12 @@ from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 from redis_cluster import RedisClusterServers
 
-from services.action_tokens import ActionTokenStore
-from services.backends import check_redis_mode, cluster_seeds, redis_client
 from services.config import ConfigError
-from services.embedded_redis import EmbeddedRedis
-from services.epochs import TokenEpochs
-from services.outbox import ATTEMPTS, DEAD, MESSAGES, QUEUE
-from services.ratelimit import subject_key
-from services.sessions import SessionStore
-from services.user_locks import UserLocks
+from services.infra import EmbeddedRedis, QueueKeys, UserLocks
+from services.infra.backends import check_redis_mode, cluster_seeds, redis_client
+from services.limits.limiter import subject_key
+from services.sessions import SessionStore, TokenEpochs
+from services.tokens import ActionTokenStore
 
 
 def slots(*keys: str) -> set[int]:
@@ -54,7 +51,8 @@ def test_users_spread_over_slots() -> None:
 
 
 def test_the_mail_queue_keys_share_one_slot() -> None:
-    assert len(slots(QUEUE, MESSAGES, ATTEMPTS, DEAD)) == 1
+    mail = QueueKeys.of("mail")
+    assert len(slots(mail.queue, mail.messages, mail.attempts, mail.dead)) == 1
 
 
 def test_rate_limit_keys_are_spread_by_rule_and_subject() -> None:
@@ -122,7 +120,7 @@ async def all_keys(client: Any) -> set[str]:
 
 @pytest.mark.gen_test(timeout=30)
 async def test_revoke_everyone_reaches_every_primary(cluster: Any) -> None:
-    store, uids = SessionStore(cluster, 60, 5), [str(uuid.uuid4()) for _ in range(12)]
+    store, uids = SessionStore(cluster, 60), [str(uuid.uuid4()) for _ in range(12)]
     for uid in uids:
         await store.create(uid, "jti", "203.0.113.7", "test")
         await cluster.set(TokenEpochs.key(uid), 1)
@@ -134,7 +132,7 @@ async def test_revoke_everyone_reaches_every_primary(cluster: Any) -> None:
 
 @pytest.mark.gen_test(timeout=30)
 async def test_forget_user_deletes_that_users_keys_only(cluster: Any) -> None:
-    store, gone, kept = SessionStore(cluster, 60, 5), str(uuid.uuid4()), str(uuid.uuid4())
+    store, gone, kept = SessionStore(cluster, 60), str(uuid.uuid4()), str(uuid.uuid4())
     for uid in (gone, kept):
         await store.create(uid, "jti", "203.0.113.7", "test")
         await cluster.set(TokenEpochs.key(uid), 1)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from conftest import Api
 
-from services.embedded_redis import EmbeddedRedis
-from services.epochs import TokenEpochs
+from services.infra import EmbeddedRedis
+from services.sessions import TokenEpochs
 
 UNAVAILABLE = "auth/unavailable"
 
@@ -49,7 +49,7 @@ async def test_redis_down_fails_closed_and_recovers_without_a_restart(api: Api, 
         assert response.headers.get("Retry-After") == "7", name
     for path, response in (await public_requests(api)).items():
         assert response.status == 200, (path, response.body)
-    assert services.keyring.signing_key is not None
+    assert services.tokens.keyring.signing_key is not None
 
     own_redis.start()
     for name, response in (await token_requests(api, tokens)).items():

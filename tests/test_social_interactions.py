@@ -9,7 +9,7 @@ from conftest import PASSWORD, Api, assert_error, mail_settings, settle
 from fake_providers import FakeProviders, social_settings
 from mailcatcher import SmtpServer
 
-from services.mail_composer import ACCOUNT_DELETED, RESET_REQUEST, deliverable
+from services.mail import AccountDeleted, ResetRequest, deliverable
 from services.wiring import Services
 
 NEW_PASSWORD = "A brand new passphrase 77"
@@ -59,10 +59,10 @@ async def test_a_disabled_user_cannot_sign_in_through_a_provider(api: Api, fake_
     first = await google(api, fake_providers)
     assert first.status == 200, first.body
     user = await services.users.find_by_uid(first.json["uid"])
-    await services.lifecycle.disable(user)
+    await services.accounts.lifecycle.disable(user)
     assert_error(await google(api, fake_providers), 403, "auth/user-disabled")
     assert_error(await api.get("/user", token=first.json["tokens"]["access_token"]), 401, "auth/token-revoked")
-    await services.lifecycle.enable(user)
+    await services.accounts.lifecycle.enable(user)
     assert (await google(api, fake_providers)).status == 200
 
 
@@ -72,7 +72,7 @@ async def test_a_provider_is_not_linked_to_a_disabled_account(api: Api, fake_pro
     assert (await api.signup()).status == 200
     user = await services.users.find_by_email("omar@quazi.co")
     await services.users.update(user.uid, {"email_verified": True})  # verified on both sides: it would link
-    await services.lifecycle.disable(user)
+    await services.accounts.lifecycle.disable(user)
     assert_error(await google(api, fake_providers), 403, "auth/user-disabled")
     assert await identity_docs(services, user.uid) == []
 
@@ -96,12 +96,12 @@ async def test_the_placeholder_address_is_never_mailed(api: Api, fake_providers:
     # Typed addresses in a reserved domain are refused outright; the signed-in user's own resend is queued.
     assert_error(await api.post("/password/forgot", {"email": placeholder}), 400, "auth/invalid-email")
     assert (await api.post("/verify/resend", {}, token=access)).json["code"] == "auth/verification-sent"
-    await services.outbox.enqueue({"kind": RESET_REQUEST, "email": placeholder})  # as if it had got through
-    await settle(services.outbox)
+    await services.mail.outbox.enqueue(ResetRequest(email=placeholder))  # as if it had got through
+    await settle(services.mail.outbox)
     assert [mail.to for mail in mailbox.received] == []
-    composer = services.mail_worker._composer
-    assert await composer.compose({"kind": RESET_REQUEST, "email": placeholder}) is None
-    assert await composer.compose({"kind": ACCOUNT_DELETED, "email": placeholder, "name": "x"}) is None
+    composer = services.mail.worker._composer
+    assert await composer.compose(ResetRequest(email=placeholder)) is None
+    assert await composer.compose(AccountDeleted(email=placeholder, name="x")) is None
     # No reset link was even made for it.
     assert [key async for key in services.redis.scan_iter(match="auth:{*}:action:*")] == []
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import Api, assert_error
 from fake_providers import FakeProviders, social_settings
 
-from services.providers import KNOWN, parse_providers
+from services.config.providers import KNOWN, parse_providers
 
 GOOGLE_ISSUERS = ["https://accounts.google.com", "accounts.google.com"]
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import PASSWORD, Api, assert_error
 from fake_providers import CLIENT_ID, FakeProviders, ec_key, rsa_key, social_settings
 
-from services.identities import IdentityStore
+from services.social import IdentityStore
 from services.wiring import Services
 
 
@@ -125,7 +125,7 @@ async def test_the_nonce_must_match_when_one_is_sent(api: Api, fake_providers: F
 async def test_key_rotation_is_picked_up_but_refetches_are_throttled(
         api: Api, fake_providers: FakeProviders, services: Services, provider_keys: list[Any]) -> None:
     now = [1000.0]
-    services.social.provider("google")._clock = lambda: now[0]  # type: ignore[union-attr]
+    services.social.sign_in.provider("google")._clock = lambda: now[0]  # type: ignore[union-attr]
     assert (await google(api, fake_providers.id_token())).status == 200
     assert fake_providers.jwks_hits == 1
     fake_providers.keys = [provider_keys[1]]  # the provider rotates its keys
@@ -209,7 +209,7 @@ async def test_no_takeover_through_an_unverified_email(api: Api, fake_providers:
         await verify_email(services, "omar@quazi.co")
     refused = await google(api, fake_providers.id_token(email="OMAR@quazi.co", email_verified=provider_verified))
     assert_error(refused, 409, "auth/account-exists")
-    assert await services.identities.find("google", "subject-1") is None
+    assert await services.social.identities.find("google", "subject-1") is None
 
 
 @pytest.mark.gen_test

@@ -11,7 +11,7 @@ import pytest
 from conftest import Api, assert_error
 from pymongo.errors import ServerSelectionTimeoutError
 
-from services.errors import UNAVAILABLE
+from services.outcomes import UNAVAILABLE
 
 
 @pytest.mark.gen_test(timeout=30)
@@ -20,17 +20,17 @@ async def test_user_read_failing_answers_503_and_leaves_no_unretrieved_task(
     tokens = await api.signed_up_tokens()
     assert (await api.get("/user", token=tokens["access_token"])).status == 200
 
-    async def unreachable(uid: str) -> None:
+    async def unreachable(*args: Any, **options: Any) -> None:
         raise ServerSelectionTimeoutError("no MongoDB")
 
-    monkeypatch.setattr(services.users, "find_by_uid", unreachable)
+    monkeypatch.setattr(services.users._users, "find_one", unreachable)
     redis_down = ConnectionError("Redis down too")
 
     async def failing_state(uid: str, sid: str) -> None:
         await asyncio.sleep(0.01)  # still running when the user read fails
         raise redis_down
 
-    monkeypatch.setattr(services.logins._sessions, "token_state", failing_state)
+    monkeypatch.setattr(services.sessions.store, "token_state", failing_state)
     with caplog.at_level(logging.ERROR, logger="asyncio"):
         assert_error(await api.get("/user", token=tokens["access_token"]), 503, UNAVAILABLE.code)
         await asyncio.sleep(0.05)  # the session read finishes on its own

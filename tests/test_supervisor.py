@@ -12,7 +12,7 @@ from conftest import SERVER
 
 SCRIPT = """
 import os, sys, time
-from services.supervisor import Supervisor
+from runtime.supervisor import Supervisor
 
 def work(index):
     {work}

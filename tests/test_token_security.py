@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm, get_default_algorithms
 
-from services import keyfiles
+from services.tokens import keyfiles
 
 INVALID = "auth/token-invalid"
 EXPIRED = "auth/token-expired"
@@ -273,7 +273,7 @@ async def test_token_of_a_retired_then_deleted_key_is_refused(api: Any, victim: 
     keyfiles.retire(keys_dir, old_kid)
 
     async def retired() -> bool:
-        key = services.keyring.get(old_kid)
+        key = services.tokens.keyring.get(old_kid)
         return key is not None and not key.can_sign
 
     assert await eventually(retired)

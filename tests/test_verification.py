@@ -12,7 +12,7 @@ import pytest
 from conftest import PASSWORD, Api, mail_settings, settle
 from mailcatcher import SmtpServer
 
-from services.action_tokens import ActionTokenStore
+from services.tokens import ActionTokenStore
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ async def test_resending_by_address_answers_alike_and_mails_only_who_needs_it(ap
                for email in ("omar@quazi.co", "nobody@quazi.co", "done@quazi.co")]
     assert {(a.status, a.body) for a in answers} == {(200, answers[0].body)}
     assert answers[0].json["code"] == "auth/verification-sent"
-    await settle(services.outbox)
+    await settle(services.mail.outbox)
     assert len(mailbox.matching("omar@quazi.co", "Confirm")) == 2
     assert mailbox.matching("nobody@quazi.co", "Confirm") == []
     assert len(mailbox.matching("done@quazi.co", "Confirm")) == 1
@@ -142,7 +142,7 @@ async def test_with_verification_required_sign_up_tells_nobody_who_has_an_accoun
     assert first.body == taken.body == fresh.body
     attempt = await mailbox.mail("omar@quazi.co", "tried to sign up")
     assert "/forgot-password" in attempt.text and "Omar Quazi" in attempt.text
-    await settle(services.outbox)
+    await settle(services.mail.outbox)
     assert len(mailbox.matching("omar@quazi.co", "Confirm")) == 1  # no second account, no second link
     assert await services.users.count() == 2
     assert (await api.login(password="Another passphrase 55")).status == 401  # the owner's password stands
@@ -168,5 +168,5 @@ async def test_a_full_address_quota_skips_mails_nobody_asked_for_by_name(api: Ap
     assert (await api.patch("/user", {"email": "new@quazi.co"}, token=tokens["access_token"])).status == 200
     await mailbox.mail("omar@quazi.co", "email address was changed")  # a security notice: always sent
     await mailbox.mail("new@quazi.co", "Confirm")  # a fresh address has its own quota
-    await settle(services.outbox)
+    await settle(services.mail.outbox)
     assert len(mailbox.matching("omar@quazi.co", "Confirm")) == 1

@@ -1,0 +1,110 @@
+"""Clients for MongoDB and Redis, built from the config: real servers from URLs, or the embedded default."""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from services.config import Config, ConfigError
+from services.infra.embedded_redis import EmbeddedRedis
+from services.infra.redis_guard import is_redis_down
+
+
+def mongo_database(config: Config) -> Any:
+    """Motor against `MONGO_URL`; without one, mongomock-motor in memory (same API, same queries)."""
+    if config.embedded_mongo:
+        from mongomock_motor import AsyncMongoMockClient
+
+        return AsyncMongoMockClient()[config.mongo_database]
+    from motor.motor_asyncio import AsyncIOMotorClient
+
+    timeout_ms = int(config.redis_timeout_seconds * 1000) * 5
+    # Reads stay on the primary unless MONGO_READ_PREFERENCE says otherwise (README "Deployment": a user who just
+    # signed up must be found by the login that follows); an empty MONGO_WRITE_CONCERN keeps MONGO_URL's `w=`.
+    replication: dict[str, Any] = {"readPreference": config.mongo_read_preference}
+    if config.mongo_write_concern:
+        concern = config.mongo_write_concern
+        replication["w"] = int(concern) if concern.isdigit() else concern
+    if config.mongo_write_timeout_seconds:
+        # wtimeout: a write whose members do not all confirm in time fails (503, services/mongo_guard.py)
+        # instead of waiting for as long as a lost secondary stays lost.
+        replication["wTimeoutMS"] = max(1, round(config.mongo_write_timeout_seconds * 1000))
+    client = AsyncIOMotorClient(config.mongo_url, serverSelectionTimeoutMS=timeout_ms, uuidRepresentation="standard",
+                                **replication)
+    return client.get_default_database(config.mongo_database)
+
+
+# `redis+cluster://` and `rediss+cluster://` name a Redis Cluster: an explicit choice, never guessed at run time.
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
+def redis_client(url: str, timeout: float) -> Any:
+    """Short timeouts and one reconnect attempt: a dead Redis answers 503 quickly, a restarted one just works.
+
+    The same holds for a cluster, whose client also follows MOVED/ASK redirects and re-reads the slot map.
+    """
+    options: dict[str, Any] = {
+        "socket_timeout": timeout, "socket_connect_timeout": timeout, "health_check_interval": 30,
+        "retry": Retry(NoBackoff(), retries=1), "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "decode_responses": True,
+    }
+    if is_cluster_url(url):
+        first, seeds = cluster_seeds(url)
+        return RedisCluster.from_url(first, startup_nodes=[ClusterNode(host, port) for host, port in seeds],
+                                     **options)
+    return aioredis.Redis.from_url(url, **options)
+
+
+def is_cluster_url(url: str) -> bool:
+    return url.partition("://")[0].lower() in CLUSTER_SCHEMES
+
+
+def cluster_seeds(url: str) -> tuple[str, list[tuple[str, int]]]:
+    """`redis+cluster://[user:pass@]host1:port1,host2:port2[/0][?options]` as redis-py takes it: a plain URL
+    of the first node (credentials and options included), and every seed node to discover the cluster from."""
+    parts = urllib.parse.urlsplit(url)
+    credentials, _, hosts = parts.netloc.rpartition("@")
+    seeds = [_host_port(address) for address in hosts.split(",")]
+    if parts.path not in ("", "/", "/0"):
+        raise ConfigError("REDIS_URL: a Redis Cluster has database 0 only (drop the path or use /0)")
+    first = f"{credentials}@{hosts.split(',')[0]}" if credentials else hosts.split(",")[0]
+    plain = parts._replace(scheme=CLUSTER_SCHEMES[parts.scheme.lower()], netloc=first, path="")
+    return urllib.parse.urlunsplit(plain), seeds
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.strip().rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"REDIS_URL: cluster node {address!r} must be written host:port")
+    return host.strip("[]"), int(port)
+
+
+async def check_redis_mode(redis: Any) -> None:
+    """Refuse to start with a plain client on a cluster node (keys of other nodes would fail with MOVED), or a
+    cluster client on a plain server. A Redis that is down now is no reason not to start: requests get 503s."""
+    try:
+        if isinstance(redis, RedisCluster):
+            await redis.initialize()
+            return
+        info = await redis.info("cluster")
+    except Exception as exc:
+        if is_redis_down(exc):
+            return
+        if isinstance(redis, RedisCluster):
+            raise ConfigError(f"REDIS_URL names a Redis Cluster (redis+cluster://), but: {exc}") from exc
+        raise
+    if info.get("cluster_enabled"):
+        raise ConfigError("REDIS_URL names a node of a Redis Cluster: write it redis+cluster://host:port "
+                          "(README, \"Redis Cluster\")")
+
+
+def embedded_redis(config: Config) -> EmbeddedRedis:
+    return EmbeddedRedis(Path(config.data_dir) / "redis")

@@ -1,0 +1,31 @@
+"""Mail: the typed messages the server sends, the worker that composes them from templates at delivery time and
+hands them to a mailer (console, SMTP, Mailgun), and the notices the account lifecycle sends."""
+
+from services.mail.composer import MailComposer, deliverable
+from services.mail.mailers import (
+    ConsoleMailer,
+    Mail,
+    Mailer,
+    MailgunMailer,
+    PermanentMailError,
+    SmtpMailer,
+    build_mailer,
+)
+from services.mail.messages import (
+    MAIL_MESSAGES,
+    AccountDeleted,
+    EmailChanged,
+    MailMessage,
+    PasswordChanged,
+    ResetRequest,
+    SignupAttempt,
+    VerifyAddress,
+    VerifyRequest,
+)
+from services.mail.notifier import AccountNotifier, MailNotifier
+from services.mail.worker import MailWorker
+
+__all__ = ["MAIL_MESSAGES", "AccountDeleted", "AccountNotifier", "ConsoleMailer", "EmailChanged", "Mail",
+           "MailComposer", "MailMessage", "MailNotifier", "MailWorker", "Mailer", "MailgunMailer", "PasswordChanged",
+           "PermanentMailError", "ResetRequest", "SignupAttempt", "SmtpMailer", "VerifyAddress", "VerifyRequest",
+           "build_mailer", "deliverable"]

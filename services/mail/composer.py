@@ -1,0 +1,119 @@
+"""Turns an outbox message (an intent) into the mail to send, from the Jinja2 templates in templates/mail.
+
+Composing happens at delivery time, in the worker: whether an account exists for an address is looked
+up there (so the request that asked answers the same, at the same speed, either way), a link's secret
+is made only for a mail that really goes out, and the user's current address is the one mailed.
+Links are built from `APP_URL` alone, never from the Host header of a request.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+
+from services.config import Config
+from services.mail.mailers import Mail, PermanentMailError
+from services.mail.messages import (
+    AccountDeleted,
+    EmailChanged,
+    MailMessage,
+    PasswordChanged,
+    ResetRequest,
+    SignupAttempt,
+    VerifyAddress,
+    VerifyRequest,
+)
+from services.tokens import ActionLinks
+from services.users import User, UserStore
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "mail"
+
+SUBJECTS = {
+    "verify": "Confirm your email address for {app}",
+    "reset": "Reset your {app} password",
+    "password-changed": "Your {app} password was changed",
+    "email-changed": "Your {app} email address was changed",
+    "signup-attempt": "Someone tried to sign up to {app} with your address",
+    "account-deleted": "Your {app} account was deleted",
+}
+
+
+def deliverable(address: str) -> bool:
+    """False for addresses in the reserved `.invalid` domain (RFC 2606), such as the placeholder
+    `<provider>-<hash>@users.invalid` of a social sign-in that gave no email: nothing is ever mailed there."""
+    domain = address.rpartition("@")[2].strip().rstrip(".").lower()
+    return not (domain == "invalid" or domain.endswith(".invalid"))
+
+
+def duration(seconds: int) -> str:
+    """`86400` -> `24 hours`: how long a link stays valid, as a person says it."""
+    for size, unit in ((3600, "hour"), (60, "minute")):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+class MailComposer:
+    def __init__(self, *, config: Config, users: UserStore, links: ActionLinks) -> None:
+        self._config = config
+        self._users = users
+        self._links = links
+        self._app_url = config.app_url if config.app_url.endswith("/") else config.app_url + "/"
+        self._templates = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"]),
+            undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+        )
+
+    def link(self, page: str, **query: str) -> str:
+        return self._app_url + page + (f"?{urlencode(query)}" if query else "")
+
+    async def compose(self, message: MailMessage | None) -> Mail | None:
+        """The mail for this message, or None when there is nobody (left) to send it to, or the address
+        cannot receive mail (`.invalid`)."""
+        mail = await self._compose(message)
+        return mail if mail is None or deliverable(mail.to) else None
+
+    async def _compose(self, message: MailMessage | None) -> Mail | None:
+        match message:
+            case VerifyAddress() | VerifyRequest():
+                user = await self._user(message)
+                if user is None or user.email_verified or not deliverable(user.email):
+                    return None
+                token = await self._links.issue(user, "verify")
+                return self.render("verify", user.email, user=user, link=self.link("verify-email", token=token),
+                                   valid_for=duration(self._links.lifetime("verify")))
+            case ResetRequest():
+                user = await self._user(message)
+                if user is None or not deliverable(user.email):  # no link is made for an address nobody reads
+                    return None
+                token = await self._links.issue(user, "reset")
+                return self.render("reset", user.email, user=user, link=self.link("reset-password", token=token),
+                                   valid_for=duration(self._links.lifetime("reset")))
+            case PasswordChanged() | EmailChanged() | SignupAttempt():
+                user = await self._user(message)
+                if user is None:
+                    return None
+                to = message.old_email if isinstance(message, EmailChanged) else user.email
+                return self.render(message.kind, to, user=user)
+            case AccountDeleted(email=email, name=name):
+                return self.render(message.kind, email, user={"email": email, "name": name})
+        # A record this version cannot read: retrying cannot help, straight to the dead letters.
+        raise PermanentMailError("unknown mail message")
+
+    def render(self, template: str, to: str, **context: Any) -> Mail:
+        config = self._config
+        context = {"app_name": config.app_name, "app_logo_url": config.app_logo_url, "app_url": self._app_url,
+                   "forgot_link": self.link("forgot-password"), **context}
+        text = self._templates.get_template(f"{template}.txt").render(context)
+        html = self._templates.get_template(f"{template}.html").render(context)
+        return Mail(to=to, subject=SUBJECTS[template].format(app=config.app_name), text=text, html=html)
+
+    async def _user(self, message: VerifyAddress | VerifyRequest | ResetRequest | PasswordChanged | EmailChanged
+                    | SignupAttempt) -> User | None:
+        if isinstance(message, VerifyAddress | PasswordChanged | EmailChanged):
+            return await self._users.find_by_uid(message.uid)
+        return await self._users.find_by_email(message.email)

@@ -1,0 +1,77 @@
+"""The mails the server sends, as typed intents queued in the outbox; the worker composes each at delivery time.
+
+Each carries only what the composer cannot look up itself: a uid (the mail goes to the user's current address)
+or an address (whatever account has it, maybe none: the request that asked answered the same either way).
+`kind` is the name in the stored record; it never changes, so queued messages survive an upgrade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from services.infra import MessageCodec
+
+
+@dataclass(frozen=True)
+class VerifyAddress:
+    """A verification link to the user's address, unless it is verified already."""
+
+    kind: ClassVar[str] = "verify"
+    uid: str
+
+
+@dataclass(frozen=True)
+class VerifyRequest:
+    """The same, for whichever account has this address (`POST /verify/resend` without a token)."""
+
+    kind: ClassVar[str] = "verify-request"
+    email: str
+
+
+@dataclass(frozen=True)
+class ResetRequest:
+    """A password reset link, if an account has this address."""
+
+    kind: ClassVar[str] = "reset-request"
+    email: str
+
+
+@dataclass(frozen=True)
+class PasswordChanged:
+    """"Your password was changed": a security notice."""
+
+    kind: ClassVar[str] = "password-changed"
+    uid: str
+
+
+@dataclass(frozen=True)
+class EmailChanged:
+    """Tells the old address where the account went."""
+
+    kind: ClassVar[str] = "email-changed"
+    uid: str
+    old_email: str
+
+
+@dataclass(frozen=True)
+class SignupAttempt:
+    """"Someone tried to sign up with your address" (EMAIL_VERIFICATION_REQUIRED: sign-up tells nobody else)."""
+
+    kind: ClassVar[str] = "signup-attempt"
+    email: str
+
+
+@dataclass(frozen=True)
+class AccountDeleted:
+    """The account is gone: the address and name travel with the message, since no user is left to look up."""
+
+    kind: ClassVar[str] = "account-deleted"
+    email: str
+    name: str
+
+
+MailMessage = (VerifyAddress | VerifyRequest | ResetRequest | PasswordChanged | EmailChanged | SignupAttempt
+               | AccountDeleted)
+MAIL_MESSAGES: MessageCodec[MailMessage] = MessageCodec(
+    [VerifyAddress, VerifyRequest, ResetRequest, PasswordChanged, EmailChanged, SignupAttempt, AccountDeleted])

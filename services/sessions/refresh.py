@@ -1,0 +1,55 @@
+"""Refresh: trade a refresh token for a new pair, rotating it; see services/sessions/store.py for the reuse rules."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from services.context import Client, TokenPair
+from services.limits import Throttle
+from services.operations import NO_OBSERVER, AuditLog, Observer
+from services.outcomes import TOKEN_REVOKED, AuthError
+from services.sessions.authenticator import Authenticator
+from services.sessions.store import Rotation, SessionStore
+from services.tokens import TokenService
+
+log = logging.getLogger("auth.sessions")
+
+
+class RefreshRotation:
+    def __init__(self, *, authenticator: Authenticator, store: SessionStore, tokens: TokenService,
+                 throttle: Throttle, audit: AuditLog, observer: Observer = NO_OBSERVER) -> None:
+        self._authenticator = authenticator
+        self._store = store
+        self._tokens = tokens
+        self._throttle = throttle
+        self._audit = audit
+        self._observer = observer
+
+    async def refresh(self, refresh_token: str | None, client: Client) -> TokenPair:
+        try:
+            pair = await self._refresh(refresh_token, client)
+        except AuthError as exc:
+            self._observer.refresh_finished(exc.code)
+            raise
+        self._observer.refresh_finished("success")
+        return pair
+
+    async def _refresh(self, refresh_token: str | None, client: Client) -> TokenPair:
+        caller = await self._authenticator.authenticate(refresh_token, "refresh_token")
+        claims, user = caller.claims, caller.user
+        rotation, current_jti = await self._store.rotate(
+            user.uid, claims.session_id, claims.token_id, str(uuid.uuid4()), client.ip, client.user_agent)
+        if rotation in (Rotation.REUSED, Rotation.MISSING):
+            if rotation is Rotation.REUSED:
+                log.warning("refresh token reuse: session %s of user %s ended", claims.session_id, user.uid)
+                self._audit.record("refresh.reuse_detected", uid=user.uid, sid=claims.session_id, ip=client.ip)
+            raise AuthError(TOKEN_REVOKED)
+        await self._throttle.login_succeeded(user.email)
+        self._audit.record("refresh", uid=user.uid, sid=claims.session_id, ip=client.ip,
+                           replayed=rotation is Rotation.REPLAYED)
+        epoch = claims.epoch
+        return TokenPair(
+            access=self._tokens.issue(user.uid, "access_token", epoch, claims.session_id),
+            refresh=self._tokens.issue(user.uid, "refresh_token", epoch, claims.session_id, token_id=current_jti),
+        )

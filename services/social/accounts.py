@@ -1,0 +1,163 @@
+"""Which user a provider's identity stands for: found, linked or created, and the links a user keeps.
+
+Kept apart from services/social/service.py, which talks to the providers (states, PKCE, code exchange, token checks)
+and hands over only an identity a provider has vouched for; every decision about our accounts is made here.
+
+Linking rules (no account takeover through a provider's say-so):
+- an identity (provider, subject) seen before signs in its own user, whatever the emails say now;
+- a new identity whose email matches an existing account is linked to it only when the provider asserts
+  that exact address is verified AND the account's own address is verified; otherwise `auth/account-exists`:
+  the owner logs in and links the provider from there;
+- otherwise a new user is made, with the provider's name and `email_verified` as the provider asserts it,
+  and no password (password login fails for it like a wrong password until the user sets one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from services.context import Caller, Client, TokenPair
+from services.infra import UserLocks
+from services.operations import AuditLog
+from services.outcomes import (
+    ACCOUNT_EXISTS,
+    EMAIL_IN_USE,
+    IDENTITY_IN_USE,
+    IDENTITY_NOT_FOUND,
+    INVALID_NAME,
+    LAST_SIGN_IN_METHOD,
+    SIGNUP_DISABLED,
+    TOKEN_REVOKED,
+    USER_DISABLED,
+    AuthError,
+)
+from services.sessions import SessionService
+from services.social.identities import IdentityStore, LinkedIdentity
+from services.social.provider import ProviderIdentity
+from services.users import User, UserStore, clean_name, normalize_email
+
+
+class SocialAccounts:
+    """The accounts behind social sign-in: used by SocialLoginService once a provider has vouched, and by
+    the /user/identities routes, which need no provider at all."""
+
+    def __init__(self, *, identities: IdentityStore, users: UserStore, sessions: SessionService, audit: AuditLog,
+                 locks: UserLocks, disable_signup: bool) -> None:
+        self._identities = identities
+        self._users = users
+        self._sessions = sessions
+        self._audit = audit
+        self._locks = locks
+        self._disable_signup = disable_signup
+
+    async def sign_in(self, vouched: ProviderIdentity, fresh: bool, client: Client) -> tuple[User, TokenPair]:
+        user = await self._user_for(vouched, client)
+        self._refuse_disabled(user, client, vouched.provider)
+        tokens, session = await self._sessions.start(user, fresh, client)
+        self._audit.record("login.ok", uid=user.uid, sid=session.id, ip=client.ip, fresh=fresh,
+                           provider=vouched.provider)
+        return user, tokens
+
+    async def link(self, uid: str, vouched: ProviderIdentity, client: Client) -> None:
+        """Link the identity to the user who started linking; that user may be gone or disabled since."""
+        user = await self._users.find_by_uid(uid)
+        if user is None:
+            raise AuthError(TOKEN_REVOKED)
+        self._refuse_disabled(user, client, vouched.provider)
+        await self._link(user, vouched, client)
+
+    async def identities(self, caller: Caller) -> list[LinkedIdentity]:
+        return await self._identities.list(caller.user.uid)
+
+    async def unlink(self, caller: Caller, name: str, client: Client) -> None:
+        """Remove a link, never the last way in: the count and the delete run under the user's lock, so two
+        concurrent unlinks of an account with two identities and no password cannot both see "two left"."""
+        user = caller.user
+        async with self._locks.hold(user.uid, "identity"):
+            linked = await self.identities(caller)
+            if not any(item.provider == name for item in linked):
+                raise AuthError(IDENTITY_NOT_FOUND)
+            if not user.has_password and len(linked) == 1:
+                raise AuthError(LAST_SIGN_IN_METHOD)
+            if not await self._identities.unlink(user.uid, name):
+                raise AuthError(IDENTITY_NOT_FOUND)
+        self._audit.record("identity.unlinked", uid=user.uid, sid=caller.claims.session_id, ip=client.ip,
+                           provider=name)
+
+    async def _user_for(self, vouched: ProviderIdentity, client: Client) -> User:
+        known = await self._identities.find(vouched.provider, vouched.subject)
+        if known is not None:
+            user = await self._users.find_by_uid(known.uid)
+            if user is not None:
+                return user
+            await self._identities.unlink(known.uid, vouched.provider)  # its user is gone
+        email = _address(vouched.email)
+        existing = await self._users.find_by_email(email) if email else None
+        if existing is not None:
+            if not (vouched.email_verified and existing.email_verified):
+                raise AuthError(ACCOUNT_EXISTS)
+            self._refuse_disabled(existing, client, vouched.provider)  # before a link is made to it
+            await self._link(existing, vouched, client)
+            return existing
+        return await self._create(vouched, email, client)
+
+    async def _create(self, vouched: ProviderIdentity, email: str | None, client: Client) -> User:
+        if self._disable_signup:
+            raise AuthError(SIGNUP_DISABLED)
+        # No address from the provider: a unique placeholder in the reserved .invalid domain (RFC 2606),
+        # which the user can replace with PATCH /user {"email"}.
+        subject_ref = hashlib.sha256(vouched.subject.encode()).hexdigest()[:20]
+        address = email or f"{vouched.provider}-{subject_ref}@users.invalid"
+        try:
+            user = await self._users.create(
+                address, _display_name(vouched, address), "", email_verified=vouched.email_verified and bool(email))
+        except AuthError as exc:
+            if exc.outcome is EMAIL_IN_USE:  # someone took the address a moment ago
+                raise AuthError(ACCOUNT_EXISTS) from None
+            raise
+        try:
+            await self._identities.link(user.uid, vouched)
+        except AuthError as exc:
+            # The same identity signed in twice at once: keep the first user, drop ours.
+            await self._users.delete(user.uid)
+            winner = await self._identities.find(vouched.provider, vouched.subject)
+            found = await self._users.find_by_uid(winner.uid) if winner else None
+            if found is None:
+                raise exc from None
+            return found
+        self._audit.record("signup", uid=user.uid, ip=client.ip, provider=vouched.provider)
+        return user
+
+    def _refuse_disabled(self, user: User, client: Client, provider: str) -> None:
+        """An account an administrator disabled signs in through no provider either (as with a password)."""
+        if user.disabled:
+            self._audit.record("login.disabled", uid=user.uid, ip=client.ip, provider=provider)
+            raise AuthError(USER_DISABLED)
+
+    async def _link(self, user: User, vouched: ProviderIdentity, client: Client) -> None:
+        known = await self._identities.find(vouched.provider, vouched.subject)
+        if known is not None:
+            if known.uid != user.uid:
+                raise AuthError(IDENTITY_IN_USE)
+            return
+        await self._identities.link(user.uid, vouched)
+        self._audit.record("identity.linked", uid=user.uid, ip=client.ip, provider=vouched.provider)
+
+
+def _address(email: str | None) -> str | None:
+    if not email:
+        return None
+    try:
+        return normalize_email(email)
+    except AuthError:
+        return None
+
+
+def _display_name(vouched: ProviderIdentity, address: str) -> str:
+    for candidate in (vouched.name, address.split("@")[0], vouched.provider):
+        try:
+            return clean_name(candidate)
+        except AuthError as exc:
+            if exc.outcome is not INVALID_NAME:
+                raise
+    return vouched.provider

@@ -1,0 +1,160 @@
+"""Single-use tokens for the links we mail: verify an email address, reset a password.
+
+The token is `<uid>.<secret>`: 256 random bits from `secrets`, of which only a SHA-256 hash is stored,
+in `auth:{<uid>}:action:<purpose>` (a hash: `hash`, `expires_at`, `used`, `binding`). So:
+
+- a copy of Redis holds no usable link, and a guess is checked in constant time (`hmac.compare_digest`);
+- there is one live token per user and purpose: issuing a new one replaces the old (newer wins);
+- `binding` is a fingerprint of what the token was issued against (the address to verify; the password
+  hash and address for a reset): once that changes, the token is stale, whatever its age;
+- a record is kept `RECORD_GRACE` seconds past its expiry, so a page can say "expired" or "already
+  used" instead of "invalid";
+- consuming is one Lua compare-and-set, so two clicks at once use a link once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, ClassVar, Literal
+
+from services.infra import redis_guarded
+from services.outcomes import LINK_EXPIRED, LINK_INVALID, LINK_USED, AuthError, Outcome
+from services.users import User, UserStore
+
+Purpose = Literal["verify", "reset"]
+RECORD_GRACE = 7 * 86_400
+_TOKEN = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})")
+
+# KEYS[1] the record; ARGV: expected hash. Marks it used only if it still holds that hash, unused.
+_CONSUME = """
+if redis.call('HGET', KEYS[1], 'hash') ~= ARGV[1] then return 'gone' end
+if redis.call('HGET', KEYS[1], 'used') == '1' then return 'used' end
+redis.call('HSET', KEYS[1], 'used', '1')
+return 'ok'
+"""
+
+
+class LinkState(Enum):
+    VALID = "valid"
+    INVALID = "invalid"
+    EXPIRED = "expired"
+    USED = "used"
+
+
+@dataclass(frozen=True)
+class ParsedToken:
+    uid: str
+    secret: str
+
+
+def parse_token(token: str | None) -> ParsedToken | None:
+    """The uid and secret of a well-formed token; None for anything else (never reaches a Redis key)."""
+    match = _TOKEN.fullmatch(token or "")
+    return ParsedToken(match[1], match[2]) if match else None
+
+
+def fingerprint(*values: str) -> str:
+    """What a token is bound to, without storing the values themselves."""
+    return hashlib.sha256("\x00".join(values).encode()).hexdigest()
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ActionTokenStore:
+    def __init__(self, redis: Any) -> None:
+        self._redis = redis
+        self._consume = redis.register_script(_CONSUME)
+
+    @staticmethod
+    def key(uid: str, purpose: Purpose) -> str:
+        return f"auth:{{{uid}}}:action:{purpose}"
+
+    async def issue(self, uid: str, purpose: Purpose, binding: str, lifetime: int) -> str:
+        """A new token for `purpose`; any earlier one of the same user and purpose stops working."""
+        secret = secrets.token_urlsafe(32)
+        key = self.key(uid, purpose)
+        expires_at = int(time.time()) + lifetime
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.hset(key, mapping={"hash": _digest(secret), "expires_at": expires_at, "used": 0,
+                                    "binding": binding})
+            pipe.expire(key, lifetime + RECORD_GRACE)
+            await redis_guarded(pipe.execute())
+        return f"{uid}.{secret}"
+
+    async def check(self, token: ParsedToken, purpose: Purpose, binding: str) -> LinkState:
+        """What the token is worth now, without using it up (for a page that only shows a form)."""
+        record = await redis_guarded(self._redis.hgetall(self.key(token.uid, purpose)))
+        if not record or not hmac.compare_digest(record["hash"], _digest(token.secret)):
+            return LinkState.INVALID
+        if record["used"] == "1":
+            return LinkState.USED
+        if not hmac.compare_digest(record["binding"], binding):
+            return LinkState.INVALID  # the address or password changed since: a stale link
+        if int(record["expires_at"]) <= time.time():
+            return LinkState.EXPIRED
+        return LinkState.VALID
+
+    async def consume(self, token: ParsedToken, purpose: Purpose, binding: str) -> LinkState:
+        """Use the token up if it is valid; VALID means this call, and no other, used it."""
+        state = await self.check(token, purpose, binding)
+        if state is not LinkState.VALID:
+            return state
+        outcome = await redis_guarded(self._consume(keys=[self.key(token.uid, purpose)], args=[_digest(token.secret)]))
+        return {"ok": LinkState.VALID, "used": LinkState.USED}.get(outcome, LinkState.INVALID)
+
+
+def binding_for(purpose: Purpose, user: User) -> str:
+    """A verification link proves one address; a reset link is for one address and one password."""
+    if purpose == "verify":
+        return fingerprint(purpose, user.email)
+    return fingerprint(purpose, user.email, user.password_hash)
+
+
+class ActionLinks:
+    """Action tokens as the flows use them: made for a user, checked and used up against the user as they are now."""
+
+    _FAILURES: ClassVar[dict[LinkState, Outcome]] = {
+        LinkState.INVALID: LINK_INVALID, LinkState.EXPIRED: LINK_EXPIRED, LinkState.USED: LINK_USED}
+
+    def __init__(self, *, store: ActionTokenStore, users: UserStore, lifetimes: dict[Purpose, int]) -> None:
+        self._store = store
+        self._users = users
+        self._lifetimes = lifetimes
+
+    def lifetime(self, purpose: Purpose) -> int:
+        return self._lifetimes[purpose]
+
+    async def issue(self, user: User, purpose: Purpose) -> str:
+        return await self._store.issue(user.uid, purpose, binding_for(purpose, user), self._lifetimes[purpose])
+
+    async def check(self, token: str | None, purpose: Purpose) -> User:
+        """The user a link is for, while it is usable; AuthError(LINK_...) otherwise."""
+        parsed, user = await self._resolve(token)
+        self._raise_unless_valid(await self._store.check(parsed, purpose, binding_for(purpose, user)))
+        return user
+
+    async def consume(self, token: str | None, purpose: Purpose) -> User:
+        """Like `check`, and uses the link up: only one caller ever gets past this with a given token."""
+        parsed, user = await self._resolve(token)
+        self._raise_unless_valid(await self._store.consume(parsed, purpose, binding_for(purpose, user)))
+        return user
+
+    async def _resolve(self, token: str | None) -> tuple[ParsedToken, User]:
+        parsed = parse_token(token)
+        user = await self._users.find_by_uid(parsed.uid) if parsed else None
+        if parsed is None or user is None:
+            raise AuthError(LINK_INVALID)
+        return parsed, user
+
+    def _raise_unless_valid(self, state: LinkState) -> None:
+        if state is not LinkState.VALID:
+            raise AuthError(self._FAILURES[state])

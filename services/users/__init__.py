@@ -1,0 +1,12 @@
+"""Users: the stored account record, its canonical fields, and the MongoDB collection behind it.
+
+The layer every other domain stands on (sessions authenticate against it, accounts change it, social sign-in
+links to it), so it depends on none of them.
+"""
+
+from services.users.fields import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, clean_name, normalize_email
+from services.users.models import User
+from services.users.store import PRIVATE_FIELDS, UserStore
+
+__all__ = ["MAX_EMAIL_LENGTH", "MAX_NAME_LENGTH", "PRIVATE_FIELDS", "User", "UserStore", "clean_name",
+           "normalize_email"]

@@ -1,0 +1,63 @@
+"""The accounts domain's parts, built from the config and their clients (the root orders the builders)."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from services.accounts import (
+    AccountLifecycle,
+    AccountService,
+    EmailVerification,
+    PasswordHasher,
+    PasswordLogin,
+    PasswordPolicy,
+    PasswordReset,
+    common_passwords,
+)
+from services.config import Config
+from services.mail import (
+    AccountNotifier,
+    MailNotifier,
+)
+from services.operations import AuditLog, Observer
+from services.users import UserStore
+from services.wiring.limits import Limits
+from services.wiring.mail import Mail
+from services.wiring.pictures import Pictures
+from services.wiring.sessions import Sessions
+from services.wiring.social import Social
+from services.wiring.tokens import Tokens
+
+
+@dataclass(frozen=True)
+class Accounts:
+    manager: AccountService
+    password_login: PasswordLogin
+    verification: EmailVerification
+    recovery: PasswordReset
+    lifecycle: AccountLifecycle
+
+
+def build_accounts(*, config: Config, users: UserStore, tokens: Tokens, limits: Limits, sessions: Sessions,
+                   mail: Mail, pictures: Pictures, social: Social, audit: AuditLog, observer: Observer,
+                   executor: Executor | None, notifier: AccountNotifier | None) -> Accounts:
+    hasher = PasswordHasher(config.bcrypt_cost, executor)
+    policy = PasswordPolicy(config.password_min_length, config.password_max_length, common_passwords())
+    verification = EmailVerification(links=tokens.links, outbox=mail.outbox, throttle=limits.throttle, users=users,
+                                     audit=audit)
+    return Accounts(
+        manager=AccountService(users=users, sessions=sessions.manager, hasher=hasher, policy=policy, audit=audit,
+                               verification=verification, outbox=mail.outbox, disable_signup=config.disable_signup,
+                               verification_required=config.email_verification_required),
+        password_login=PasswordLogin(users=users, sessions=sessions.manager, authenticator=sessions.authenticator,
+                                     hasher=hasher, throttle=limits.throttle, audit=audit,
+                                     max_password_length=config.password_max_length,
+                                     verification_required=config.email_verification_required, observer=observer),
+        verification=verification,
+        recovery=PasswordReset(links=tokens.links, outbox=mail.outbox, throttle=limits.throttle,
+                               sessions=sessions.manager, hasher=hasher, policy=policy, audit=audit),
+        lifecycle=AccountLifecycle(users=users, sessions=sessions.manager, pictures=pictures.manager,
+                                   notifier=notifier or MailNotifier(mail.outbox), audit=audit,
+                                   identities=social.identities),
+    )

@@ -1,0 +1,28 @@
+"""The pictures domain's parts, built from the config and their clients (the root orders the builders)."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+from services.config import Config
+from services.operations import AuditLog
+from services.pictures import ImageProcessor, ObjectStorage, PendingObjects, PictureService, build_storage
+from services.users import UserStore
+
+
+@dataclass(frozen=True)
+class Pictures:
+    manager: PictureService
+    storage: ObjectStorage
+    pending: PendingObjects
+
+
+def build_pictures(*, config: Config, database: Any, users: UserStore, audit: AuditLog, executor: Executor | None,
+                   storage: ObjectStorage | None) -> Pictures:
+    storage = storage or build_storage(config, executor)
+    pending = PendingObjects(database)
+    images = ImageProcessor(config.picture_max_edge, config.picture_max_pixels, executor)
+    return Pictures(manager=PictureService(users=users, storage=storage, images=images, pending=pending, audit=audit),
+                    storage=storage, pending=pending)

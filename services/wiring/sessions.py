@@ -1,0 +1,36 @@
+"""The sessions domain's parts, built from the config and their clients (the root orders the builders)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.config import Config
+from services.operations import AuditLog, Observer
+from services.sessions import Authenticator, RefreshRotation, SessionService, SessionStore, TokenEpochs
+from services.users import UserStore
+from services.wiring.limits import Limits
+from services.wiring.tokens import Tokens
+
+
+@dataclass(frozen=True)
+class Sessions:
+    store: SessionStore
+    epochs: TokenEpochs
+    authenticator: Authenticator
+    refresh: RefreshRotation
+    manager: SessionService
+
+
+def build_sessions(*, config: Config, redis: Any, users: UserStore, tokens: Tokens, limits: Limits, audit: AuditLog,
+                   observer: Observer) -> Sessions:
+    # Both live as long as a refresh token: a session nobody refreshes ends, an idle user's epoch is refilled.
+    store = SessionStore(redis, config.jwt_refresh_token_lifetime)
+    epochs = TokenEpochs(redis, config.jwt_refresh_token_lifetime)
+    authenticator = Authenticator(tokens=tokens.jwts, users=users, store=store, epochs=epochs)
+    return Sessions(
+        store=store, epochs=epochs, authenticator=authenticator,
+        refresh=RefreshRotation(authenticator=authenticator, store=store, tokens=tokens.jwts,
+                                throttle=limits.throttle, audit=audit, observer=observer),
+        manager=SessionService(users=users, store=store, epochs=epochs, tokens=tokens.jwts, audit=audit),
+    )
