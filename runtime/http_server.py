@@ -27,10 +27,6 @@ class DrainingHTTPServer(tornado.httpserver.HTTPServer):
         self._idle_again = asyncio.Event()
         self.draining = False
 
-    @property
-    def requests_in_flight(self) -> int:
-        return len(self._busy)
-
     async def drain(self, seconds: float) -> None:
         """Call after `stop()`: let requests in flight finish for up to `seconds`, then close everything."""
         self.draining = True

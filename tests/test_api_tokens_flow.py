@@ -164,13 +164,16 @@ async def test_hand_signed_token_past_its_exp_is_expired(api: Api, keys_dir: Pat
 
 
 @pytest.mark.gen_test(timeout=20)
-@pytest.mark.parametrize("settings", [{"jwt_access_token_lifetime": 1}], ids=["1s-access"])
+@pytest.mark.parametrize("settings", [{"jwt_access_token_lifetime": 2}], ids=["2s-access"])
 async def test_an_access_token_expires_after_its_lifetime(api: Api, settings: dict[str, Any]) -> None:
-    """The token is used once first, so the verified-token cache must also notice the expiry."""
+    """The token is used once first, so the verified-token cache must also notice the expiry.
+
+    Times are whole seconds (RFC 7519 NumericDate): a 2 s token is good for at least one second, a 1 s token
+    issued at the end of a second for a few milliseconds only."""
     tokens = await api.signed_up_tokens()
     await assert_works(api, tokens["access_token"])
     refreshed = (await refresh_post(api, tokens["refresh_token"])).json["access_token"]
-    await asyncio.sleep(2.1)
+    await asyncio.sleep(3.1)
     for token in (tokens["access_token"], refreshed):
         assert_error(await api.get("/user", token=token), 401, "auth/token-expired")
     renewed = await refresh_post(api, tokens["refresh_token"])
@@ -179,10 +182,10 @@ async def test_an_access_token_expires_after_its_lifetime(api: Api, settings: di
 
 
 @pytest.mark.gen_test(timeout=20)
-@pytest.mark.parametrize("settings", [{"jwt_access_token_lifetime": 1, "jwt_refresh_token_lifetime": 2}],
-                         ids=["2s-refresh"])
+@pytest.mark.parametrize("settings", [{"jwt_access_token_lifetime": 1, "jwt_refresh_token_lifetime": 3}],
+                         ids=["3s-refresh"])
 async def test_an_expired_refresh_token_is_refused(api: Api, settings: dict[str, Any]) -> None:
     tokens = await api.signed_up_tokens()
     assert (await refresh_post(api, tokens["refresh_token"])).status == 200
-    await asyncio.sleep(3.1)
+    await asyncio.sleep(4.1)
     assert_error(await refresh_post(api, tokens["refresh_token"]), 401, "auth/token-expired")

@@ -50,9 +50,9 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
                    mailer: Mailer | None = None, notifier: AccountNotifier | None = None,
                    storage: ObjectStorage | None = None) -> Services:
     """`mailer`, `notifier` and `storage` replace the ones the config names (tests)."""
-    observer = Metrics(config.metrics_path) if config.metrics_enabled else NO_OBSERVER
+    observer = Metrics(directory=config.metrics_path) if config.metrics_enabled else NO_OBSERVER
     audit = AuditLog()
-    users = UserStore(database)
+    users = UserStore(database=database)
     tokens = build_tokens(config=config, redis=redis, users=users, executor=executor, observer=observer)
     limits = build_limits(config=config, redis=redis, observer=observer)
     sessions = build_sessions(config=config, redis=redis, users=users, tokens=tokens, limits=limits, audit=audit,

@@ -42,8 +42,9 @@ class Accounts:
 def build_accounts(*, config: Config, users: UserStore, tokens: Tokens, limits: Limits, sessions: Sessions,
                    mail: Mail, pictures: Pictures, social: Social, audit: AuditLog, observer: Observer,
                    executor: Executor | None, notifier: AccountNotifier | None) -> Accounts:
-    hasher = PasswordHasher(config.bcrypt_cost, executor)
-    policy = PasswordPolicy(config.password_min_length, config.password_max_length, common_passwords())
+    hasher = PasswordHasher(cost=config.bcrypt_cost, executor=executor)
+    policy = PasswordPolicy(min_length=config.password_min_length, max_length=config.password_max_length,
+                            blocklist=common_passwords())
     verification = EmailVerification(links=tokens.links, outbox=mail.outbox, throttle=limits.throttle, users=users,
                                      audit=audit)
     return Accounts(
@@ -58,6 +59,6 @@ def build_accounts(*, config: Config, users: UserStore, tokens: Tokens, limits: 
         recovery=PasswordReset(links=tokens.links, outbox=mail.outbox, throttle=limits.throttle,
                                sessions=sessions.manager, hasher=hasher, policy=policy, audit=audit),
         lifecycle=AccountLifecycle(users=users, sessions=sessions.manager, pictures=pictures.manager,
-                                   notifier=notifier or MailNotifier(mail.outbox), audit=audit,
+                                   notifier=notifier or MailNotifier(outbox=mail.outbox), audit=audit,
                                    identities=social.identities),
     )

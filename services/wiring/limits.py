@@ -17,5 +17,5 @@ class Limits:
 
 
 def build_limits(*, config: Config, redis: Any, observer: Observer) -> Limits:
-    return Limits(throttle=Throttle(RateLimiter(redis), config, observer),
-                  client_addresses=ClientAddressResolver(parse_networks(config.trusted_proxies)))
+    return Limits(throttle=Throttle(limiter=RateLimiter(redis=redis), config=config, observer=observer),
+                  client_addresses=ClientAddressResolver(trusted_proxies=parse_networks(config.trusted_proxies)))

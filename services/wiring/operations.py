@@ -22,7 +22,7 @@ class Operations:
 def build_operations(*, config: Config, redis: Any, database: Any, tokens: Tokens, mail: Mail, audit: AuditLog,
                      observer: Observer) -> Operations:
     timeout = config.readiness_timeout_seconds
-    exposition = (MetricsExposition(config.metrics_path, tokens.keyring, mail.outbox, timeout)
-                  if config.metrics_enabled else None)
-    return Operations(audit=audit, observer=observer, readiness=Readiness(redis, database, tokens.keyring, timeout),
-                      exposition=exposition)
+    exposition = (MetricsExposition(directory=config.metrics_path, keyring=tokens.keyring, outbox=mail.outbox,
+                                    timeout=timeout) if config.metrics_enabled else None)
+    readiness = Readiness(redis=redis, database=database, keyring=tokens.keyring, timeout=timeout)
+    return Operations(audit=audit, observer=observer, readiness=readiness, exposition=exposition)

@@ -21,8 +21,8 @@ class Pictures:
 
 def build_pictures(*, config: Config, database: Any, users: UserStore, audit: AuditLog, executor: Executor | None,
                    storage: ObjectStorage | None) -> Pictures:
-    storage = storage or build_storage(config, executor)
-    pending = PendingObjects(database)
-    images = ImageProcessor(config.picture_max_edge, config.picture_max_pixels, executor)
+    storage = storage or build_storage(config=config, executor=executor)
+    pending = PendingObjects(database=database)
+    images = ImageProcessor(max_edge=config.picture_max_edge, max_pixels=config.picture_max_pixels, executor=executor)
     return Pictures(manager=PictureService(users=users, storage=storage, images=images, pending=pending, audit=audit),
                     storage=storage, pending=pending)

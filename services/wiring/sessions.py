@@ -25,8 +25,8 @@ class Sessions:
 def build_sessions(*, config: Config, redis: Any, users: UserStore, tokens: Tokens, limits: Limits, audit: AuditLog,
                    observer: Observer) -> Sessions:
     # Both live as long as a refresh token: a session nobody refreshes ends, an idle user's epoch is refilled.
-    store = SessionStore(redis, config.jwt_refresh_token_lifetime)
-    epochs = TokenEpochs(redis, config.jwt_refresh_token_lifetime)
+    store = SessionStore(redis=redis, ttl_seconds=config.jwt_refresh_token_lifetime)
+    epochs = TokenEpochs(redis=redis, ttl_seconds=config.jwt_refresh_token_lifetime)
     authenticator = Authenticator(tokens=tokens.jwts, users=users, store=store, epochs=epochs)
     return Sessions(
         store=store, epochs=epochs, authenticator=authenticator,

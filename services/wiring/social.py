@@ -33,14 +33,14 @@ class Social:
 
 def build_social(*, config: Config, redis: Any, database: Any, users: UserStore, sessions: Sessions,
                  audit: AuditLog) -> Social:
-    identities = IdentityStore(database)
+    identities = IdentityStore(database=database)
     accounts = SocialAccounts(identities=identities, users=users, sessions=sessions.manager, audit=audit,
-                              locks=UserLocks(redis), disable_signup=config.disable_signup)
-    http = ProviderHttp(config.social_http_timeout_seconds)
+                              locks=UserLocks(redis=redis), disable_signup=config.disable_signup)
+    http = ProviderHttp(timeout=config.social_http_timeout_seconds)
     sign_in = SocialLoginService(
         providers=_providers(config, http), accounts=accounts,
-        states=SignInStates(redis, config.social_state_ttl_seconds),
-        redirects=RedirectAllowList(config.social_redirect_allowlist), http=http, app_url=config.app_url)
+        states=SignInStates(redis=redis, ttl_seconds=config.social_state_ttl_seconds),
+        redirects=RedirectAllowList(entries=config.social_redirect_allowlist), http=http, app_url=config.app_url)
     return Social(sign_in=sign_in, accounts=accounts, identities=identities)
 
 
@@ -48,10 +48,10 @@ def _providers(config: Config, http: ProviderHttp) -> dict[str, SocialProvider]:
     providers: dict[str, SocialProvider] = {}
     for provider in config.social_providers:
         if provider.kind == "oidc":
-            providers[provider.name] = OidcProvider(provider, http, leeway=config.social_token_leeway,
+            providers[provider.name] = OidcProvider(config=provider, http=http, leeway=config.social_token_leeway,
                                                     refetch_seconds=config.social_jwks_refetch_seconds)
         elif provider.kind == "facebook":
-            providers[provider.name] = FacebookProvider(provider, http)
+            providers[provider.name] = FacebookProvider(config=provider, http=http)
         else:
-            providers[provider.name] = GitHubProvider(provider, http)
+            providers[provider.name] = GitHubProvider(config=provider, http=http)
     return providers

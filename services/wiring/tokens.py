@@ -22,12 +22,12 @@ class Tokens:
 
 def build_tokens(*, config: Config, redis: Any, users: UserStore, executor: Executor | None,
                  observer: Observer) -> Tokens:
-    keyring = KeyRing(Path(config.jwt_keys), signing_kid=config.jwt_signing_kid, executor=executor,
+    keyring = KeyRing(folder=Path(config.jwt_keys), signing_kid=config.jwt_signing_kid, executor=executor,
                       observer=observer)
-    jwts = TokenService(keyring, issuer=config.jwt_issuer, audience=config.jwt_audience,
+    jwts = TokenService(keyring=keyring, issuer=config.jwt_issuer, audience=config.jwt_audience,
                         access_lifetime=config.jwt_access_token_lifetime,
                         refresh_lifetime=config.jwt_refresh_token_lifetime, leeway=config.jwt_leeway)
-    links = ActionLinks(store=ActionTokenStore(redis), users=users,
+    links = ActionLinks(store=ActionTokenStore(redis=redis), users=users,
                         lifetimes={"verify": config.email_verification_lifetime,
                                    "reset": config.password_reset_lifetime})
     return Tokens(keyring=keyring, jwts=jwts, links=links)
