@@ -1,5 +1,5 @@
-"""Fixtures: a real Redis server and a real S3 API (moto) for the session; a fresh in-memory MongoDB, key
-folder, upload folder and bucket per test.
+"""Fixtures only: a real Redis server and a real S3 API (moto) for the session; a fresh in-memory MongoDB, key
+folder, upload folder and bucket per test. What tests share besides fixtures is in tests/support/.
 
 Tests talk to the app over HTTP with pytest-tornado's `http_client`; `api` wraps it so a test reads
 like the API documentation: a request, then the asserted response.
@@ -7,16 +7,8 @@ like the API documentation: a request, then the asserted response.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import signal
-import socket
-import subprocess
-import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,44 +16,19 @@ import pytest
 import tornado.httpclient
 import tornado.httpserver
 import tornado.testing
-from fake_providers import FakeProviders, make_fake_app, rsa_key
-from mailcatcher import SmtpServer
 from mongomock_motor import AsyncMongoMockClient
-from redis_cluster import RedisClusterServers
+from support.api import Api
+from support.cluster import RedisClusterServers
+from support.mail import RecordingNotifier, SmtpServer
+from support.processes import free_port
+from support.providers import FakeProviders, make_fake_app, rsa_key
+from support.s3 import MotoServer
 
 from handlers.application import make_app
-from services.config import Config, load_config, setting_names
+from services.config import Config, load_config
 from services.infra import EmbeddedRedis, redis_client
 from services.tokens import keyfiles
 from services.wiring import Services, build_services, start_services, stop_services
-
-PASSWORD = "Myverystrongpassword123@"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-SERVER = Path(__file__).resolve().parent.parent / "server.py"
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM a `server.py` started with `start_new_session=True`; if it hangs, kill its whole session
-    (the server and its redis-server child), so no test leaves a process behind."""
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def server_environ(**settings: str) -> dict[str, str]:
-    """An environment for running `server.py` as a process: ours without any setting, plus `settings`."""
-    ours = {name: value for name, value in os.environ.items() if name not in {*setting_names(), "AUTH_CONFIG"}}
-    return {**ours, **settings}
 
 
 @pytest.fixture(scope="session")
@@ -132,21 +99,6 @@ def mailbox(smtp_server: SmtpServer) -> SmtpServer:
     return smtp_server
 
 
-def mail_settings(smtp: SmtpServer, **more: Any) -> dict[str, Any]:
-    """Settings that send mail to `smtp`, retrying fast."""
-    return {"mail_backend": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none",
-            "mail_retry_base_seconds": 0.05, "mail_retry_max_seconds": 0.5, "mail_send_timeout_seconds": 5, **more}
-
-
-async def settle(outbox: Any) -> None:
-    """Wait until the mail worker has dealt with every queued message."""
-    for _ in range(500):
-        if await outbox.pending() == 0:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the outbox did not empty")
-
-
 @pytest.fixture
 def redis(redis_url: str, io_loop: Any) -> Iterator[Any]:
     """A client of the session's Redis, flushed (every primary of a cluster), for tests of a service on its own."""
@@ -177,16 +129,6 @@ def config(keys_dir: Path, redis_url: str, settings: dict[str, Any], tmp_path: P
     return load_config(None, environ={}, **values)
 
 
-@dataclass
-class RecordingNotifier:
-    """Stands in for the mailer: remembers every notice instead of sending it."""
-
-    deleted: list[tuple[str, str]] = field(default_factory=list)
-
-    async def account_deleted(self, email: str, name: str) -> None:
-        self.deleted.append((email, name))
-
-
 @pytest.fixture
 def notifier() -> RecordingNotifier:
     return RecordingNotifier()
@@ -203,33 +145,6 @@ def services(config: Config, io_loop: Any, notifier: RecordingNotifier) -> Itera
 
 
 # --- S3: moto's server on a local port, reached over HTTP like any S3 endpoint ---------------------------
-
-
-class MotoServer:
-    """moto's S3 API in a thread of this process; stop() and start() again on the same port keep its buckets."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self._server: Any = None
-
-    def start(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self._server.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    def client(self) -> Any:
-        """A plain boto3 client, to look into the bucket behind the server's back."""
-        import boto3
-
-        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id="test-key",
-                            aws_secret_access_key="test-secret")
 
 
 @pytest.fixture(scope="session")
@@ -249,11 +164,6 @@ def own_s3() -> Iterator[MotoServer]:
     server.stop()
 
 
-def s3_settings(server: MotoServer, bucket: str) -> dict[str, Any]:
-    return {"storage_backend": "s3", "s3_bucket": bucket, "s3_endpoint_url": server.url,
-            "s3_access_key_id": "test-key", "s3_secret_access_key": "test-secret", "storage_timeout_seconds": 2}
-
-
 @pytest.fixture
 def bucket(moto_server: MotoServer) -> str:
     """A new, empty bucket for one test."""
@@ -262,94 +172,9 @@ def bucket(moto_server: MotoServer) -> str:
     return name
 
 
-def bucket_keys(server: MotoServer, bucket: str) -> list[str]:
-    listing = server.client().list_objects_v2(Bucket=bucket)
-    return sorted(item["Key"] for item in listing.get("Contents", []))
-
-
 @pytest.fixture
 def app(services: Services) -> Any:
     return make_app(services)
-
-
-@dataclass
-class Response:
-    status: int
-    headers: Any
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class Api:
-    """A thin HTTP client for tests: never raises on 4xx/5xx, always returns the status and body."""
-
-    def __init__(self, client: tornado.httpclient.AsyncHTTPClient, base_url: str) -> None:
-        self._client = client
-        self.base_url = base_url
-
-    async def request(self, method: str, path: str, json_body: Any = None, body: bytes | str | None = None,
-                      token: str | None = None, headers: dict[str, str] | None = None) -> Response:
-        all_headers = dict(headers or {})
-        if token is not None:
-            all_headers.setdefault("python-auth", f"Bearer {token}")
-        if json_body is not None:
-            body = json.dumps(json_body)
-            all_headers.setdefault("Content-Type", "application/json")
-        response = await self._client.fetch(
-            self.base_url + path, method=method, body=body, headers=all_headers, raise_error=False,
-            allow_nonstandard_methods=True, request_timeout=30,
-        )
-        return Response(response.code, response.headers, response.body or b"")
-
-    async def fetch_url(self, url: str) -> Response:
-        """GET an absolute URL (a picture's), with no token."""
-        response = await self._client.fetch(url, raise_error=False, request_timeout=30)
-        return Response(response.code, response.headers, response.body or b"")
-
-    async def get(self, path: str, **kwargs: Any) -> Response:
-        return await self.request("GET", path, **kwargs)
-
-    async def post(self, path: str, json_body: Any = None, **kwargs: Any) -> Response:
-        return await self.request("POST", path, json_body=json_body, **kwargs)
-
-    async def patch(self, path: str, json_body: Any = None, **kwargs: Any) -> Response:
-        return await self.request("PATCH", path, json_body=json_body, **kwargs)
-
-    async def signup(self, email: str = "omar@quazi.co", password: str = PASSWORD,
-                     name: str = "Omar Quazi") -> Response:
-        return await self.post("/signup", {"name": name, "email": email, "password": password})
-
-    async def login(self, email: str = "omar@quazi.co", password: str = PASSWORD, fresh: bool = False) -> Response:
-        return await self.post("/login", {"email": email, "password": password, "fresh_token": fresh})
-
-    async def signed_up_tokens(self, email: str = "omar@quazi.co", fresh: bool = False) -> dict[str, str]:
-        """Sign up and log in; returns the `tokens` object of the login answer."""
-        assert (await self.signup(email=email)).status == 200
-        login = await self.login(email=email, fresh=fresh)
-        assert login.status == 200, login.body
-        return login.json["tokens"]
-
-
-def assert_error(response: Response, status: int, code: str) -> None:
-    """The API's one error shape: `{status: "error", code, message}` with the expected status and code."""
-    assert response.status == status, response.body
-    body = response.json
-    assert set(body) == {"status", "code", "message"}, body
-    assert body["status"] == "error", body
-    assert body["code"] == code, body
-
-
-async def eventually(probe: Callable[[], Awaitable[bool]], within: float = 5.0) -> bool:
-    """Poll until `probe()` holds or `within` seconds pass (the app re-reads the keys folder every 0.2 s)."""
-    deadline = time.monotonic() + within
-    while not await probe():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
 
 
 @pytest.fixture
