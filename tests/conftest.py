@@ -116,9 +116,10 @@ def keys_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings() -> dict[str, Any]:
-    """Per-test config overrides: a test changes this dict before `app` is built."""
-    return {}
+def settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Per-test config overrides: what a test asks for with `with_settings` (support/api.py), or a dict a test
+    changes before `app` is built. Modules with settings of their own override this fixture."""
+    return dict(getattr(request, "param", {}))
 
 
 @pytest.fixture

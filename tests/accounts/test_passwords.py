@@ -7,11 +7,10 @@ import statistics
 import time
 
 import pytest
+from support.api import PASSWORD
 
 from services.accounts import PasswordHasher, PasswordPolicy, common_passwords
 from services.outcomes import WEAK_PASSWORD, AuthError
-
-PASSWORD = "Myverystrongpassword123@"
 
 
 @pytest.fixture(scope="module")

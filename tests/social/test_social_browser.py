@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import tornado.httpclient
-from support.api import Api, assert_error
+from support.api import Api, Response, assert_error
 from support.providers import CLIENT_ID, CLIENT_SECRET, FakeProviders, social_settings
 
 APP_PAGE = "https://app.example.com/signed-in"
@@ -299,7 +299,5 @@ async def test_a_form_post_callback_is_only_for_form_post_providers(browser: Any
     assert_error(_as_response(posted), 405, "auth/method-not-allowed")
 
 
-def _as_response(hop: Hop) -> Any:
-    from conftest import Response
-
+def _as_response(hop: Hop) -> Response:
     return Response(hop.status, {}, hop.body)
