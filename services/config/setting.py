@@ -9,10 +9,20 @@ default must be empty, and the generated files tell operators to set it in the e
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 from services.config.values import ConfigError
+
+
+class Section(Protocol):
+    """A frozen dataclass of settings: its docstring describes them to operators, under this heading."""
+
+    TITLE: ClassVar[str]
+    PAGES: ClassVar[tuple[str, ...]]  # the docs/ pages that explain these settings at length
+
+    def __post_init__(self) -> None:
+        """Check its own settings: a bad one stops the server at start."""
 
 
 def setting(default: Any, help: str, *, secret: bool = False, example: str = "") -> Any:

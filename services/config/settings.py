@@ -29,7 +29,7 @@ from services.config.sections import (
     StoreSettings,
     TokenSettings,
 )
-from services.config.setting import check
+from services.config.setting import Section, check
 from services.config.values import coerce, read_yaml_settings
 
 
@@ -40,7 +40,7 @@ class Config(ServerSettings, TokenSettings, AccountSettings, LimitSettings, Mail
 
     def __post_init__(self) -> None:
         for section in sections():
-            section.__post_init__(self)  # type: ignore[attr-defined]
+            section.__post_init__(self)
         # mongomock lives in one process's memory: a second process would have users of its own.
         check(self.processes == 1 or not self.embedded_mongo, "PROCESSES",
               "above 1 needs MONGO_URL: the embedded MongoDB lives in one process's memory, so each process "
@@ -52,9 +52,9 @@ class Config(ServerSettings, TokenSettings, AccountSettings, LimitSettings, Mail
         return Path(self.metrics_dir or Path(self.data_dir) / "metrics")
 
 
-def sections() -> tuple[type, ...]:
+def sections() -> tuple[type[Section], ...]:
     """The settings' sections in reading order: `config.yaml` and `docs/configuration.md` follow it."""
-    return Config.__bases__
+    return typing.cast("tuple[type[Section], ...]", Config.__bases__)
 
 
 def setting_names() -> list[str]:
