@@ -64,7 +64,7 @@ class PageKit:
         self.templates = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                                             undefined=jinja2.StrictUndefined)
         self.static = {path.name: path.read_bytes() for path in STATIC.iterdir() if path.is_file()}
-        base = urlsplit(config.app_url).path.rstrip("/") + "/"
+        base = urlsplit(config.app_url).path  # APP_URL ends with "/", so does its path
         version = hashlib.sha256(self.static["pages.css"]).hexdigest()[:12]
         self.globals = {
             "app_name": config.app_name, "app_logo_url": config.app_logo_url, "app_url": config.app_url,

@@ -1,8 +1,8 @@
 """Setting values as `config.yaml` and the environment write them, turned into the types `Config` declares.
 
-Kept apart from `services/config.py`, which says which settings exist and which combinations the server can
-run with: this module only knows how one written value (`"30/5m"`, `"true"`, `"a, b"`, a YAML list) becomes a
-typed one, and names the setting in the error when it cannot, so a typo stops the server at start.
+Kept apart from `sections/`, which says which settings exist and which combinations the server can run with:
+this module only knows how one written value (`"30/5m"`, `"true"`, `"a, b"`, a YAML list) becomes a typed one,
+and names the setting in the error when it cannot, so a typo stops the server at start.
 """
 
 from __future__ import annotations
@@ -44,6 +44,13 @@ class Rate:
 
     def __str__(self) -> str:
         return f"{self.limit}/{self.window}"
+
+    def as_written(self) -> str:
+        """The shortest way to write it in `config.yaml`: `30/5m`, `5/1h`, `7/45`."""
+        for unit in ("h", "m"):
+            if self.window % _UNIT[unit] == 0:
+                return f"{self.limit}/{self.window // _UNIT[unit]}{unit}"
+        return str(self)
 
 
 def read_yaml_settings(path: Path, known: Collection[str]) -> dict[str, object]:

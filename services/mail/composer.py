@@ -62,14 +62,13 @@ class MailComposer:
         self._config = config
         self._users = users
         self._links = links
-        self._app_url = config.app_url if config.app_url.endswith("/") else config.app_url + "/"
         self._templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"]),
             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
         )
 
     def link(self, page: str, **query: str) -> str:
-        return self._app_url + page + (f"?{urlencode(query)}" if query else "")
+        return self._config.app_url + page + (f"?{urlencode(query)}" if query else "")
 
     async def compose(self, message: MailMessage | None) -> Mail | None:
         """The mail for this message, or None when there is nobody (left) to send it to, or the address
@@ -106,7 +105,7 @@ class MailComposer:
 
     def render(self, template: str, to: str, **context: Any) -> Mail:
         config = self._config
-        context = {"app_name": config.app_name, "app_logo_url": config.app_logo_url, "app_url": self._app_url,
+        context = {"app_name": config.app_name, "app_logo_url": config.app_logo_url, "app_url": config.app_url,
                    "forgot_link": self.link("forgot-password"), **context}
         text = self._templates.get_template(f"{template}.txt").render(context)
         html = self._templates.get_template(f"{template}.html").render(context)

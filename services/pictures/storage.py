@@ -55,7 +55,7 @@ class LocalStorage:
 
     def __init__(self, folder: Path, app_url: str, executor: Executor | None = None) -> None:
         self.folder = folder.resolve()
-        self._base_url = urljoin(app_url if app_url.endswith("/") else app_url + "/", LOCAL_URL_PREFIX)
+        self._base_url = urljoin(app_url, LOCAL_URL_PREFIX)  # APP_URL ends with "/": its path is kept
         self._executor = executor
 
     def path_of(self, key: str) -> Path:

@@ -41,7 +41,7 @@ class SocialLoginService:
         self._states = states
         self._redirects = redirects
         self._http = http
-        self._app_url = app_url.rstrip("/") + "/"
+        self._app_url = app_url  # APP_URL, which the config makes end with "/"
         # Apple: a signed JWT instead of a fixed secret, made per provider and cached until shortly before it expires.
         self._signed_secrets = {
             name: AppleClientSecret(p.config.team_id, p.config.key_id, p.config.client_id, p.config.signing_key)

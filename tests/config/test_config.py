@@ -86,6 +86,17 @@ def test_yaml_keys_are_case_insensitive_and_null_means_default(tmp_path: Path) -
     assert (config.port, config.app_name) == (9000, Config().app_name)
 
 
+@pytest.mark.parametrize(("written", "normalised"), [
+    ("http://localhost:8080/", "http://localhost:8080/"), ("https://auth.example.com", "https://auth.example.com/"),
+    ("https://auth.example.com/base", "https://auth.example.com/base/"),
+    ("https://auth.example.com/base//", "https://auth.example.com/base/"),
+])
+def test_app_url_always_ends_with_one_slash(written: str, normalised: str) -> None:
+    """Mail links, social callbacks, local picture URLs and pages all build on it: one spelling for all of them."""
+    assert from_env(APP_URL=written).app_url == normalised
+    assert Config(app_url=written) == Config(app_url=normalised)
+
+
 def assert_names(setting: str, make: object) -> None:
     with pytest.raises(ConfigError) as caught:
         make()  # type: ignore[operator]
@@ -132,6 +143,7 @@ def test_a_yaml_value_of_the_wrong_type_is_named(tmp_path: Path, setting: str, t
     ("MAIL_SEND_TIMEOUT_SECONDS", "0"), ("MAIL_RETRY_BASE_SECONDS", "0"), ("MAIL_RETRY_MAX_SECONDS", "1"),
     ("PASSWORD_RESET_LIFETIME", "59"), ("EMAIL_VERIFICATION_LIFETIME", "0"), ("MAILGUN_BASE_URL", "api.mailgun.net"),
     ("RATE_LIMIT_MAIL", "5"), ("RATE_LIMIT_MAIL_ADDRESS", "0/1h"), ("EMAIL_VERIFICATION_REQUIRED", "perhaps"),
+    ("APP_URL", "https://auth.example.com/?tenant=a"), ("APP_URL", "https://auth.example.com/base#top"),
 ])
 def test_an_out_of_range_value_is_named(setting: str, value: str) -> None:
     assert_names(setting, lambda: from_env(**{setting: value}))

@@ -1,0 +1,38 @@
+"""Account settings: who may sign up, which passwords are accepted, how addresses are verified and reset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from services.config.setting import check, setting
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """Sign-up, passwords, email verification and password reset (their links work this many seconds)."""
+
+    TITLE: ClassVar[str] = "Accounts and passwords"
+    PAGES: ClassVar[tuple[str, ...]] = ("accounts.md",)
+
+    disable_signup: bool = setting(False, "Refuse `POST /signup` (403 `auth/signup-disabled`).")
+    password_min_length: int = setting(8, "Shortest password accepted (at least 1); NIST SP 800-63B recommends 15 "
+                                       "where the password is the only factor.")
+    password_max_length: int = setting(1024, "Longest password accepted (at least 64 and at least "
+                                       "`PASSWORD_MIN_LENGTH`; every character counts).")
+    bcrypt_cost: int = setting(12, "bcrypt work factor, 4 to 31; each step doubles the cost, and 12 "
+                               "costs about a quarter of a second of CPU per login (measured in `bench/README.md`).")
+    email_verification_required: bool = setting(False, "Refuse logins of unverified accounts (403 "
+                                                "`auth/email-not-verified`); sign-up then answers a taken address "
+                                                "like a new one and never says 409.")
+    email_verification_lifetime: int = setting(86_400, "Seconds a verification link works (24 hours; at least 60).")
+    password_reset_lifetime: int = setting(3600, "Seconds a password reset link works (1 hour; at least 60).")
+
+    def __post_init__(self) -> None:
+        check(4 <= self.bcrypt_cost <= 31, "BCRYPT_COST", "must be between 4 and 31")
+        check(self.password_min_length >= 1, "PASSWORD_MIN_LENGTH", "must be at least 1")
+        # OWASP ASVS 2.1.2: at least 64 characters must be accepted.
+        check(self.password_max_length >= max(64, self.password_min_length), "PASSWORD_MAX_LENGTH",
+              "must be at least 64 and at least PASSWORD_MIN_LENGTH")
+        check(self.email_verification_lifetime >= 60, "EMAIL_VERIFICATION_LIFETIME", "must be at least 60 seconds")
+        check(self.password_reset_lifetime >= 60, "PASSWORD_RESET_LIFETIME", "must be at least 60 seconds")
