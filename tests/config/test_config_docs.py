@@ -16,7 +16,7 @@ from services.config import Config, load_config, sections, setting_names
 from services.config import docs as config_docs
 from services.config.setting import help_of, is_secret, setting
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONFIGURATION_MD = ROOT / "docs" / "configuration.md"
 # Names that say "this is a credential"; SOCIAL_PROVIDERS holds client secrets and Apple's private keys.
 SECRET_NAME = re.compile(r"PASSWORD$|SECRET|API_KEY$")
