@@ -79,7 +79,7 @@ class AuthApplication(tornado.web.Application):
             (r"/reset-password", ResetPasswordPage),
             (r"/forgot-password", ForgotPasswordPage),
             (r"/static/([a-z0-9-]+\.(?:css|svg))", StaticHandler),
-            # Operations: probes for load balancers, metrics for Prometheus (README "Operations").
+            # Operations: probes for load balancers, metrics for Prometheus (docs/operations.md).
             (r"/healthz", HealthHandler),
             (r"/readyz", ReadinessHandler),
             (r"/metrics", MetricsHandler),

@@ -208,7 +208,7 @@ def _banner(config: Config, embedded_redis_used: bool, processes: int = 1) -> No
     if config.mail_backend == "console":
         lines += ["",
                   "!! MAIL_BACKEND=console: verification and reset mails are printed here, not sent.",
-                  "!! Set MAIL_BACKEND=smtp or mailgun (see README \"Mail\") to deliver them."]
+                  "!! Set MAIL_BACKEND=smtp or mailgun (see docs/email.md) to deliver them."]
     if config.log_format == "json":  # a log pipeline gets one parseable line, not a framed text block
         log.warning(lines[0], extra={"fields": {"notices": [line for line in lines[1:] if line]}})
         return

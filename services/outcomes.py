@@ -1,8 +1,8 @@
 """Every `code` the API answers with, in one place.
 
 Handlers never build error bodies by hand: services raise `AuthError(PROBLEM)` and the base handler
-renders `{"status": "error", "code": ..., "message": ...}`. The README's table of codes is checked
-against this module by a test, so the two cannot drift apart.
+renders `{"status": "error", "code": ..., "message": ...}`. The tables of codes in docs/api.md are
+checked against this module by a test, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ INTERNAL_ERROR = Outcome(500, "auth/internal-error", "Something went wrong on ou
 
 
 def all_outcomes() -> list[Outcome]:
-    """Every documented outcome, for the README check and the error renderer."""
+    """Every documented outcome, for the docs/api.md check and the error renderer."""
     return [value for value in globals().values() if isinstance(value, Outcome)]
 
 

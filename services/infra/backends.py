@@ -27,7 +27,7 @@ def mongo_database(config: Config) -> Any:
     from motor.motor_asyncio import AsyncIOMotorClient
 
     timeout_ms = int(config.redis_timeout_seconds * 1000) * 5
-    # Reads stay on the primary unless MONGO_READ_PREFERENCE says otherwise (README "Deployment": a user who just
+    # Reads stay on the primary unless MONGO_READ_PREFERENCE says otherwise (docs/deployment.md: a user who just
     # signed up must be found by the login that follows); an empty MONGO_WRITE_CONCERN keeps MONGO_URL's `w=`.
     replication: dict[str, Any] = {"readPreference": config.mongo_read_preference}
     if config.mongo_write_concern:
@@ -103,7 +103,7 @@ async def check_redis_mode(redis: Any) -> None:
         raise
     if info.get("cluster_enabled"):
         raise ConfigError("REDIS_URL names a node of a Redis Cluster: write it redis+cluster://host:port "
-                          "(README, \"Redis Cluster\")")
+                          "(docs/deployment.md, \"Redis Cluster\")")
 
 
 def embedded_redis(config: Config) -> EmbeddedRedis:

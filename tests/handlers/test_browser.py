@@ -4,7 +4,7 @@ against `server.py serve` with its mail caught by the test's SMTP server.
 A person's path: ask for a reset on the page, take the link from the mail, fill in the form with the
 keyboard, and the API then takes the new password and refuses the old one; confirm an address; meet an
 expired and an invalid link. Each page is saved as a screenshot (UPDATE_SCREENSHOTS=1 writes them to
-docs/screenshots/ for the README). Skipped only when Chromium or its driver is not installed.
+docs/screenshots/ for docs/email.md). Skipped only when Chromium or its driver is not installed.
 """
 
 from __future__ import annotations
