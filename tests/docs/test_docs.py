@@ -21,9 +21,6 @@ README = (ROOT / "README.md").read_text()
 API = (DOCS / "api.md").read_text()
 MANUAL = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted(DOCS.glob("*.md"))]
 WITH_LINKS = [*MANUAL, ROOT / "bench" / "README.md", ROOT / "keys" / "README.md"]
-# Generated from the settings' help text by the configuration work, which lands separately: while it is absent,
-# links to it are the only ones that may point at a missing file. Drop this once docs/configuration.md exists.
-GENERATED_ELSEWHERE = {DOCS / "configuration.md"}
 
 FENCED = re.compile(r"^```.*?^```$", re.DOTALL | re.MULTILINE)
 INLINE_CODE = re.compile(r"`[^`\n]+`")
@@ -65,7 +62,7 @@ def section(text: str, heading: str) -> str:
 def test_every_page_linked_from_the_index_exists_and_every_page_is_linked() -> None:
     linked = {(DOCS / link.split("#")[0]).resolve() for link in relative_links(DOCS / "index.md")
               if link.split("#")[0].endswith(".md")}
-    missing = [str(page) for page in linked if not page.exists() and page not in GENERATED_ELSEWHERE]
+    missing = [str(page) for page in linked if not page.exists()]
     assert not missing, f"docs/index.md links to pages that do not exist: {missing}"
     orphans = [page.name for page in DOCS.glob("*.md") if page.name != "index.md" and page.resolve() not in linked]
     assert not orphans, f"pages not linked from docs/index.md: {orphans}"
@@ -80,8 +77,7 @@ def test_every_relative_link_leads_to_a_file_and_heading_that_exist() -> None:
             path, _, anchor = link.partition("#")
             target = (page.parent / path).resolve() if path else page
             if not target.exists():
-                if target not in GENERATED_ELSEWHERE:
-                    broken.append(f"{page.relative_to(ROOT)}: {link} (no such file)")
+                broken.append(f"{page.relative_to(ROOT)}: {link} (no such file)")
             elif anchor and target.suffix == ".md" and anchor not in anchors(target.read_text()):
                 broken.append(f"{page.relative_to(ROOT)}: {link} (no such heading)")
     assert not broken, "\n".join(broken)
