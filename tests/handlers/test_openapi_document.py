@@ -27,13 +27,6 @@ HTTP_METHODS = ("get", "post", "patch", "put", "delete")
 # Codes that only travel in the fragment of /callback's redirect are described there in words.
 UNDOCUMENTED_CODES = {INTERNAL_ERROR.code, METHOD_NOT_ALLOWED.code, PROVIDER_DENIED.code, IDENTITY_LINKED.code}
 
-CHECKS = ",".join([
-    "not_a_server_error", "status_code_conformance", "content_type_conformance",
-    "response_schema_conformance", "response_headers_conformance",
-])
-# Operations that end the caller's session or change its credentials: fuzzed last, with their own token,
-# so the first success among them does not leave every other operation answering 401.
-DESTRUCTIVE = ("changeUser", "endSession", "logout", "logoutEverywhere", "deleteUser")
 
 
 # --- the document itself --------------------------------------------------------------------------------

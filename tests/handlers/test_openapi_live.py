@@ -26,14 +26,9 @@ from support.openapi import assert_documented
 from support.processes import free_port, stop_server
 
 from services.config import setting_names
-from services.outcomes import IDENTITY_LINKED, INTERNAL_ERROR, METHOD_NOT_ALLOWED, PROVIDER_DENIED
 
 ROOT = Path(__file__).resolve().parents[2]
-HTTP_METHODS = ("get", "post", "patch", "put", "delete")
 
-# A bug and a wrong method are answered the same way everywhere; the document says so once, in words.
-# Codes that only travel in the fragment of /callback's redirect are described there in words.
-UNDOCUMENTED_CODES = {INTERNAL_ERROR.code, METHOD_NOT_ALLOWED.code, PROVIDER_DENIED.code, IDENTITY_LINKED.code}
 
 CHECKS = ",".join([
     "not_a_server_error", "status_code_conformance", "content_type_conformance",

@@ -16,7 +16,6 @@ from support.api import Api, assert_error, with_settings
 from services.operations import Metrics, MetricsExposition, prepare_metrics_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-ALL_OK = {"redis": "ok", "mongo": "ok", "keys": "ok"}
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -152,3 +151,14 @@ async def test_two_metrics_in_one_process_keep_to_their_own_folders(tmp_path: Pa
         ("auth_rate_limited_total", (("rule", "signup"),)): 1}
     assert {k: v for k, v in two.items() if k[0] == "auth_rate_limited_total"} == {
         ("auth_rate_limited_total", (("rule", "token"),)): 2}
+
+
+@pytest.mark.gen_test
+async def test_unreadable_key_files_are_counted_once(api: Api, services: Any, keys_dir: Path) -> None:
+    (keys_dir / "broken.pub").write_text("not a key")
+    (keys_dir / "broken.key").write_text("not a key")
+    await services.tokens.keyring.reload()
+    await services.tokens.keyring.reload()
+    found = samples((await api.get("/metrics")).body.decode())
+    assert found[("auth_keyring_skipped_files_total", ())] == 1
+    assert found[("auth_keyring_keys", ())] == 1

@@ -6,20 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from support.api import Api, assert_error, with_settings
 
 from services.config import ConfigError, load_config
 from services.infra import EmbeddedRedis
 
-ROOT = Path(__file__).resolve().parents[2]
 ALL_OK = {"redis": "ok", "mongo": "ok", "keys": "ok"}
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of an exposition, by name and sorted labels."""
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
 
 
 # --- liveness and readiness ------------------------------------------------------------------------------
@@ -102,14 +94,3 @@ def test_bad_operations_settings_stop_the_start(name: str, value: str) -> None:
 def test_metrics_dir_defaults_under_data_dir() -> None:
     assert load_config(None, environ={"DATA_DIR": "/srv/auth"}).metrics_path == Path("/srv/auth/metrics")
     assert load_config(None, environ={"METRICS_DIR": "/run/m"}).metrics_path == Path("/run/m")
-
-
-@pytest.mark.gen_test
-async def test_unreadable_key_files_are_counted_once(api: Api, services: Any, keys_dir: Path) -> None:
-    (keys_dir / "broken.pub").write_text("not a key")
-    (keys_dir / "broken.key").write_text("not a key")
-    await services.tokens.keyring.reload()
-    await services.tokens.keyring.reload()
-    found = samples((await api.get("/metrics")).body.decode())
-    assert found[("auth_keyring_skipped_files_total", ())] == 1
-    assert found[("auth_keyring_keys", ())] == 1

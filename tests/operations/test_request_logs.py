@@ -8,22 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from support.api import PASSWORD, Api
 
 from runtime import serving
 from services.config import load_config
 from services.operations.log_format import JsonFormatter
-
-ROOT = Path(__file__).resolve().parents[2]
-ALL_OK = {"redis": "ok", "mongo": "ok", "keys": "ok"}
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of an exposition, by name and sorted labels."""
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
-
 
 # --- request ids -----------------------------------------------------------------------------------------
 
