@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import jwt
 import pytest
 import tornado.httpclient
 
@@ -113,3 +114,8 @@ async def login_tokens(api: Api, email: str = EMAIL, password: str = PASSWORD, f
     response = await api.login(email=email, password=password, fresh=fresh)
     assert response.status == 200, response.body
     return response.json["tokens"]
+
+
+def token_claims(token: str) -> dict[str, Any]:
+    """A token's payload, read without verifying it: tests only compare claims (`sub`, `sid`, `jti`)."""
+    return jwt.decode(token, options={"verify_signature": False})
