@@ -19,7 +19,8 @@ from support.api import PASSWORD, Api, Response, with_settings
 from support.mail import SmtpServer, mail_settings
 
 from services.config import Rate
-from services.limits import LoginFailures, client_network
+from services.limits import LoginFailures, LoginLock, RefuseLockedLogins, client_network
+from services.outcomes import AuthError
 
 # Every test here runs against the standalone Redis and against a three-primary Redis Cluster.
 pytestmark = pytest.mark.redis_cluster_too
@@ -165,6 +166,34 @@ async def test_a_completed_password_reset_clears_the_account_lock(api: Api, mail
     # The attacker's own network stays locked: a reset is no way past his lock.
     assert (await login_from(api, "203.0.113.1", new_password)).status == 429
 
+
+
+class AdmitsEveryone:
+    """A stand-in for issue 16's CAPTCHA (services/limits/challenge.py): every attempt solved one."""
+
+    async def admits(self, lock: LoginLock, client: Any) -> bool:
+        return True
+
+    def refusal(self, lock: LoginLock) -> AuthError:
+        raise AssertionError("an admitted attempt is never refused")
+
+
+@with_settings(rate_limit_login_failures="3/900")
+@pytest.mark.gen_test(timeout=30)
+async def test_a_lock_challenge_lets_a_locked_attempt_through_and_it_still_counts(
+        api: Api, services: Any, monkeypatch: pytest.MonkeyPatch, settings: dict[str, Any]) -> None:
+    assert (await api.signup()).status == 200
+    for _ in range(3):
+        assert (await login_from(api, ATTACKER_NETWORK, WRONG)).status == 401
+    first_lock = await login_from(api, ATTACKER_NETWORK)
+    assert first_lock.status == 429 and int(first_lock.headers["Retry-After"]) <= 30
+    login = services.accounts.password_login
+    monkeypatch.setattr(login, "_challenge", AdmitsEveryone())
+    assert (await login_from(api, ATTACKER_NETWORK, WRONG)).status == 401  # checked, and counted:
+    monkeypatch.setattr(login, "_challenge", RefuseLockedLogins())
+    assert int((await login_from(api, ATTACKER_NETWORK)).headers["Retry-After"]) > 30  # the lock doubled
+    monkeypatch.setattr(login, "_challenge", AdmitsEveryone())
+    assert (await login_from(api, ATTACKER_NETWORK)).status == 200
 
 
 # --- item 8: IPv6 clients per network ---------------------------------------------------------------------------
