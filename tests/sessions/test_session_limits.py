@@ -15,22 +15,12 @@ import logging
 from typing import Any
 
 import pytest
-from support.api import Api, Response, assert_error, assert_revoked, login_tokens, token_claims, with_settings
+from support.api import Api, assert_error, assert_revoked, login_tokens, token_claims, with_settings
 
 from services.sessions import SessionStore
 
 # Every test here runs against the standalone Redis and against a three-primary Redis Cluster.
 pytestmark = pytest.mark.redis_cluster_too
-
-
-async def refresh(api: Api, token: str) -> Response:
-    return await api.post("/refresh", {"token": token})
-
-
-async def refreshed(api: Api, token: str) -> dict[str, Any]:
-    response = await refresh(api, token)
-    assert response.status == 200, response.body
-    return response.json
 
 
 def audit_events(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
@@ -49,9 +39,9 @@ async def sessions_of(api: Api, access: str) -> list[dict[str, Any]]:
 @pytest.mark.gen_test(timeout=20)
 async def test_compatible_mode_keeps_honouring_the_parent_of_a_seed_client(api: Api, settings: dict[str, Any]) -> None:
     original = (await api.signed_up_tokens())["refresh_token"]
-    first = await refreshed(api, original)
+    first = await api.refreshed(original)
     await asyncio.sleep(1.5)  # past the interval, which compatible mode does not apply
-    again = await refreshed(api, original)
+    again = await api.refreshed(original)
     assert token_claims(again["refresh_token"])["jti"] == token_claims(first["refresh_token"])["jti"]
     assert (await api.get("/user", token=again["access_token"])).status == 200
 
@@ -63,19 +53,19 @@ async def test_strict_mode_honours_the_parent_within_the_interval_then_ends_the_
     caplog.set_level(logging.INFO, logger="auth.audit")
     tokens = await api.signed_up_tokens()
     other = await login_tokens(api)  # another device of the same user
-    child = await refreshed(api, tokens["refresh_token"])
+    child = await api.refreshed(tokens["refresh_token"])
     # A lost answer, retried at once: the same child again, nothing ended.
-    retried = await refreshed(api, tokens["refresh_token"])
+    retried = await api.refreshed(tokens["refresh_token"])
     assert token_claims(retried["refresh_token"])["jti"] == token_claims(child["refresh_token"])["jti"]
     await asyncio.sleep(2.5)
-    assert_error(await refresh(api, tokens["refresh_token"]), 401, "auth/token-revoked")
+    assert_error(await api.refresh(tokens["refresh_token"]), 401, "auth/token-revoked")
     # The whole session ended with it: its newest tokens too, on their very next request.
     await assert_revoked(api, child)
     await assert_revoked(api, retried)
     reuse = [event for event in audit_events(caplog) if event["event"] == "refresh.reuse_detected"]
     assert [event["sid"] for event in reuse] == [token_claims(child["access_token"])["sid"]]
     assert (await api.get("/user", token=other["access_token"])).status == 200
-    assert (await refresh(api, other["refresh_token"])).status == 200
+    assert (await api.refresh(other["refresh_token"])).status == 200
 
 
 @with_settings(refresh_token_reuse="strict")
@@ -83,7 +73,7 @@ async def test_strict_mode_honours_the_parent_within_the_interval_then_ends_the_
 async def test_strict_mode_never_forks_or_ends_a_session_on_parallel_refreshes(api: Api,
                                                                                settings: dict[str, Any]) -> None:
     tokens = await api.signed_up_tokens()
-    answers = await asyncio.gather(*(refresh(api, tokens["refresh_token"]) for _ in range(10)))
+    answers = await asyncio.gather(*(api.refresh(tokens["refresh_token"]) for _ in range(10)))
     assert [answer.status for answer in answers] == [200] * 10, [answer.body for answer in answers]
     assert len({token_claims(answer.json["refresh_token"])["jti"] for answer in answers}) == 1
     for answer in answers:
@@ -96,7 +86,7 @@ async def test_strict_mode_rotates_normally_for_a_client_that_stores_each_new_to
         api: Api, settings: dict[str, Any]) -> None:
     token = (await api.signed_up_tokens())["refresh_token"]
     for _ in range(5):
-        answer = await refreshed(api, token)
+        answer = await api.refreshed(token)
         assert (await api.get("/user", token=answer["access_token"])).status == 200
         token = answer["refresh_token"]
 
@@ -110,9 +100,9 @@ async def test_idle_timeout_ends_a_session_nobody_refreshes_and_each_refresh_res
     token = (await api.signed_up_tokens())["refresh_token"]
     for _ in range(2):  # 4 s in all, past the 3 s timeout: each refresh restarted the clock
         await asyncio.sleep(2)
-        token = (await refreshed(api, token))["refresh_token"]
+        token = (await api.refreshed(token))["refresh_token"]
     await asyncio.sleep(3.6)
-    assert_error(await refresh(api, token), 401, "auth/token-revoked")
+    assert_error(await api.refresh(token), 401, "auth/token-revoked")
 
 
 @with_settings(jwt_access_token_lifetime=2, session_idle_timeout=3)
@@ -122,7 +112,7 @@ async def test_a_seed_client_replaying_its_parent_also_keeps_the_session_from_id
     original = (await api.signed_up_tokens())["refresh_token"]
     for _ in range(3):  # 6 s in all: the handed-back child counts as use, as a rotation does
         await asyncio.sleep(2)
-        assert (await api.get("/user", token=(await refreshed(api, original))["access_token"])).status == 200
+        assert (await api.get("/user", token=(await api.refreshed(original))["access_token"])).status == 200
 
 
 @with_settings(jwt_access_token_lifetime=10, session_max_lifetime=4)
@@ -136,7 +126,7 @@ async def test_max_lifetime_ends_a_busy_session_and_its_unexpired_access_tokens(
     latest = tokens
     for elapsed in (1, 2):
         await asyncio.sleep(1)
-        latest = await refreshed(api, latest["refresh_token"])
+        latest = await api.refreshed(latest["refresh_token"])
         assert await services.redis.ttl(SessionStore.key(uid, sid)) <= 4 - elapsed  # a refresh never extends it
     await asyncio.sleep(2.6)
     # 4.6 s after the login: the access tokens themselves are good for 10 s, the session is over.

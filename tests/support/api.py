@@ -75,6 +75,16 @@ class Api:
     async def login(self, email: str = "omar@quazi.co", password: str = PASSWORD, fresh: bool = False) -> Response:
         return await self.post("/login", {"email": email, "password": password, "fresh_token": fresh})
 
+    async def refresh(self, token: str) -> Response:
+        """POST /refresh with the refresh token in the body."""
+        return await self.post("/refresh", {"token": token})
+
+    async def refreshed(self, token: str) -> dict[str, Any]:
+        """Refresh, insisting that it works; returns the answer's JSON (`access_token`, `refresh_token`, `exp`)."""
+        response = await self.refresh(token)
+        assert response.status == 200, response.body
+        return response.json
+
     async def signed_up_tokens(self, email: str = "omar@quazi.co", fresh: bool = False) -> dict[str, str]:
         """Sign up and log in; returns the `tokens` object of the login answer."""
         assert (await self.signup(email=email)).status == 200
