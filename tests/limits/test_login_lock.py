@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import tornado.httpclient
+from pymongo.errors import ServerSelectionTimeoutError
 from support.api import PASSWORD, Api, Response, with_settings
 from support.mail import SmtpServer, mail_settings
 
@@ -86,6 +87,26 @@ async def test_a_correct_password_gives_its_reservation_back(api: Api, settings:
         for _ in range(2):
             assert (await login_from(api, ATTACKER_NETWORK, WRONG)).status == 401
         assert (await login_from(api, ATTACKER_NETWORK)).status == 200
+
+
+@with_settings(rate_limit_login_failures="3/900")
+@pytest.mark.gen_test(timeout=30)
+async def test_attempts_an_outage_cut_short_are_given_back(api: Api, services: Any, monkeypatch: pytest.MonkeyPatch,
+                                                          settings: dict[str, Any]) -> None:
+    """Reserved before the password check, an attempt whose user could not even be read (503) is no failure:
+    an outage must not lock people out."""
+    assert (await api.signup()).status == 200
+
+    async def unreachable(*args: Any, **options: Any) -> None:
+        raise ServerSelectionTimeoutError("no MongoDB")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services.users._users, "find_one", unreachable)
+        for _ in range(5):
+            assert (await login_from(api, ATTACKER_NETWORK, WRONG)).status == 503
+    for _ in range(3):
+        assert (await login_from(api, ATTACKER_NETWORK, WRONG)).status == 401  # the limit of 3, intact
+    assert (await login_from(api, ATTACKER_NETWORK)).status == 429
 
 
 # --- item 5: the owner is not locked out by a stranger ------------------------------------------------------------
