@@ -1,9 +1,9 @@
-"""Issue 12, items 4, 5 and 8: the failed-login lock can be neither raced past nor turned against the owner.
+"""Issue 12, items 4 and 5: the failed-login lock can be neither raced past nor turned against the owner.
 
 Each attempt is reserved (counted) atomically before its password is checked, so parallel guesses cannot all
 slip under the limit (item 4). Failures count per account and client network, with a higher ceiling for the
 account across all networks, so an attacker locks out his own network and not the owner's (item 5); a
-completed password reset clears the count. IPv6 clients count per /64 (`RATE_LIMIT_IPV6_PREFIX`, item 8).
+completed password reset clears the count. Networks themselves (an IPv6 /64): test_client_networks.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from support.api import PASSWORD, Api, Response, with_settings
 from support.mail import SmtpServer, mail_settings
 
 from services.config import Rate
-from services.limits import LoginFailures, LoginLock, RefuseLockedLogins, client_network
+from services.limits import LoginFailures, LoginLock, RefuseLockedLogins
 from services.outcomes import AuthError
 
 # Every test here runs against the standalone Redis and against a three-primary Redis Cluster.
@@ -215,38 +215,6 @@ async def test_a_lock_challenge_lets_a_locked_attempt_through_and_it_still_count
     assert int((await login_from(api, ATTACKER_NETWORK)).headers["Retry-After"]) > 30  # the lock doubled
     monkeypatch.setattr(login, "_challenge", AdmitsEveryone())
     assert (await login_from(api, ATTACKER_NETWORK)).status == 200
-
-
-# --- item 8: IPv6 clients per network ---------------------------------------------------------------------------
-
-async def signup_from(api: Api, address: str, n: int) -> Response:
-    return await api.post("/signup", {"name": "N", "email": f"u{n}@quazi.co", "password": PASSWORD},
-                          headers={"X-Forwarded-For": address})
-
-
-@with_settings(rate_limit_signup="3/60")
-@pytest.mark.gen_test
-async def test_ipv6_clients_share_one_quota_per_64(api: Api, settings: dict[str, Any]) -> None:
-    for n in range(3):
-        assert (await signup_from(api, f"2001:db8:1:2::{n + 1}", n)).status == 200
-    assert (await signup_from(api, "2001:db8:1:2:ffff:ffff:ffff:ffff", 3)).status == 429
-    assert (await signup_from(api, "2001:db8:1:3::1", 4)).status == 200  # the next /64 is another client
-
-
-@with_settings(rate_limit_signup="3/60", rate_limit_ipv6_prefix=128)
-@pytest.mark.gen_test
-async def test_the_ipv6_prefix_is_a_setting(api: Api, settings: dict[str, Any]) -> None:
-    for n in range(5):
-        assert (await signup_from(api, f"2001:db8:1:2::{n + 1}", n)).status == 200
-
-
-def test_client_networks() -> None:
-    assert client_network("203.0.113.7", 64) == "203.0.113.7"
-    assert client_network("::ffff:203.0.113.7", 64) == "203.0.113.7"  # IPv4 on a dual-stack socket
-    assert client_network("2001:db8:1:2:3:4:5:6", 64) == "2001:db8:1:2::/64"
-    assert client_network("2001:DB8:1:2::9", 48) == "2001:db8:1::/48"
-    assert client_network("2001:db8::1", 128) == "2001:db8::1/128"
-    assert client_network("not an address", 64) == "not an address"
 
 
 # --- the failure counts on their own ------------------------------------------------------------------------------
