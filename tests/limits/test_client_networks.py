@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support.api import PASSWORD, Api, Response, with_settings
+from support.api import PASSWORD, Api, signup_from, with_settings
 
 from services.limits import client_network
 
@@ -19,11 +19,6 @@ pytestmark = pytest.mark.redis_cluster_too
 def settings(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Clients are told apart by `X-Forwarded-For` from the loopback proxy."""
     return {"trusted_proxies": ("127.0.0.1",), "rate_limit_token": "1000/60", **getattr(request, "param", {})}
-
-
-async def signup_from(api: Api, address: str, n: int) -> Response:
-    return await api.post("/signup", {"name": "N", "email": f"u{n}@quazi.co", "password": PASSWORD},
-                          headers={"X-Forwarded-For": address})
 
 
 @with_settings(rate_limit_signup="3/60")

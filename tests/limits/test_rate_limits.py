@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import tornado.httpclient
-from support.api import PASSWORD, Api, Response, with_settings
+from support.api import PASSWORD, Api, Response, signup_from, with_settings
 from support.processes import free_port
 
 from services.config import Rate, parse_networks
@@ -151,11 +151,6 @@ async def test_the_owners_live_session_bypasses_the_lock(api: Api, settings: dic
 
 
 # --- client IP behind proxies ------------------------------------------------------------------------------
-
-async def signup_from(api: Api, address: str, n: int) -> Response:
-    return await api.post("/signup", {"name": "N", "email": f"u{n}@quazi.co", "password": PASSWORD},
-                          headers={"X-Forwarded-For": address})
-
 
 @with_settings(trusted_proxies=("127.0.0.1",))
 @pytest.mark.gen_test

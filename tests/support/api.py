@@ -93,6 +93,12 @@ class Api:
         return login.json["tokens"]
 
 
+async def signup_from(api: Api, address: str, n: int) -> Response:
+    """Sign up `u<n>@quazi.co` as a client at `address`, as named by a trusted proxy (`TRUSTED_PROXIES`)."""
+    return await api.post("/signup", {"name": "N", "email": f"u{n}@quazi.co", "password": PASSWORD},
+                          headers={"X-Forwarded-For": address})
+
+
 def assert_error(response: Response, status: int, code: str) -> None:
     """The API's one error shape: `{status: "error", code, message}` with the expected status and code."""
     assert response.status == status, response.body
