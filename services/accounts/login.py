@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from services.accounts.passwords import PasswordHasher
 from services.context import Client, TokenPair
-from services.limits import Throttle
+from services.limits import LockChallenge, RefuseLockedLogins, Throttle
 from services.operations import NO_OBSERVER, AuditLog, Observer, account_ref
-from services.outcomes import EMAIL_NOT_VERIFIED, INVALID_CREDENTIALS, USER_DISABLED, AuthError
+from services.outcomes import EMAIL_NOT_VERIFIED, INVALID_CREDENTIALS, USER_DISABLED, AuthError, ServiceUnavailable
 from services.sessions import Authenticator, SessionService
 from services.users import User, UserStore, normalize_email
 
@@ -14,7 +14,8 @@ from services.users import User, UserStore, normalize_email
 class PasswordLogin:
     def __init__(self, *, users: UserStore, sessions: SessionService, authenticator: Authenticator,
                  hasher: PasswordHasher, throttle: Throttle, audit: AuditLog, max_password_length: int,
-                 verification_required: bool = False, observer: Observer = NO_OBSERVER) -> None:
+                 verification_required: bool = False, observer: Observer = NO_OBSERVER,
+                 challenge: LockChallenge | None = None) -> None:
         self._users = users
         self._sessions = sessions
         self._authenticator = authenticator
@@ -24,6 +25,7 @@ class PasswordLogin:
         self._max_password_length = max_password_length
         self._verification_required = verification_required
         self._observer = observer
+        self._challenge = challenge or RefuseLockedLogins()
 
     async def login(self, email: str, password: str, fresh: bool, client: Client,
                     known_token: str | None = None) -> tuple[User, TokenPair]:
@@ -39,27 +41,16 @@ class PasswordLogin:
     async def _login(self, email: str, password: str, fresh: bool, client: Client,
                      known_token: str | None) -> tuple[User, TokenPair]:
         account = _account_name(email)
+        failures = await self._reserve_attempt(account, client, known_token)
         try:
-            await self._throttle.check_account(account)
-        except AuthError:
-            holder = await self._authenticator.live_holder(known_token)
-            if holder is None or holder.user.email != account:
-                self._audit.record("login.limited", ip=client.ip, account=account_ref(account))
-                raise
-        user = await self._users.find_by_email(account) if "@" in account else None
-        # Unknown accounts cost a bcrypt check too, and over-long input is refused at that same cost.
-        candidate = password if len(password) <= self._max_password_length else ""
-        if not await self._hasher.verify(candidate, user.password_hash if user else None) or user is None:
-            failures = await self._throttle.login_failed(account)
-            # The uid, when the account exists, lets an operator see who is under attack; the log still
-            # never holds the address that was typed.
-            self._audit.record("login.failed", uid=user.uid if user else None, ip=client.ip,
-                               account=account_ref(account), failures=failures)
-            raise AuthError(INVALID_CREDENTIALS)
+            user = await self._password_holder(account, password, client, failures)
+        except ServiceUnavailable:
+            await self._throttle.login_abandoned(account, client.ip)  # an outage is no wrong guess
+            raise
+        await self._throttle.login_succeeded(account, client.ip)
         if user.disabled:  # told only to someone who knows the password
             self._audit.record("login.disabled", uid=user.uid, ip=client.ip)
             raise AuthError(USER_DISABLED)
-        await self._throttle.login_succeeded(account)
         # Only after the password checked out, so it tells a stranger nothing about the address.
         if self._verification_required and not user.email_verified:
             self._audit.record("login.unverified", uid=user.uid, ip=client.ip)
@@ -67,6 +58,34 @@ class PasswordLogin:
         pair, session = await self._sessions.start(user, fresh, client)
         self._audit.record("login.ok", uid=user.uid, sid=session.id, ip=client.ip, fresh=fresh)
         return user, pair
+
+    async def _reserve_attempt(self, account: str, client: Client, known_token: str | None) -> int:
+        """Count this attempt before its password is checked (so parallel guesses cannot all slip under the limit);
+        returns the account's failure count with it. A lock refuses it, unless the caller holds a live session of
+        the account or passes the lock's challenge: then it is counted all the same."""
+        reservation = await self._throttle.reserve_login(account, client.ip)
+        if reservation.lock is None:
+            return reservation.failures
+        holder = await self._authenticator.live_holder(known_token)
+        if (holder is None or holder.user.email != account) and not await self._challenge.admits(reservation.lock,
+                                                                                                 client):
+            self._audit.record("login.limited", ip=client.ip, account=account_ref(account),
+                               scope=reservation.lock.scope)
+            raise self._challenge.refusal(reservation.lock)
+        return (await self._throttle.reserve_login(account, client.ip, past_lock=True)).failures
+
+    async def _password_holder(self, account: str, password: str, client: Client, failures: int) -> User:
+        """The account's user when `password` is its password; otherwise 401, the attempt staying counted."""
+        user = await self._users.find_by_email(account) if "@" in account else None
+        # Unknown accounts cost a bcrypt check too, and over-long input is refused at that same cost.
+        candidate = password if len(password) <= self._max_password_length else ""
+        if not await self._hasher.verify(candidate, user.password_hash if user else None) or user is None:
+            # The uid, when the account exists, lets an operator see who is under attack; the log still
+            # never holds the address that was typed.
+            self._audit.record("login.failed", uid=user.uid if user else None, ip=client.ip,
+                               account=account_ref(account), failures=failures)
+            raise AuthError(INVALID_CREDENTIALS)
+        return user
 
 
 def _account_name(email: str) -> str:

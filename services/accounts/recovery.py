@@ -2,8 +2,8 @@
 
 `forgot` does the same work for every address (count it against its quota, queue one message) and
 answers the same: whether an account has the address is only looked up by the mail worker. A
-completed reset ends every session of the user in the same write that stores the new hash, and tells
-the owner by mail.
+completed reset ends every session of the user in the same write that stores the new hash, clears the
+account's failed-login lock (the owner proved the address), and tells the owner by mail.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class PasswordReset:
         updated = await self._sessions.end_all(user.uid, {"password_hash": password_hash,
                                                                  "email_verified": True})
         self._audit.record("password.reset", uid=user.uid, ip=client.ip)
+        await self._throttle.login_succeeded(updated.email, client.ip)  # proven by mail: lift the account's lock
         # A security notice: sent whatever the address's quota (see EmailVerification.after_email_change).
         await self._outbox.enqueue(PasswordChanged(uid=updated.uid))
         return updated

@@ -41,23 +41,42 @@ class AccountService:
         With EMAIL_VERIFICATION_REQUIRED, a taken address gets the very answer a new one gets (after the
         same password hashing), and its owner a mail saying someone tried: sign-up tells nobody who has an
         account. Without it, a taken address answers 409, as the seed does.
+
+        The account is written first, then its mail is queued: a fault between the two (Redis) answers 503 and
+        leaves the account marked `signup_pending`. Its retry proves itself with the same password, checked against
+        the stored hash (one bcrypt, as for a new address), and finishes the sign-up; anyone else's is a taken
+        address (issue 12, item 15).
         """
         if self._disable_signup:
             raise AuthError(SIGNUP_DISABLED)
         name, email = clean_name(name), normalize_email(email)
         self._policy.check(password, email, name)
+        pending = await self._users.find_by_email(email)
+        if pending is not None and pending.signup_pending:
+            if await self._hasher.verify(password, pending.password_hash):
+                return await self._finish_signup(pending, client, retried=True)
+            return await self._address_taken(email, client)
         password_hash = await self._hasher.hash(password)
         try:
-            user = await self._users.create(email, name, password_hash)
+            user = await self._users.create(email, name, password_hash, signup_pending=True)
         except AuthError as exc:
-            if exc.outcome is not EMAIL_IN_USE or not self._verification_required:
+            if exc.outcome is not EMAIL_IN_USE:
                 raise
-            await self._verification.after_signup_with_taken_address(email)
-            self._audit.record("signup.address_taken", ip=client.ip)
-            return USER_REGISTERED_CHECK_INBOX
+            return await self._address_taken(email, client)
+        return await self._finish_signup(user, client)
+
+    async def _finish_signup(self, user: User, client: Client, retried: bool = False) -> Outcome:
         await self._verification.after_signup(user)
-        self._audit.record("signup", uid=user.uid, ip=client.ip)
+        await self._users.finish_signup(user.uid)
+        self._audit.record("signup", uid=user.uid, ip=client.ip, **({"retried": True} if retried else {}))
         return USER_REGISTERED_CHECK_INBOX if self._verification_required else USER_REGISTERED
+
+    async def _address_taken(self, email: str, client: Client) -> Outcome:
+        if not self._verification_required:
+            raise AuthError(EMAIL_IN_USE)
+        await self._verification.after_signup_with_taken_address(email)
+        self._audit.record("signup.address_taken", ip=client.ip)
+        return USER_REGISTERED_CHECK_INBOX
 
     async def change_name(self, caller: Caller, name: str) -> User:
         user = await self._users.update(caller.user.uid, {"name": clean_name(name)})

@@ -1,4 +1,4 @@
-"""Rate limits in Redis, shared by every server process: request quotas and the failed-login back-off.
+"""Request quotas in Redis, shared by every server process (the failed-login counts: login_failures.py).
 
 Quotas use GCRA (the generic cell rate algorithm, as in redis-cell and Stripe's limiter): a rate of
 `30/300` allows a burst of 30 and then one more every 10 s, with an exact `Retry-After`. Each quota is
@@ -38,35 +38,6 @@ redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, math.ceil(new_tat - now_ms
 return {1, math.floor((window - (new_tat - now_ms)) / emission), new_tat - now_ms, 0}
 """
 
-# KEYS[1] failure record (hash: count, locked_until); ARGV: limit, window (ms), base lock (ms).
-# A failure past the limit locks the account for base * 2^(failures - limit), capped at the window,
-# so guessing slows down exponentially while the owner is never locked out for longer than the window.
-_RECORD_FAILURE = """
-local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local base = tonumber(ARGV[3])
-local count = redis.call('HINCRBY', KEYS[1], 'count', 1)
-local ttl = window
-if count >= limit then
-  local lock = math.min(base * 2 ^ (count - limit), window)
-  redis.call('HSET', KEYS[1], 'locked_until', math.ceil(now_ms + lock))
-  ttl = math.max(window, lock)
-end
-redis.call('PEXPIRE', KEYS[1], math.ceil(ttl))
-return count
-"""
-
-_LOCKED_FOR = """
-local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local locked_until = tonumber(redis.call('HGET', KEYS[1], 'locked_until'))
-if locked_until == nil or locked_until <= now_ms then return 0 end
-return locked_until - now_ms
-"""
-
-
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
@@ -88,17 +59,19 @@ class Decision:
         return headers
 
 
+def subject_digest(subject: str) -> str:
+    """What stands for an address or account in a key name: Redis never holds a list of who tried to log in."""
+    return hashlib.sha256(subject.encode()).hexdigest()[:32]
+
+
 def subject_key(rule: str, subject: str) -> str:
-    digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
-    return f"rl:{{{rule}:{digest}}}"
+    return f"rl:{{{rule}:{subject_digest(subject)}}}"
 
 
 class RateLimiter:
     def __init__(self, redis: Any) -> None:
         self._redis = redis
         self._gcra = redis.register_script(_GCRA)
-        self._record_failure = redis.register_script(_RECORD_FAILURE)
-        self._locked_for = redis.register_script(_LOCKED_FOR)
 
     async def hit(self, rule: str, subject: str, rate: Rate, cost: int = 1) -> Decision:
         """Count one request against the quota; the answer says whether it may go ahead."""
@@ -114,17 +87,6 @@ class RateLimiter:
         if not decision.allowed:
             raise AuthError(TOO_MANY_REQUESTS, headers=decision.headers())
         return decision
-
-    async def locked_for(self, rule: str, subject: str) -> int:
-        """Seconds the subject stays locked by earlier failures (0: not locked)."""
-        return _ceil_seconds(int(await self._run(self._locked_for, [subject_key(rule, subject)], [])))
-
-    async def record_failure(self, rule: str, subject: str, rate: Rate, base_lock_seconds: int) -> int:
-        return int(await self._run(self._record_failure, [subject_key(rule, subject)],
-                                   [rate.limit, rate.window * 1000, base_lock_seconds * 1000]))
-
-    async def clear(self, rule: str, subject: str) -> None:
-        await redis_guarded(self._redis.delete(subject_key(rule, subject)))
 
     async def _run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         return await redis_guarded(script(keys=keys, args=args))

@@ -1,14 +1,18 @@
-"""The configured abuse limits, by name: quotas per client IP and the failed-login lock per account.
+"""The configured abuse limits, by name: quotas per client network and the failed-login counts per account.
 
-Account lock policy (OWASP ASVS 2.2.1): failed logins are counted per account, existing or not, over
-`RATE_LIMIT_LOGIN_FAILURES` (10 per 15 minutes). From the limit on, the account refuses logins for
-`LOGIN_LOCK_BASE_SECONDS`, doubling with each further failure, never longer than the window, and the
-count is forgotten once a window passes without failures. A stranger can therefore slow an account
-down but never lock its owner out for good, and the owner is never locked out at all on a device that
-still holds a live session of the account: a login that carries that session's token skips the lock,
-and a successful login or refresh clears the count.
+Quotas count per client network (services/limits/networks.py: an IPv4 address, an IPv6 /64), so an IPv6 client
+cannot multiply its quota by changing address within the network it was handed.
 
-Mail: requests that send mail count per client IP (`RATE_LIMIT_MAIL`), and mails per recipient address
+Account lock policy (OWASP ASVS 2.2.1; services/limits/login_failures.py): each attempt is counted before its
+password is checked, per account and client network (`RATE_LIMIT_LOGIN_FAILURES`, 10 per 15 minutes) and per
+account overall (`RATE_LIMIT_LOGIN_FAILURES_ACCOUNT`, 100). From a limit on, that network (or, past the
+account's ceiling, everyone) is refused for `LOGIN_LOCK_BASE_SECONDS`, doubling with each further failure, never
+longer than the window, and a count is forgotten once a window passes without failures. A stranger therefore
+locks out only the network he guesses from; the owner is never locked out at all on a device that still holds a
+live session of the account (a login that carries its token skips the lock), and the right password, a refresh
+or a completed password reset clears the counts of the owner's network and of the account.
+
+Mail: requests that send mail count per client network (`RATE_LIMIT_MAIL`), and mails per recipient address
 (`RATE_LIMIT_MAIL_ADDRESS`), whether or not an account has that address, so neither a stranger nor
 the quota itself can flood an inbox or tell who has an account.
 """
@@ -19,6 +23,8 @@ from typing import Literal
 
 from services.config import Config, Rate
 from services.limits.limiter import Decision, RateLimiter
+from services.limits.login_failures import LoginFailures, Reservation
+from services.limits.networks import client_network
 from services.operations import NO_OBSERVER, Observer
 from services.outcomes import TOO_MANY_REQUESTS, AuthError
 
@@ -26,34 +32,40 @@ QuotaName = Literal["signup", "token", "mail"]
 
 
 class Throttle:
-    def __init__(self, limiter: RateLimiter, config: Config, observer: Observer = NO_OBSERVER) -> None:
+    def __init__(self, limiter: RateLimiter, failures: LoginFailures, config: Config,
+                 observer: Observer = NO_OBSERVER) -> None:
         self._limiter = limiter
+        self._failures = failures
         self._observer = observer
         self._quotas: dict[QuotaName, Rate] = {"signup": config.rate_limit_signup, "token": config.rate_limit_token,
                                                "mail": config.rate_limit_mail}
         self._mail_address = config.rate_limit_mail_address
-        self._failures = config.rate_limit_login_failures
-        self._base_lock = config.login_lock_base_seconds
+        self._ipv6_prefix = config.rate_limit_ipv6_prefix
+
+    def network(self, ip: str) -> str:
+        """The client network `ip` counts as."""
+        return client_network(ip, self._ipv6_prefix)
 
     async def per_ip(self, quota: QuotaName, ip: str) -> Decision:
-        """Count one request from `ip`; raises 429 with RateLimit headers when it is over the quota."""
-        return await self._enforce(quota, ip, self._quotas[quota])
+        """Count one request from `ip`'s network; raises 429 with RateLimit headers when it is over the quota."""
+        return await self._enforce(quota, self.network(ip), self._quotas[quota])
 
-    async def check_account(self, account: str) -> None:
-        seconds = await self._limiter.locked_for("login-failures", account)
-        if seconds:
-            self._observer.rate_limited("login-failures")
-            rate = self._failures
-            raise AuthError(TOO_MANY_REQUESTS, "Too many failed logins for this account; retry later.", {
-                "Retry-After": str(seconds), "RateLimit-Limit": str(rate.limit), "RateLimit-Remaining": "0",
-                "RateLimit-Reset": str(seconds), "RateLimit-Policy": f"{rate.limit};w={rate.window}",
-            })
+    async def reserve_login(self, account: str, ip: str, past_lock: bool = False) -> Reservation:
+        """Count a login attempt before its password is checked, unless a lock refuses it (`lock` then says why)."""
+        reservation = await self._failures.reserve(account, self.network(ip), past_lock)
+        if reservation.lock is not None:
+            self._observer.rate_limited("login-failures" if reservation.lock.scope == "network"
+                                        else "login-failures-account")
+        return reservation
 
-    async def login_failed(self, account: str) -> int:
-        return await self._limiter.record_failure("login-failures", account, self._failures, self._base_lock)
+    async def login_abandoned(self, account: str, ip: str) -> None:
+        """A reserved attempt an outage cut short before its verdict: it counts as no failure."""
+        await self._failures.give_back(account, self.network(ip))
 
-    async def login_succeeded(self, account: str) -> None:
-        await self._limiter.clear("login-failures", account)
+    async def login_succeeded(self, account: str, ip: str) -> None:
+        """The owner proved themselves from `ip` (a password, a refresh, a password reset): clear the counts of that
+        network and of the account. A guesser's network elsewhere stays locked."""
+        await self._failures.clear(account, self.network(ip))
 
     async def mail_to(self, address: str, enforce: bool) -> bool:
         """Count one mail to `address`. Over the quota: 429 when `enforce`, else False (send nothing)."""

@@ -21,7 +21,8 @@ class Observer:
         """`success`, or the error code the refresh was refused with."""
 
     def rate_limited(self, rule: str) -> None:
-        """A request or mail refused by a quota: `signup`, `token`, `mail`, `mail-address` or `login-failures`."""
+        """A request or mail refused by a quota: `signup`, `token`, `mail`, `mail-address`, `login-failures` (an
+        account from one network) or `login-failures-account` (an account from every network)."""
 
     def keyring_reloaded(self, result: str) -> None:
         """A round of the key ring's reload: `changed`, `unchanged` or `failed`."""

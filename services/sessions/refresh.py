@@ -45,7 +45,7 @@ class RefreshRotation:
                 log.warning("refresh token reuse: session %s of user %s ended", claims.session_id, user.uid)
                 self._audit.record("refresh.reuse_detected", uid=user.uid, sid=claims.session_id, ip=client.ip)
             raise AuthError(TOKEN_REVOKED)
-        await self._throttle.login_succeeded(user.email)
+        await self._throttle.login_succeeded(user.email, client.ip)
         self._audit.record("refresh", uid=user.uid, sid=claims.session_id, ip=client.ip,
                            replayed=rotation is Rotation.REPLAYED)
         epoch = claims.epoch

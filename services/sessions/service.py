@@ -29,15 +29,20 @@ class SessionService:
         self._audit = audit
 
     async def start(self, user: User, fresh: bool, client: Client) -> tuple[TokenPair, Session]:
-        """A new session for `user`, and the first token pair bound to it (a login of any kind)."""
+        """A new session for `user`, and the first token pair bound to it (a login of any kind).
+
+        The tokens are signed first: a login refused for want of a signing key leaves no session behind. A login
+        past `SESSION_MAX_PER_USER` ends the user's oldest sessions in the same step."""
         epoch = await self._current_epoch(user)
-        refresh_jti = str(uuid.uuid4())
-        session = await self._store.create(user.uid, refresh_jti, client.ip, client.user_agent)
+        sid, refresh_jti = uuid.uuid4().hex, str(uuid.uuid4())
         pair = TokenPair(
-            access=self._tokens.issue(user.uid, "access_token", epoch, session.id, fresh=fresh),
-            refresh=self._tokens.issue(user.uid, "refresh_token", epoch, session.id, token_id=refresh_jti),
+            access=self._tokens.issue(user.uid, "access_token", epoch, sid, fresh=fresh),
+            refresh=self._tokens.issue(user.uid, "refresh_token", epoch, sid, token_id=refresh_jti),
         )
-        return pair, session
+        created = await self._store.create(user.uid, sid, refresh_jti, client.ip, client.user_agent)
+        for ended in created.ended:
+            self._audit.record("session.evicted", uid=user.uid, sid=ended, ip=client.ip, by=sid)
+        return pair, created.session
 
     async def list(self, uid: str) -> list[Session]:
         return await self._store.list(uid)

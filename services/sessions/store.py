@@ -5,10 +5,13 @@ when and where it started, when it was last refreshed, and the ids (`jti`) of it
 token and of that token's parent. Refreshing with:
 
 - the current token rotates: a new refresh token becomes current, the presented one its parent;
-- the parent, while its child has never been used, hands back the current child again: a client that
-  lost the response, or a seed-era client that never stores new refresh tokens, keeps working;
+- the parent hands back the current child again, so a client that lost the response, or a seed-era
+  client that never stores new refresh tokens, keeps working: in `compatible` mode while it is the
+  parent, in `strict` mode for the reuse interval after the rotation (services/sessions/policy.py);
 - anything older means a copy of a refresh token is in someone else's hands: the session is ended.
 
+The key's TTL is the session's idle timeout, re-armed by each refresh and never past its absolute end; a
+login past the per-user cap ends the oldest sessions (services/sessions/scripts.py holds the scripts).
 All of one user's keys share the `{<uid>}` hash tag, so each operation stays in one Redis Cluster slot,
 and an authenticated request costs one MGET (epoch and session together).
 """
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import Enum
@@ -26,30 +28,9 @@ from typing import Any
 from redis.asyncio.cluster import RedisCluster
 
 from services.infra import redis_guarded
+from services.sessions import scripts
 from services.sessions.epochs import TokenEpochs
-
-# KEYS: session, index. ARGV: presented jti, new jti, now, ip, user agent, ttl seconds, sid.
-_ROTATE = """
-local raw = redis.call('GET', KEYS[1])
-if not raw then return {'missing', ''} end
-local session = cjson.decode(raw)
-if session.current == ARGV[1] then
-  session.parent = session.current
-  session.current = ARGV[2]
-  session.last_used_at = tonumber(ARGV[3])
-  session.ip = ARGV[4]
-  session.user_agent = ARGV[5]
-  redis.call('SET', KEYS[1], cjson.encode(session), 'EX', ARGV[6])
-  redis.call('EXPIRE', KEYS[2], ARGV[6])
-  return {'rotated', session.current}
-end
-if session.parent == ARGV[1] then
-  return {'replayed', session.current}
-end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[7])
-return {'reused', ''}
-"""
+from services.sessions.policy import ReuseMode, SessionPolicy
 
 
 class Rotation(Enum):
@@ -80,12 +61,21 @@ class TokenState:
     session_alive: bool
 
 
+@dataclass(frozen=True)
+class Created:
+    """A new session, and the oldest sessions its login ended to stay within the per-user cap."""
+
+    session: Session
+    ended: list[str]
+
+
 class SessionStore:
-    def __init__(self, redis: Any, ttl_seconds: int) -> None:
-        """`ttl_seconds` (the refresh-token lifetime) ends a session that nobody refreshes."""
+    def __init__(self, redis: Any, policy: SessionPolicy) -> None:
         self._redis = redis
-        self._ttl = ttl_seconds
-        self._rotate = redis.register_script(_ROTATE)
+        self._policy = policy
+        self._create = redis.register_script(scripts.CREATE)
+        self._rotate = redis.register_script(scripts.ROTATE)
+        self._revoke_all = redis.register_script(scripts.REVOKE_ALL)
 
     @staticmethod
     def key(uid: str, sid: str) -> str:
@@ -95,16 +85,17 @@ class SessionStore:
     def index_key(uid: str) -> str:
         return f"auth:{{{uid}}}:sessions"
 
-    async def create(self, uid: str, refresh_jti: str, ip: str, user_agent: str) -> Session:
-        now = int(time.time())
-        session = Session(id=uuid.uuid4().hex, created_at=now, last_used_at=now, ip=ip, user_agent=user_agent[:512])
-        record = {**session.__dict__, "current": refresh_jti, "parent": ""}
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.key(uid, session.id), json.dumps(record), ex=self._ttl)
-            pipe.zadd(self.index_key(uid), {session.id: now})
-            pipe.expire(self.index_key(uid), self._ttl)
-            await self._guard(pipe.execute())
-        return session
+    async def create(self, uid: str, sid: str, refresh_jti: str, ip: str, user_agent: str) -> Created:
+        now_ms = int(time.time() * 1000)
+        now = now_ms // 1000
+        session = Session(id=sid, created_at=now, last_used_at=now, ip=ip, user_agent=user_agent[:512])
+        record = {**session.__dict__, "current": refresh_jti, "parent": "", "rotated_at": now_ms}
+        ended = await self._guard(self._create(
+            keys=[self.key(uid, sid), self.index_key(uid)],
+            args=[sid, json.dumps(record), now_ms, self._policy.longest_ttl, self._policy.max_per_user,
+                  self.key(uid, "")],
+        ))
+        return Created(session=session, ended=[str(ended_sid) for ended_sid in ended])
 
     async def token_state(self, uid: str, sid: str) -> TokenState:
         """The user's cached epoch and whether the session lives, in one round trip."""
@@ -114,22 +105,26 @@ class SessionStore:
     async def rotate(self, uid: str, sid: str, presented_jti: str, new_jti: str, ip: str,
                      user_agent: str) -> tuple[Rotation, str]:
         """Atomically decide what a presented refresh token means; returns the outcome and the current jti."""
-        outcome, current = await self._guard(self._rotate(
-            keys=[self.key(uid, sid), self.index_key(uid)],
-            args=[presented_jti, new_jti, int(time.time()), ip, user_agent[:512], self._ttl, sid],
-        ))
-        return Rotation(outcome), current
+        return await self._judge(uid, sid, presented_jti, new_jti, ip, user_agent[:512], judge_only=False)
 
     async def accepts(self, uid: str, sid: str, refresh_jti: str) -> bool:
-        """Whether the session would still honour this refresh token: its current one or that one's parent.
+        """Whether the session would still honour this refresh token (the rotation's own rule, nothing written).
 
-        A refresh token rotated out longer ago is a copy the owner no longer holds; it must not vouch for anyone.
-        """
-        raw = await self._guard(self._redis.get(self.key(uid, sid)))
-        if raw is None:
-            return False
-        record = json.loads(raw)
-        return refresh_jti in (record["current"], record["parent"])
+        A refresh token the session would no longer honour is a copy the owner no longer holds; it must not vouch
+        for anyone."""
+        rotation, _ = await self._judge(uid, sid, refresh_jti, "", "", "", judge_only=True)
+        return rotation in (Rotation.ROTATED, Rotation.REPLAYED)
+
+    async def _judge(self, uid: str, sid: str, presented_jti: str, new_jti: str, ip: str, user_agent: str,
+                     judge_only: bool) -> tuple[Rotation, str]:
+        policy = self._policy
+        outcome, current = await self._guard(self._rotate(
+            keys=[self.key(uid, sid), self.index_key(uid)],
+            args=[presented_jti, new_jti, int(time.time() * 1000), ip, user_agent, policy.idle_ttl, sid,
+                  policy.max_lifetime, int(policy.reuse is ReuseMode.STRICT), policy.reuse_interval * 1000,
+                  int(judge_only), policy.longest_ttl],
+        ))
+        return Rotation(outcome), current
 
     async def list(self, uid: str) -> list[Session]:
         sids = await self._guard(self._redis.zrange(self.index_key(uid), 0, -1))
@@ -150,9 +145,7 @@ class SessionStore:
         return bool(deleted)
 
     async def revoke_all(self, uid: str) -> None:
-        sids = await self._guard(self._redis.zrange(self.index_key(uid), 0, -1))
-        keys = [self.key(uid, sid) for sid in sids] + [self.index_key(uid)]
-        await self._guard(self._redis.delete(*keys))
+        await self._guard(self._revoke_all(keys=[self.index_key(uid)], args=[self.key(uid, "")]))
 
     async def forget_user(self, uid: str) -> None:
         """Delete every key under `auth:{<uid>}:`; uids are UUIDs, so the pattern holds no glob characters.

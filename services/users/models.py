@@ -18,6 +18,9 @@ class User:
     token_epoch: int
     picture: str | None = None
     disabled: bool = False
+    # Written before the sign-up's verification mail is queued, cleared after: set, a fault cut the sign-up short
+    # and its retry (the same password) may finish it (services/accounts/service.py).
+    signup_pending: bool = False
 
     @property
     def has_password(self) -> bool:
@@ -29,4 +32,5 @@ class User:
         return cls(uid=doc["_id"], email=doc["email"], name=doc["name"], password_hash=doc["password_hash"],
                    email_verified=doc.get("email_verified", False), created_at=doc["created_at"],
                    updated_at=doc["updated_at"], token_epoch=doc.get("token_epoch", 0),
-                   picture=doc.get("picture"), disabled=doc.get("disabled", False))
+                   picture=doc.get("picture"), disabled=doc.get("disabled", False),
+                   signup_pending=doc.get("signup_pending", False))

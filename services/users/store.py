@@ -3,8 +3,8 @@
 Document: `_id` (the uid, a UUID string), `email` (normalized, unique index), `name`, `password_hash`,
 `email_verified`, `created_at`/`updated_at` (unix seconds), `token_epoch`, the durable copy of the
 revocation counter that Redis serves on the hot path, `picture` (the storage key of the profile picture,
-or null) and `disabled`. Every query is built here from typed values; nothing from a request body
-reaches a filter as an operator.
+or null), `disabled` and `signup_pending` (a sign-up not finished yet). Every query is built here from
+typed values; nothing from a request body reaches a filter as an operator.
 """
 
 from __future__ import annotations
@@ -37,12 +37,14 @@ class UserStore:
         await ensure_index(self._users, "picture", sparse=True, name="picture")
 
     @mongo_guarded
-    async def create(self, email: str, name: str, password_hash: str, email_verified: bool = False) -> User:
-        """An empty `password_hash` is an account without a password (made by a social sign-in)."""
+    async def create(self, email: str, name: str, password_hash: str, email_verified: bool = False,
+                     signup_pending: bool = False) -> User:
+        """An empty `password_hash` is an account without a password (made by a social sign-in); `signup_pending`
+        marks a sign-up whose last steps are still to come."""
         now = int(time.time())
         doc = {"_id": str(uuid.uuid4()), "email": email, "name": name, "password_hash": password_hash,
                "email_verified": email_verified, "created_at": now, "updated_at": now, "token_epoch": 0,
-               "picture": None, "disabled": False}
+               "picture": None, "disabled": False, **({"signup_pending": True} if signup_pending else {})}
         try:
             await self._users.insert_one(doc)
         except DuplicateKeyError:
@@ -71,6 +73,11 @@ class UserStore:
         except DuplicateKeyError:
             raise AuthError(EMAIL_IN_USE) from None
         return User.from_document(doc) if doc else None
+
+    @mongo_guarded
+    async def finish_signup(self, uid: str) -> None:
+        """The sign-up's last step is done: the `signup_pending` mark goes (a finished account never carries it)."""
+        await self._users.update_one({"_id": str(uid)}, {"$unset": {"signup_pending": ""}})
 
     @mongo_guarded
     async def swap_picture(self, uid: str, key: str | None) -> tuple[bool, str | None]:

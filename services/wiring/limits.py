@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.config import Config, parse_networks
-from services.limits import ClientAddressResolver, RateLimiter, Throttle
+from services.limits import (
+    ClientAddressResolver,
+    LockChallenge,
+    LoginFailures,
+    RateLimiter,
+    RefuseLockedLogins,
+    Throttle,
+)
 from services.operations import Observer
 
 
@@ -14,8 +21,15 @@ from services.operations import Observer
 class Limits:
     throttle: Throttle
     client_addresses: ClientAddressResolver
+    # What a locked login may do instead of being refused: a CAPTCHA from issue 16 on, refused until then.
+    lock_challenge: LockChallenge
 
 
 def build_limits(*, config: Config, redis: Any, observer: Observer) -> Limits:
-    return Limits(throttle=Throttle(limiter=RateLimiter(redis=redis), config=config, observer=observer),
-                  client_addresses=ClientAddressResolver(trusted_proxies=parse_networks(config.trusted_proxies)))
+    failures = LoginFailures(redis, per_network=config.rate_limit_login_failures,
+                             per_account=config.rate_limit_login_failures_account,
+                             base_lock_seconds=config.login_lock_base_seconds)
+    return Limits(throttle=Throttle(limiter=RateLimiter(redis=redis), failures=failures, config=config,
+                                    observer=observer),
+                  client_addresses=ClientAddressResolver(trusted_proxies=parse_networks(config.trusted_proxies)),
+                  lock_challenge=RefuseLockedLogins())

@@ -7,7 +7,15 @@ from typing import Any
 
 from services.config import Config
 from services.operations import AuditLog, Observer
-from services.sessions import Authenticator, RefreshRotation, SessionService, SessionStore, TokenEpochs
+from services.sessions import (
+    Authenticator,
+    RefreshRotation,
+    ReuseMode,
+    SessionPolicy,
+    SessionService,
+    SessionStore,
+    TokenEpochs,
+)
 from services.users import UserStore
 from services.wiring.limits import Limits
 from services.wiring.tokens import Tokens
@@ -24,8 +32,12 @@ class Sessions:
 
 def build_sessions(*, config: Config, redis: Any, users: UserStore, tokens: Tokens, limits: Limits, audit: AuditLog,
                    observer: Observer) -> Sessions:
-    # Both live as long as a refresh token: a session nobody refreshes ends, an idle user's epoch is refilled.
-    store = SessionStore(redis=redis, ttl_seconds=config.jwt_refresh_token_lifetime)
+    policy = SessionPolicy(refresh_lifetime=config.jwt_refresh_token_lifetime,
+                           idle_timeout=config.session_idle_timeout, max_lifetime=config.session_max_lifetime,
+                           max_per_user=config.session_max_per_user, reuse=ReuseMode(config.refresh_token_reuse),
+                           reuse_interval=config.refresh_token_reuse_interval)
+    store = SessionStore(redis=redis, policy=policy)
+    # An idle user's epoch is refilled from MongoDB: the cache need not outlive a refresh token.
     epochs = TokenEpochs(redis=redis, ttl_seconds=config.jwt_refresh_token_lifetime)
     authenticator = Authenticator(tokens=tokens.jwts, users=users, store=store, epochs=epochs)
     return Sessions(

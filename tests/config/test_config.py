@@ -144,6 +144,9 @@ def test_a_yaml_value_of_the_wrong_type_is_named(tmp_path: Path, setting: str, t
     ("PASSWORD_RESET_LIFETIME", "59"), ("EMAIL_VERIFICATION_LIFETIME", "0"), ("MAILGUN_BASE_URL", "api.mailgun.net"),
     ("RATE_LIMIT_MAIL", "5"), ("RATE_LIMIT_MAIL_ADDRESS", "0/1h"), ("EMAIL_VERIFICATION_REQUIRED", "perhaps"),
     ("APP_URL", "https://auth.example.com/?tenant=a"), ("APP_URL", "https://auth.example.com/base#top"),
+    ("REFRESH_TOKEN_REUSE", "sometimes"), ("REFRESH_TOKEN_REUSE_INTERVAL", "-1"), ("SESSION_IDLE_TIMEOUT", "900"),
+    ("SESSION_MAX_LIFETIME", "-1"), ("SESSION_MAX_PER_USER", "0"), ("RATE_LIMIT_IPV6_PREFIX", "129"),
+    ("RATE_LIMIT_LOGIN_FAILURES_ACCOUNT", "0/1h"),
 ])
 def test_an_out_of_range_value_is_named(setting: str, value: str) -> None:
     assert_names(setting, lambda: from_env(**{setting: value}))

@@ -22,8 +22,9 @@ from support.processes import free_port
 from services.config import ConfigError
 from services.infra import EmbeddedRedis, QueueKeys, UserLocks
 from services.infra.backends import check_redis_mode, cluster_seeds, redis_client
+from services.limits import LoginFailures
 from services.limits.limiter import subject_key
-from services.sessions import SessionStore, TokenEpochs
+from services.sessions import SessionPolicy, SessionStore, TokenEpochs
 from services.tokens import ActionTokenStore
 
 
@@ -59,6 +60,14 @@ def test_the_mail_queue_keys_share_one_slot() -> None:
 def test_rate_limit_keys_are_spread_by_rule_and_subject() -> None:
     keys = [subject_key(rule, f"203.0.113.{n}") for rule in ("signup", "token") for n in range(20)]
     assert len(slots(*keys)) > 30
+
+
+def test_the_failed_login_counts_of_one_account_share_its_slot() -> None:
+    """The reservation script checks and counts an account overall and from one network in one step."""
+    for account in ("omar@quazi.co", "eve@quazi.co"):
+        keys = [key for network in ("203.0.113.7", "2001:db8::/64") for key in LoginFailures.keys(account, network)]
+        assert len(slots(*keys)) == 1, keys
+    assert len(slots(*(LoginFailures.keys(f"user{n}@quazi.co", "net")[0] for n in range(50)))) > 40
 
 
 # --- which client the URL makes ---------------------------------------------------------------------------
@@ -121,9 +130,9 @@ async def all_keys(client: Any) -> set[str]:
 
 @pytest.mark.gen_test(timeout=30)
 async def test_revoke_everyone_reaches_every_primary(cluster: Any) -> None:
-    store, uids = SessionStore(cluster, 60), [str(uuid.uuid4()) for _ in range(12)]
+    store, uids = SessionStore(cluster, SessionPolicy(refresh_lifetime=60)), [str(uuid.uuid4()) for _ in range(12)]
     for uid in uids:
-        await store.create(uid, "jti", "203.0.113.7", "test")
+        await store.create(uid, uuid.uuid4().hex, "jti", "203.0.113.7", "test")
         await cluster.set(TokenEpochs.key(uid), 1)
     nodes = {cluster.get_node_from_key(SessionStore.index_key(uid)).name for uid in uids}
     assert len(nodes) == 3  # 12 random users land on all three primaries (1 in ~30 000 runs would not)
@@ -133,9 +142,9 @@ async def test_revoke_everyone_reaches_every_primary(cluster: Any) -> None:
 
 @pytest.mark.gen_test(timeout=30)
 async def test_forget_user_deletes_that_users_keys_only(cluster: Any) -> None:
-    store, gone, kept = SessionStore(cluster, 60), str(uuid.uuid4()), str(uuid.uuid4())
+    store, gone, kept = SessionStore(cluster, SessionPolicy(refresh_lifetime=60)), str(uuid.uuid4()), str(uuid.uuid4())
     for uid in (gone, kept):
-        await store.create(uid, "jti", "203.0.113.7", "test")
+        await store.create(uid, uuid.uuid4().hex, "jti", "203.0.113.7", "test")
         await cluster.set(TokenEpochs.key(uid), 1)
         await cluster.hset(ActionTokenStore.key(uid, "reset"), "hash", "x")
     await store.forget_user(gone)

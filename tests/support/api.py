@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import jwt
 import pytest
 import tornado.httpclient
 
@@ -74,12 +75,28 @@ class Api:
     async def login(self, email: str = "omar@quazi.co", password: str = PASSWORD, fresh: bool = False) -> Response:
         return await self.post("/login", {"email": email, "password": password, "fresh_token": fresh})
 
+    async def refresh(self, token: str) -> Response:
+        """POST /refresh with the refresh token in the body."""
+        return await self.post("/refresh", {"token": token})
+
+    async def refreshed(self, token: str) -> dict[str, Any]:
+        """Refresh, insisting that it works; returns the answer's JSON (`access_token`, `refresh_token`, `exp`)."""
+        response = await self.refresh(token)
+        assert response.status == 200, response.body
+        return response.json
+
     async def signed_up_tokens(self, email: str = "omar@quazi.co", fresh: bool = False) -> dict[str, str]:
         """Sign up and log in; returns the `tokens` object of the login answer."""
         assert (await self.signup(email=email)).status == 200
         login = await self.login(email=email, fresh=fresh)
         assert login.status == 200, login.body
         return login.json["tokens"]
+
+
+async def signup_from(api: Api, address: str, n: int) -> Response:
+    """Sign up `u<n>@quazi.co` as a client at `address`, as named by a trusted proxy (`TRUSTED_PROXIES`)."""
+    return await api.post("/signup", {"name": "N", "email": f"u{n}@quazi.co", "password": PASSWORD},
+                          headers={"X-Forwarded-For": address})
 
 
 def assert_error(response: Response, status: int, code: str) -> None:
@@ -113,3 +130,8 @@ async def login_tokens(api: Api, email: str = EMAIL, password: str = PASSWORD, f
     response = await api.login(email=email, password=password, fresh=fresh)
     assert response.status == 200, response.body
     return response.json["tokens"]
+
+
+def token_claims(token: str) -> dict[str, Any]:
+    """A token's payload, read without verifying it: tests only compare claims (`sub`, `sid`, `jti`)."""
+    return jwt.decode(token, options={"verify_signature": False})
