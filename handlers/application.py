@@ -36,6 +36,7 @@ from handlers.verification import (
     VerifyEmailHandler,
 )
 from services.config import PROVIDER_NAME, parse_networks
+from services.operations import protect_foreign_loggers
 from services.pictures import LOCAL_URL_PREFIX, OBJECT_KEY
 from services.wiring import Services
 
@@ -45,6 +46,8 @@ PROVIDER = PROVIDER_NAME.pattern.removeprefix("^").removesuffix("$")  # a provid
 class AuthApplication(tornado.web.Application):
     def __init__(self, services: Services, **settings: Any) -> None:
         self.services = services
+        # What Tornado and asyncio log about requests passes through the same redaction as our own lines.
+        protect_foreign_loggers()
         self._cors_origins = frozenset(services.config.cors_origins)
         self.pages = PageKit(services.config)
         self.operator_networks = parse_networks(services.config.metrics_allowed_networks)

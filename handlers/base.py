@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 import tornado.web
 
 from handlers.bodies import JsonBody, form_fields, uploaded_file
+from handlers.log_safety import request_summary, sent_values
 from services.context import Caller, Client
 from services.limits import QuotaName
-from services.operations import REQUEST_ID_HEADER, current_request_id, request_id_from
+from services.operations import REQUEST_ID_HEADER, current_request_id, log_safe_exception, request_id_from, scrub
 from services.outcomes import (
     INTERNAL_ERROR,
     PAYLOAD_TOO_LARGE,
@@ -156,12 +157,24 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def log_exception(self, typ: type[BaseException] | None, value: BaseException | None,
                       tb: TracebackType | None) -> None:
-        if isinstance(value, AuthError):
+        """Tornado's own would print the raw URI, the request's repr and a live traceback (whose frames' locals a
+        handler could print); this one logs the redacted summary and a rendered traceback whose messages lose
+        every value the client sent and anything shaped like a token (services/operations/redaction.py)."""
+        if isinstance(value, AuthError) or value is None:
             return  # an expected, documented answer: the access log line is enough
         if isinstance(value, NoSigningKey):
             log.error("cannot issue tokens: %s", value)
             return
-        super().log_exception(typ, value, tb)
+        sent = sent_values(self.request, self.raw_body, self.services.config.jwt_header_name)
+        if isinstance(value, tornado.web.HTTPError):
+            if value.log_message:
+                log.warning("%d %s: %s", value.status_code, self._request_summary(), scrub(value.get_message(), sent))
+            return
+        log_safe_exception(log, value, "uncaught exception in %s", self._request_summary(), known=sent)
+
+    def _request_summary(self) -> str:
+        """Tornado's summary of the request for its log lines, with the query values redacted."""
+        return request_summary(self.request, self.client.ip)
 
     def options(self, *args: Any) -> None:
         """CORS preflight: the headers are set in set_default_headers for allowed origins."""
