@@ -145,6 +145,47 @@ async def test_key_rotation_is_picked_up_but_refetches_are_throttled(
 
 
 @pytest.mark.gen_test
+async def test_while_the_jwks_is_down_the_refetch_limit_holds(
+        api: Api, fake_providers: FakeProviders, services: Services, provider_keys: list[Any]) -> None:
+    """Issue 12, item 18: a failed fetch counts as a fetch, so unknown kids do not hammer a provider that is down."""
+    now = [1000.0]
+    services.social.sign_in.provider("google")._clock = lambda: now[0]  # type: ignore[union-attr]
+    assert (await google(api, fake_providers.id_token())).status == 200
+    now[0] += 61  # the keys are due for a refetch when the provider's JWKS goes down
+    fake_providers.jwks_down = True
+    fake_providers.keys = [provider_keys[0], provider_keys[1]]  # rotated, but nobody can fetch the new key
+    rotated = fake_providers.id_token(key=provider_keys[1])
+    for n in range(5):
+        unknown = fake_providers.id_token(key=provider_keys[1], headers={"kid": f"made-up-{n}"})
+        assert_error(await google(api, unknown if n else rotated), 503, "auth/unavailable")
+    assert fake_providers.requests["/oidc/jwks"] == 2  # the first sign-in's fetch, and one attempt since
+    assert (await google(api, fake_providers.id_token())).status == 200  # known keys keep working meanwhile
+    now[0] += 61
+    fake_providers.jwks_down = False
+    assert (await google(api, rotated)).status == 200
+    assert fake_providers.requests["/oidc/jwks"] == 3
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_concurrent_unknown_kids_share_one_fetch_and_answer_within_the_timeout(
+        api: Api, fake_providers: FakeProviders, services: Services, provider_keys: list[Any]) -> None:
+    """Issue 12, item 18: with a hanging JWKS, requests used to queue behind each other's fetch (n timeouts)."""
+    now = [1000.0]
+    services.social.sign_in.provider("google")._clock = lambda: now[0]  # type: ignore[union-attr]
+    assert (await google(api, fake_providers.id_token())).status == 200  # discovery and keys cached
+    now[0] += 61
+    fake_providers.delay = 3  # slower than SOCIAL_HTTP_TIMEOUT_SECONDS (1 s here)
+    tokens = [fake_providers.id_token(key=provider_keys[1], headers={"kid": f"new-{n}"}) for n in range(8)]
+    started = time.monotonic()
+    answers = await asyncio.gather(*(google(api, token) for token in tokens))
+    elapsed = time.monotonic() - started
+    for answer in answers:
+        assert_error(answer, 503, "auth/unavailable")
+    assert fake_providers.requests["/oidc/jwks"] == 2  # one fetch for all eight
+    assert elapsed < 4, f"{elapsed:.1f} s: the requests queued behind one another's fetch"
+
+
+@pytest.mark.gen_test
 async def test_requests_that_cannot_be_served(api: Api, fake_providers: FakeProviders) -> None:
     assert_error(await api.post("/login/myspace", {"id_token": "x"}), 404, "auth/provider-not-found")
     assert_error(await api.post("/login/instagram", {"access_token": "x"}), 404, "auth/provider-not-found")
