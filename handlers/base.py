@@ -44,8 +44,8 @@ class BaseHandler(tornado.web.RequestHandler):
     """Streams the body so an oversized one is refused with 413 before it is read whole."""
 
     application: AuthApplication
-    # Credentialed CORS only where a browser must keep a cookie from a cross-origin call (the link start);
-    # no other answer depends on cookies, so nowhere else does a credentialed request gain anything.
+    # Credentialed CORS only where a browser must keep a cookie from a cross-origin call (the link start), and
+    # only for an origin listed by name; no other answer depends on cookies, so nowhere else does one gain anything.
     cors_credentials = False
     _request_id: str | None = None
 
@@ -76,13 +76,15 @@ class BaseHandler(tornado.web.RequestHandler):
             # With CORS on, every answer depends on Origin, even one without CORS headers: a shared cache must
             # not hand a foreign origin's answer (e.g. /settings/keys) to an allowed one (Fetch: CORS and HTTP caches).
             self.set_header("Vary", "Origin")
-        if origin and self.application.cors_allows(origin):
-            self.set_header("Access-Control-Allow-Origin", origin)
+        allowed = self.application.cors_allowed_origin(origin) if origin else None
+        if allowed is not None:
+            allowed_origin, may_send_credentials = allowed
+            self.set_header("Access-Control-Allow-Origin", allowed_origin)
             self.set_header("Access-Control-Allow-Headers",
                             f"Content-Type, Authorization, {self.services.config.jwt_header_name}")
             self.set_header("Access-Control-Allow-Methods", ", ".join(self._allowed_methods()))
             self.set_header("Access-Control-Max-Age", "600")
-            if self.cors_credentials:
+            if self.cors_credentials and may_send_credentials:
                 self.set_header("Access-Control-Allow-Credentials", "true")
 
     # --- request body -------------------------------------------------------------------------------

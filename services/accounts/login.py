@@ -5,7 +5,7 @@ from __future__ import annotations
 from services.accounts.passwords import PasswordHasher
 from services.context import Client, TokenPair
 from services.limits import Throttle
-from services.operations import NO_OBSERVER, AuditLog, Observer, account_ref
+from services.operations import NO_OBSERVER, AuditLog, Observer
 from services.outcomes import EMAIL_NOT_VERIFIED, INVALID_CREDENTIALS, USER_DISABLED, AuthError
 from services.sessions import Authenticator, SessionService
 from services.users import User, UserStore, normalize_email
@@ -44,7 +44,7 @@ class PasswordLogin:
         except AuthError:
             holder = await self._authenticator.live_holder(known_token)
             if holder is None or holder.user.email != account:
-                self._audit.record("login.limited", ip=client.ip, account=account_ref(account))
+                self._audit.record("login.limited", ip=client.ip, account=self._audit.account_ref(account))
                 raise
         user = await self._users.find_by_email(account) if "@" in account else None
         # Unknown accounts cost a bcrypt check too, and over-long input is refused at that same cost.
@@ -54,7 +54,7 @@ class PasswordLogin:
             # The uid, when the account exists, lets an operator see who is under attack; the log still
             # never holds the address that was typed.
             self._audit.record("login.failed", uid=user.uid if user else None, ip=client.ip,
-                               account=account_ref(account), failures=failures)
+                               account=self._audit.account_ref(account), failures=failures)
             raise AuthError(INVALID_CREDENTIALS)
         if user.disabled:  # told only to someone who knows the password
             self._audit.record("login.disabled", uid=user.uid, ip=client.ip)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from services.config import Config
 from services.infra import check_redis_mode
 from services.mail import AccountNotifier, Mailer
-from services.operations import NO_OBSERVER, AuditLog, Metrics
+from services.operations import NO_OBSERVER, AuditLog, Metrics, audit_key
 from services.pictures import ObjectStorage
 from services.users import UserStore
 from services.wiring.accounts import Accounts, build_accounts
@@ -51,7 +52,7 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
                    storage: ObjectStorage | None = None) -> Services:
     """`mailer`, `notifier` and `storage` replace the ones the config names (tests)."""
     observer = Metrics(directory=config.metrics_path) if config.metrics_enabled else NO_OBSERVER
-    audit = AuditLog()
+    audit = AuditLog(key=audit_key(config.audit_hmac_key, Path(config.data_dir)))
     users = UserStore(database=database)
     tokens = build_tokens(config=config, redis=redis, users=users, executor=executor, observer=observer)
     limits = build_limits(config=config, redis=redis, observer=observer)

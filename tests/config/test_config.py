@@ -227,3 +227,14 @@ def test_redirect_allowlist_entries_are_kept_normalised_and_bad_ones_named() -> 
                 "ftp://app.example.com/", "https://user@app.example.com/", "https://app.example.com/\u00e9"):
         with pytest.raises(ConfigError, match="SOCIAL_REDIRECT_ALLOWLIST"):
             from_env(SOCIAL_REDIRECT_ALLOWLIST=bad)
+
+
+def test_cors_origins_are_origins() -> None:
+    """Issue 12, item 8: an entry that can never equal a browser's `Origin` (a path, a trailing slash) is a silent
+    misconfiguration, and `null` (sandboxed frames, local files) must never be trusted."""
+    config = from_env(CORS_ORIGINS="HTTPS://App.Example.com:443,http://localhost:3000,*")
+    assert config.cors_origins == ("https://app.example.com", "http://localhost:3000", "*")
+    for bad in ("null", "https://app.example.com/", "https://app.example.com/app", "app.example.com",
+                "https://app.example.com?x=1", "https://*.example.com"):
+        with pytest.raises(ConfigError, match="CORS_ORIGINS"):
+            from_env(CORS_ORIGINS=bad)
