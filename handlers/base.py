@@ -110,7 +110,9 @@ class BaseHandler(tornado.web.RequestHandler):
 
     @property
     def raw_body(self) -> bytes:
-        return b"".join(self._chunks)
+        if len(self._chunks) > 1:  # joined once: an 8 MB upload is not held twice, or copied on every read
+            self._chunks = [b"".join(self._chunks)]
+        return self._chunks[0] if self._chunks else b""
 
     def json_body(self, allow_empty: bool = False) -> JsonBody:
         return JsonBody.parse(self.raw_body, allow_empty=allow_empty)
@@ -212,9 +214,14 @@ class BaseHandler(tornado.web.RequestHandler):
         ip = self.services.limits.client_addresses.resolve(peer, self.request.headers.get("X-Forwarded-For"))
         return Client(ip=ip, user_agent=self.request.headers.get("User-Agent", ""))
 
-    async def rate_limit(self, quota: QuotaName) -> None:
-        """Count this request against the caller's quota; 429 past it, RateLimit headers either way."""
-        decision = await self.services.limits.throttle.per_ip(quota, self.client.ip)
+    async def rate_limit(self, quota: QuotaName, user: Caller | None = None) -> None:
+        """Count this request against the caller's quota (per IP, and per user when `user` is given); 429 past
+        either, RateLimit headers either way, those of the quota closer to its end."""
+        throttle = self.services.limits.throttle
+        decision = await throttle.per_ip(quota, self.client.ip)
+        if user is not None and quota == "picture":
+            per_user = await throttle.per_user(quota, user.user.uid)
+            decision = min(decision, per_user, key=lambda d: d.remaining)
         self._quota_headers = decision.headers()
         for name, value in self._quota_headers.items():
             self.set_header(name, value)

@@ -8,6 +8,10 @@ down but never lock its owner out for good, and the owner is never locked out at
 still holds a live session of the account: a login that carries that session's token skips the lock,
 and a successful login or refresh clears the count.
 
+Pictures: uploads are the costliest requests there are (a decode of up to `PICTURE_MAX_PIXELS`), so they
+count per client IP (`RATE_LIMIT_PICTURE`) and per signed-in user (`RATE_LIMIT_PICTURE_USER`): neither many
+accounts on one network nor one account from many networks can keep the picture threads busy.
+
 Mail: requests that send mail count per client IP (`RATE_LIMIT_MAIL`), and mails per recipient address
 (`RATE_LIMIT_MAIL_ADDRESS`), whether or not an account has that address, so neither a stranger nor
 the quota itself can flood an inbox or tell who has an account.
@@ -22,7 +26,8 @@ from services.limits.limiter import Decision, RateLimiter
 from services.operations import NO_OBSERVER, Observer
 from services.outcomes import TOO_MANY_REQUESTS, AuthError
 
-QuotaName = Literal["signup", "token", "mail"]
+QuotaName = Literal["signup", "token", "mail", "picture"]
+UserQuotaName = Literal["picture"]
 
 
 class Throttle:
@@ -30,7 +35,8 @@ class Throttle:
         self._limiter = limiter
         self._observer = observer
         self._quotas: dict[QuotaName, Rate] = {"signup": config.rate_limit_signup, "token": config.rate_limit_token,
-                                               "mail": config.rate_limit_mail}
+                                               "mail": config.rate_limit_mail, "picture": config.rate_limit_picture}
+        self._user_quotas: dict[UserQuotaName, Rate] = {"picture": config.rate_limit_picture_user}
         self._mail_address = config.rate_limit_mail_address
         self._failures = config.rate_limit_login_failures
         self._base_lock = config.login_lock_base_seconds
@@ -38,6 +44,10 @@ class Throttle:
     async def per_ip(self, quota: QuotaName, ip: str) -> Decision:
         """Count one request from `ip`; raises 429 with RateLimit headers when it is over the quota."""
         return await self._enforce(quota, ip, self._quotas[quota])
+
+    async def per_user(self, quota: UserQuotaName, uid: str) -> Decision:
+        """Count one request of the signed-in user `uid` (rule `<quota>-user`); 429 past the quota."""
+        return await self._enforce(f"{quota}-user", uid, self._user_quotas[quota])
 
     async def check_account(self, account: str) -> None:
         seconds = await self._limiter.locked_for("login-failures", account)

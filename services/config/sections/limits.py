@@ -29,6 +29,8 @@ class LimitSettings:
     rate_limit_mail: Rate = setting(Rate(20, 3600), "Requests that send mail (forgot password, resend verification) "
                                     "per client IP.")
     rate_limit_mail_address: Rate = setting(Rate(5, 3600), "Mails to one address, whether or not an account has it.")
+    rate_limit_picture: Rate = setting(Rate(30, 3600), "Picture uploads per client IP.")
+    rate_limit_picture_user: Rate = setting(Rate(10, 3600), "Picture uploads per signed-in user.")
 
     def __post_init__(self) -> None:
         try:
