@@ -5,8 +5,8 @@ object, next to timestamp, level, logger and message; in text they are left out 
 The access log and the audit log (services/audit.py) pass their details that way.
 
 Every line the process writes passes `RedactingFilter` (services/operations/redaction.py) on its way out, whoever
-logged it: a traceback is printed without locals and with its messages scrubbed, and no token-shaped value
-survives in a message.
+logged it: a traceback is printed without locals and with its messages scrubbed, and no JWT, credential or
+secret-named field's value survives in a message.
 """
 
 from __future__ import annotations
@@ -56,5 +56,5 @@ def configure_logging(level: str, log_format: str, with_pid: bool = False) -> No
     handler = logging.StreamHandler()
     text_format = TEXT_FORMAT.replace("%(asctime)s", "%(asctime)s [%(process)d]") if with_pid else TEXT_FORMAT
     handler.setFormatter(JsonFormatter(with_pid) if log_format == "json" else logging.Formatter(text_format))
-    handler.addFilter(RedactingFilter())
+    handler.addFilter(RedactingFilter(strict=False))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)

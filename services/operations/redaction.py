@@ -7,10 +7,12 @@ Three rules, applied where a log line is made rather than by each caller:
   on a short allow-list of harmless ones (`fresh_token=true`). An allow-list covers every secret name, however
   it is cased or percent-encoded (`?%74oken=`, `?TOKEN=`), including the names we have not thought of yet.
   A path segment shaped like a token (a client that put one in the path, a picture's random key) goes too.
-- Free text (an exception's message, a Tornado warning) loses every value the request carried (its query, its
-  body fields, its credentials), every `name=value` and `'name': 'value'` whose name is not harmless, every
-  JWT, every `Bearer` credential and every long random-looking string, so a token the server itself just made
-  (the fragment of a redirect) is caught too.
+- Free text about a request (an exception's message, a Tornado warning) loses every value the request carried
+  (its query, its body fields, its credentials), every `name=value` and `'name': 'value'` whose name is not
+  harmless, every JWT, every `Bearer` credential and every long random-looking string, so a token the server
+  itself just made (the fragment of a redirect) is caught too. Every other line the process writes gets the
+  light version on its way out: JWTs, credentials and values of secret-named fields go, while what operators
+  need to read (a picture's key, `JWT_KEYS_AUTO_GENERATE=false`) stays.
 - A traceback is rendered here, frames as code (file, line, source) and messages scrubbed, and the record keeps
   only that text: no handler (a Sentry integration, a debug formatter) can walk the frames' locals.
 """
@@ -36,6 +38,8 @@ _QUOTED_PAIR = re.compile(r"""(['"])([\w.%-]+)\1(\s*:\s*)(['"])(?:\\.|(?!\4).)*\
 _BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s'\",]+")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)*")
 _RANDOM = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{20,}(?![A-Za-z0-9_-])")
+_SECRET_NAME = re.compile(r"(token|password|passwd|pwd|secret|code|state|nonce|verifier|credentials?|api_?key|"
+                          r"authorization|cookie|signature)$")
 # The loggers that report on requests without our handlers' say: Tornado's, and asyncio's unretrieved errors.
 FOREIGN_LOGGERS = ("tornado.access", "tornado.application", "tornado.general", "asyncio")
 
@@ -60,25 +64,35 @@ def _redact_pair(pair: str) -> str:
 
 
 def visible_name(name: str) -> bool:
-    """Whether a parameter's value may be shown, judged on the name as the application reads it: percent-decoded
-    (repeatedly: `%2574` is `%74` is `t`), compatibility-normalised and case-folded."""
+    """Whether a parameter's value may be shown, judged on the name as the application reads it."""
+    return _read_as(name) in VISIBLE_NAMES
+
+
+def _secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(_read_as(name)))
+
+
+def _read_as(name: str) -> str:
+    """A name as the application reads it: percent-decoded (repeatedly: `%2574` is `%74` is `t`),
+    compatibility-normalised and case-folded."""
     for _ in range(3):
         decoded = urllib.parse.unquote_plus(name)
         if decoded == name:
             break
         name = decoded
-    return unicodedata.normalize("NFKC", name).casefold() in VISIBLE_NAMES
+    return unicodedata.normalize("NFKC", name).casefold()
 
 
-def scrub(text: str, known: Iterable[str] = ()) -> str:
-    """`text` without the `known` values (and their URL-encoded and repr forms) or anything shaped like a secret."""
+def scrub(text: str, known: Iterable[str] = (), *, strict: bool = True) -> str:
+    """`text` without the `known` values (and their URL-encoded and repr forms) or anything shaped like a secret;
+    not `strict`: only JWTs, credentials and the values of secret-named fields."""
     for value in sorted(_spellings(known), key=len, reverse=True):
         text = text.replace(value, REDACTED)
     text = _JWT.sub(REDACTED, text)
     text = _BEARER.sub(rf"\1\2{REDACTED}", text)
-    text = _PAIR.sub(_redact_free_pair, text)
-    text = _QUOTED_PAIR.sub(_redact_quoted_pair, text)
-    return _RANDOM.sub(_redact_random, text)
+    text = _PAIR.sub(lambda match: _redact_free_pair(match, strict), text)
+    text = _QUOTED_PAIR.sub(lambda match: _redact_quoted_pair(match, strict), text)
+    return _RANDOM.sub(_redact_random, text) if strict else text
 
 
 def _spellings(values: Iterable[str]) -> set[str]:
@@ -90,16 +104,20 @@ def _spellings(values: Iterable[str]) -> set[str]:
     return found
 
 
-def _redact_free_pair(match: re.Match[str]) -> str:
+def _redact_free_pair(match: re.Match[str], strict: bool) -> str:
+    """Strict: only a harmless name's plain short value stays. Light: only a secret name's value goes."""
     name, value = match.group(1), match.group(2)
-    if not value or (visible_name(name) and _SHOWN_VALUE.fullmatch(value)):
-        return match.group(0)
-    return f"{name}={REDACTED}"
+    if strict:
+        shown = visible_name(name) and bool(_SHOWN_VALUE.fullmatch(value))
+    else:
+        shown = visible_name(name) or not _secret_name(name)
+    return match.group(0) if shown or not value else f"{name}={REDACTED}"
 
 
-def _redact_quoted_pair(match: re.Match[str]) -> str:
+def _redact_quoted_pair(match: re.Match[str], strict: bool) -> str:
     quote, name, colon, value_quote = match.group(1, 2, 3, 4)
-    return match.group(0) if visible_name(name) else f"{quote}{name}{quote}{colon}{value_quote}{REDACTED}{value_quote}"
+    shown = visible_name(name) or (not strict and not _secret_name(name))
+    return match.group(0) if shown else f"{quote}{name}{quote}{colon}{value_quote}{REDACTED}{value_quote}"
 
 
 def _redact_random(match: re.Match[str]) -> str:
@@ -156,14 +174,19 @@ def log_safe_exception(logger: logging.Logger, exc: BaseException, message: str,
 
 
 class RedactingFilter(logging.Filter):
-    """Makes a record safe in place: message scrubbed, a live exception replaced by its safe rendering."""
+    """Makes a record safe in place: message scrubbed (`strict`: as free text about a request), a live exception
+    replaced by its safe rendering."""
+
+    def __init__(self, strict: bool = True) -> None:
+        super().__init__()
+        self.strict = strict
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a bad format string: keep the template, never the arguments
             message = str(record.msg)
-        record.msg, record.args = scrub(message), None
+        record.msg, record.args = scrub(message, strict=self.strict), None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = safe_traceback(record.exc_info[1])
             record.exc_info = None

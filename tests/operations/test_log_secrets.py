@@ -267,11 +267,14 @@ def test_every_line_the_process_writes_passes_the_redaction(capsys: pytest.Captu
         try:
             raise KeyError(f"refresh_token={token}")
         except KeyError:
-            logging.getLogger("auth.anything").exception("lost Bearer %s", token)
-        line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+            logging.getLogger("auth.anything").exception("lost Bearer %s (client_secret=%s)", token, SENT["code"])
+        readable = "picture avatars/AbCdEf0123456789_-AbCdEf0123456789.png kept; set JWT_KEYS_AUTO_GENERATE=false"
+        logging.getLogger("auth.anything").warning(readable)
+        *_, crash, warning = (json.loads(line) for line in capsys.readouterr().err.strip().splitlines())
     finally:
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
-    assert token not in json.dumps(line)
-    assert "KeyError" in line["exception"] and "Traceback" in line["exception"]
+    assert token not in json.dumps(crash) and SENT["code"] not in json.dumps(crash)
+    assert "KeyError" in crash["exception"] and "Traceback" in crash["exception"]
+    assert warning["message"] == readable  # what an operator must read stays readable
 
