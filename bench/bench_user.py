@@ -82,10 +82,11 @@ def free_port() -> int:
 class Process:
     """A child process with its output in a log file; `stop()` is SIGTERM, then SIGKILL."""
 
-    def __init__(self, name: str, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, name: str, args: list[str], log_path: Path, env: dict[str, str] | None = None,
+                 cwd: Path = ROOT) -> None:
         self.name, self.log_path = name, log_path
         self._log = log_path.open("wb")
-        self.popen = subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,  # noqa: S603
+        self.popen = subprocess.Popen(args, cwd=cwd, env=env, stdin=subprocess.DEVNULL,  # noqa: S603
                                       stdout=self._log, stderr=subprocess.STDOUT)
 
     def stop(self) -> None:

@@ -22,7 +22,6 @@ import signal
 import sys
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import tornado.httpserver
@@ -34,7 +33,7 @@ from handlers.application import make_app  # noqa: E402 (needs the repository on
 from services.accounts import PasswordHasher  # noqa: E402 (needs the repository on the path first)
 from services.config import load_config  # noqa: E402 (needs the repository on the path first)
 from services.infra import mongo_database, redis_client  # noqa: E402 (needs the repository on the path first)
-from services.wiring import build_services, start_services, stop_services  # noqa: E402
+from services.wiring import build_executors, build_services, start_services, stop_services  # noqa: E402
 
 
 def seed(collection: object, count: int, password_hash: str) -> None:
@@ -51,9 +50,9 @@ async def serve(args: argparse.Namespace) -> None:
     config = load_config(ROOT / "config.yaml", os.environ)
     if not config.embedded_mongo:
         raise SystemExit("seeded_server.py seeds the embedded store: unset MONGO_URL")
-    executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
+    executors = build_executors(config)
     redis = redis_client(config.redis_url, config.redis_timeout_seconds)
-    services = build_services(config, mongo_database(config), redis, executor)
+    services = build_services(config, mongo_database(config), redis, executors)
     await start_services(services)
     started = time.monotonic()
     seed(services.users._users, args.users, PasswordHasher(config.bcrypt_cost)._hash_sync(args.password))
@@ -68,7 +67,7 @@ async def serve(args: argparse.Namespace) -> None:
     await stopping.wait()
     server.stop()
     await stop_services(services)
-    executor.shutdown(wait=False, cancel_futures=True)
+    executors.shutdown()
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ from handlers.verification import (
     VerifyEmailHandler,
 )
 from services.config import PROVIDER_NAME, parse_networks
+from services.operations import protect_foreign_loggers
 from services.pictures import LOCAL_URL_PREFIX, OBJECT_KEY
 from services.wiring import Services
 
@@ -45,6 +46,8 @@ PROVIDER = PROVIDER_NAME.pattern.removeprefix("^").removesuffix("$")  # a provid
 class AuthApplication(tornado.web.Application):
     def __init__(self, services: Services, **settings: Any) -> None:
         self.services = services
+        # What Tornado and asyncio log about requests passes through the same redaction as our own lines.
+        protect_foreign_loggers()
         self._cors_origins = frozenset(services.config.cors_origins)
         self.pages = PageKit(services.config)
         self.operator_networks = parse_networks(services.config.metrics_allowed_networks)
@@ -96,8 +99,17 @@ class AuthApplication(tornado.web.Application):
     def cors_enabled(self) -> bool:
         return bool(self._cors_origins)
 
-    def cors_allows(self, origin: str) -> bool:
-        return "*" in self._cors_origins or origin in self._cors_origins
+    def cors_allowed_origin(self, origin: str) -> tuple[str, bool] | None:
+        """`Access-Control-Allow-Origin` for a caller's `Origin`, and whether credentials may go with it.
+
+        Only an origin listed by name may send credentials (Fetch standard: `*` never can, and echoing any
+        origin back with credentials would let every site call with the user's cookies). `*` is answered as
+        `*`, not with the caller's origin, so no route can turn it into a credentialed answer."""
+        if origin in self._cors_origins:
+            return origin, True
+        if "*" in self._cors_origins:
+            return "*", False
+        return None
 
 
 def make_app(services: Services, **settings: Any) -> AuthApplication:

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 import tornado.web
 
 from handlers.bodies import JsonBody, form_fields, uploaded_file
+from handlers.log_safety import request_summary, sent_values
 from services.context import Caller, Client
 from services.limits import QuotaName
-from services.operations import REQUEST_ID_HEADER, current_request_id, request_id_from
+from services.operations import REQUEST_ID_HEADER, current_request_id, log_safe_exception, request_id_from, scrub
 from services.outcomes import (
     INTERNAL_ERROR,
     PAYLOAD_TOO_LARGE,
@@ -43,8 +44,8 @@ class BaseHandler(tornado.web.RequestHandler):
     """Streams the body so an oversized one is refused with 413 before it is read whole."""
 
     application: AuthApplication
-    # Credentialed CORS only where a browser must keep a cookie from a cross-origin call (the link start);
-    # no other answer depends on cookies, so nowhere else does a credentialed request gain anything.
+    # Credentialed CORS only where a browser must keep a cookie from a cross-origin call (the link start), and
+    # only for an origin listed by name; no other answer depends on cookies, so nowhere else does one gain anything.
     cors_credentials = False
     _request_id: str | None = None
 
@@ -75,13 +76,15 @@ class BaseHandler(tornado.web.RequestHandler):
             # With CORS on, every answer depends on Origin, even one without CORS headers: a shared cache must
             # not hand a foreign origin's answer (e.g. /settings/keys) to an allowed one (Fetch: CORS and HTTP caches).
             self.set_header("Vary", "Origin")
-        if origin and self.application.cors_allows(origin):
-            self.set_header("Access-Control-Allow-Origin", origin)
+        allowed = self.application.cors_allowed_origin(origin) if origin else None
+        if allowed is not None:
+            allowed_origin, may_send_credentials = allowed
+            self.set_header("Access-Control-Allow-Origin", allowed_origin)
             self.set_header("Access-Control-Allow-Headers",
                             f"Content-Type, Authorization, {self.services.config.jwt_header_name}")
             self.set_header("Access-Control-Allow-Methods", ", ".join(self._allowed_methods()))
             self.set_header("Access-Control-Max-Age", "600")
-            if self.cors_credentials:
+            if self.cors_credentials and may_send_credentials:
                 self.set_header("Access-Control-Allow-Credentials", "true")
 
     # --- request body -------------------------------------------------------------------------------
@@ -107,7 +110,9 @@ class BaseHandler(tornado.web.RequestHandler):
 
     @property
     def raw_body(self) -> bytes:
-        return b"".join(self._chunks)
+        if len(self._chunks) > 1:  # joined once: an 8 MB upload is not held twice, or copied on every read
+            self._chunks = [b"".join(self._chunks)]
+        return self._chunks[0] if self._chunks else b""
 
     def json_body(self, allow_empty: bool = False) -> JsonBody:
         return JsonBody.parse(self.raw_body, allow_empty=allow_empty)
@@ -156,12 +161,24 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def log_exception(self, typ: type[BaseException] | None, value: BaseException | None,
                       tb: TracebackType | None) -> None:
-        if isinstance(value, AuthError):
+        """Tornado's own would print the raw URI, the request's repr and a live traceback (whose frames' locals a
+        handler could print); this one logs the redacted summary and a rendered traceback whose messages lose
+        every value the client sent and anything shaped like a token (services/operations/redaction.py)."""
+        if isinstance(value, AuthError) or value is None:
             return  # an expected, documented answer: the access log line is enough
         if isinstance(value, NoSigningKey):
             log.error("cannot issue tokens: %s", value)
             return
-        super().log_exception(typ, value, tb)
+        sent = sent_values(self.request, self.raw_body, self.services.config.jwt_header_name)
+        if isinstance(value, tornado.web.HTTPError):
+            if value.log_message:
+                log.warning("%d %s: %s", value.status_code, self._request_summary(), scrub(value.get_message(), sent))
+            return
+        log_safe_exception(log, value, "uncaught exception in %s", self._request_summary(), known=sent)
+
+    def _request_summary(self) -> str:
+        """Tornado's summary of the request for its log lines, with the query values redacted."""
+        return request_summary(self.request, self.client.ip)
 
     def options(self, *args: Any) -> None:
         """CORS preflight: the headers are set in set_default_headers for allowed origins."""
@@ -197,9 +214,14 @@ class BaseHandler(tornado.web.RequestHandler):
         ip = self.services.limits.client_addresses.resolve(peer, self.request.headers.get("X-Forwarded-For"))
         return Client(ip=ip, user_agent=self.request.headers.get("User-Agent", ""))
 
-    async def rate_limit(self, quota: QuotaName) -> None:
-        """Count this request against the caller's quota; 429 past it, RateLimit headers either way."""
-        decision = await self.services.limits.throttle.per_ip(quota, self.client.ip)
+    async def rate_limit(self, quota: QuotaName, user: Caller | None = None) -> None:
+        """Count this request against the caller's quota (per IP, and per user when `user` is given); 429 past
+        either, RateLimit headers either way, those of the quota closer to its end."""
+        throttle = self.services.limits.throttle
+        decision = await throttle.per_ip(quota, self.client.ip)
+        if user is not None and quota == "picture":
+            per_user = await throttle.per_user(quota, user.user.uid)
+            decision = min(decision, per_user, key=lambda d: d.remaining)
         self._quota_headers = decision.headers()
         for name, value in self._quota_headers.items():
             self.set_header(name, value)

@@ -11,6 +11,7 @@ class AvatarHandler(BaseHandler):
     async def put(self) -> None:
         """The picture as the raw body (any image Content-Type) or as the multipart form field `picture`."""
         caller = await self.caller()
+        await self.rate_limit("picture", user=caller)  # per client IP and per user: decoding is costly
         url = await self.services.pictures.manager.replace(caller, self.file_body("picture"), self.client)
         self.write_outcome(PICTURE_CHANGED, picture=url)
 

@@ -13,12 +13,10 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import signal
 import socket
 import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import tornado.netutil
@@ -30,7 +28,7 @@ from services.config import Config, ConfigError
 from services.infra import IndexConflict, embedded_redis, mongo_database, redis_client
 from services.operations import mark_process_dead, prepare_metrics_dir
 from services.tokens import keyfiles
-from services.wiring import Services, build_services, start_services, stop_services
+from services.wiring import Services, build_executors, build_services, start_services, stop_services
 
 log = logging.getLogger("auth.server")
 
@@ -83,8 +81,7 @@ async def serve(config: Config, sockets: list[socket.socket] | None = None, redi
     """One serving process. A worker of `serve --processes N` gets its listening `sockets` and the embedded
     Redis's `redis_url` from the parent ; alone, the process binds and starts them itself."""
     embedded = embedded_redis(config) if config.embedded_redis and redis_url is None else None
-    executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="auth-cpu",
-                                  initializer=lower_thread_priority)
+    executors = build_executors(config)
     stopping = _StopSignals()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -97,7 +94,7 @@ async def serve(config: Config, sockets: list[socket.socket] | None = None, redi
         if sockets is None:  # a worker's parent did these once for all workers (serve_processes)
             ensure_signing_key(config)
             _prepare_metrics(config)
-        services = build_services(config, mongo_database(config), redis, executor)
+        services = build_services(config, mongo_database(config), redis, executors)
         await start_services(services)
         if services.tokens.keyring.signing_key is None:
             log.error("no signing key in %s: run `python server.py keys generate`", config.jwt_keys)
@@ -121,7 +118,7 @@ async def serve(config: Config, sockets: list[socket.socket] | None = None, redi
     finally:
         if embedded is not None:
             embedded.stop()
-        executor.shutdown(wait=False, cancel_futures=True)
+        executors.shutdown()
     return 0
 
 
@@ -173,16 +170,6 @@ def _prepare_metrics(config: Config) -> None:
     """Before any service (and any worker process) writes a sample: see services/metrics.py."""
     if config.metrics_enabled:
         prepare_metrics_dir(config.metrics_path)
-
-
-def lower_thread_priority() -> None:
-    """The executor's threads (bcrypt, image re-encoding) run at a lower CPU priority than the IOLoop thread.
-
-    A login flood keeps every core busy with bcrypt; at equal priority GET /user then waits for a core behind
-    it (p99 2.2-2.6 times the idle one, bench/compare.py). Idle cores still go to bcrypt. Linux: nice is per thread.
-    """
-    with contextlib.suppress(AttributeError, OSError):  # no setpriority here: equal priority, as before
-        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + 5)
 
 
 def ensure_signing_key(config: Config) -> None:

@@ -126,7 +126,7 @@ def settings(request: pytest.FixtureRequest) -> dict[str, Any]:
 def config(keys_dir: Path, redis_url: str, settings: dict[str, Any], tmp_path: Path) -> Config:
     values = {"jwt_keys": str(keys_dir), "redis_url": redis_url, "bcrypt_cost": 4,
               "jwt_keys_reload_seconds": 0.2, "port": 0, "upload_folder": str(tmp_path / "uploads"),
-              "metrics_dir": str(tmp_path / "metrics"), **settings}
+              "metrics_dir": str(tmp_path / "metrics"), "data_dir": str(tmp_path / "data"), **settings}
     return load_config(None, environ={}, **values)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from services.accounts.passwords import PasswordHasher
 from services.context import Client, TokenPair
 from services.limits import LockChallenge, RefuseLockedLogins, Throttle
-from services.operations import NO_OBSERVER, AuditLog, Observer, account_ref
+from services.operations import NO_OBSERVER, AuditLog, Observer
 from services.outcomes import EMAIL_NOT_VERIFIED, INVALID_CREDENTIALS, USER_DISABLED, AuthError, ServiceUnavailable
 from services.sessions import Authenticator, SessionService
 from services.users import User, UserStore, normalize_email
@@ -69,7 +69,7 @@ class PasswordLogin:
         holder = await self._authenticator.live_holder(known_token)
         if (holder is None or holder.user.email != account) and not await self._challenge.admits(reservation.lock,
                                                                                                  client):
-            self._audit.record("login.limited", ip=client.ip, account=account_ref(account),
+            self._audit.record("login.limited", ip=client.ip, account=self._audit.account_ref(account),
                                scope=reservation.lock.scope)
             raise self._challenge.refusal(reservation.lock)
         return (await self._throttle.reserve_login(account, client.ip, past_lock=True)).failures
@@ -83,7 +83,7 @@ class PasswordLogin:
             # The uid, when the account exists, lets an operator see who is under attack; the log still
             # never holds the address that was typed.
             self._audit.record("login.failed", uid=user.uid if user else None, ip=client.ip,
-                               account=account_ref(account), failures=failures)
+                               account=self._audit.account_ref(account), failures=failures)
             raise AuthError(INVALID_CREDENTIALS)
         return user
 

@@ -12,6 +12,10 @@ locks out only the network he guesses from; the owner is never locked out at all
 live session of the account (a login that carries its token skips the lock), and the right password, a refresh
 or a completed password reset clears the counts of the owner's network and of the account.
 
+Pictures: uploads are the costliest requests there are (a decode of up to `PICTURE_MAX_PIXELS`), so they
+count per client network (`RATE_LIMIT_PICTURE`) and per signed-in user (`RATE_LIMIT_PICTURE_USER`): neither many
+accounts on one network nor one account from many networks can keep the picture threads busy.
+
 Mail: requests that send mail count per client network (`RATE_LIMIT_MAIL`), and mails per recipient address
 (`RATE_LIMIT_MAIL_ADDRESS`), whether or not an account has that address, so neither a stranger nor
 the quota itself can flood an inbox or tell who has an account.
@@ -28,7 +32,8 @@ from services.limits.networks import client_network
 from services.operations import NO_OBSERVER, Observer
 from services.outcomes import TOO_MANY_REQUESTS, AuthError
 
-QuotaName = Literal["signup", "token", "mail"]
+QuotaName = Literal["signup", "token", "mail", "picture"]
+UserQuotaName = Literal["picture"]
 
 
 class Throttle:
@@ -38,7 +43,8 @@ class Throttle:
         self._failures = failures
         self._observer = observer
         self._quotas: dict[QuotaName, Rate] = {"signup": config.rate_limit_signup, "token": config.rate_limit_token,
-                                               "mail": config.rate_limit_mail}
+                                               "mail": config.rate_limit_mail, "picture": config.rate_limit_picture}
+        self._user_quotas: dict[UserQuotaName, Rate] = {"picture": config.rate_limit_picture_user}
         self._mail_address = config.rate_limit_mail_address
         self._ipv6_prefix = config.rate_limit_ipv6_prefix
 
@@ -57,6 +63,10 @@ class Throttle:
             self._observer.rate_limited("login-failures" if reservation.lock.scope == "network"
                                         else "login-failures-account")
         return reservation
+
+    async def per_user(self, quota: UserQuotaName, uid: str) -> Decision:
+        """Count one request of the signed-in user `uid` (rule `<quota>-user`); 429 past the quota."""
+        return await self._enforce(f"{quota}-user", uid, self._user_quotas[quota])
 
     async def login_abandoned(self, account: str, ip: str) -> None:
         """A reserved attempt an outage cut short before its verdict: it counts as no failure."""

@@ -3,6 +3,10 @@
 A record may carry `fields` (a dict, `extra={"fields": {...}}`): in JSON they become members of the line's
 object, next to timestamp, level, logger and message; in text they are left out (the message says it all).
 The access log and the audit log (services/audit.py) pass their details that way.
+
+Every line the process writes passes `RedactingFilter` (services/operations/redaction.py) on its way out, whoever
+logged it: a traceback is printed without locals and with its messages scrubbed, and no JWT, credential or
+secret-named field's value survives in a message.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import json
 import logging
 import time
 from typing import Any
+
+from services.operations.redaction import RedactingFilter
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -32,8 +38,10 @@ class JsonFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             line.update({key: value for key, value in fields.items() if key not in line})
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:  # RedactingFilter leaves the safe rendering here, and no live exception
+            line["exception"] = record.exc_text
         return json.dumps(line, separators=(",", ":"), default=str)
 
 
@@ -48,4 +56,5 @@ def configure_logging(level: str, log_format: str, with_pid: bool = False) -> No
     handler = logging.StreamHandler()
     text_format = TEXT_FORMAT.replace("%(asctime)s", "%(asctime)s [%(process)d]") if with_pid else TEXT_FORMAT
     handler.setFormatter(JsonFormatter(with_pid) if log_format == "json" else logging.Formatter(text_format))
+    handler.addFilter(RedactingFilter(strict=False))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)

@@ -7,8 +7,9 @@ from services.social.identities import IdentityStore, LinkedIdentity
 from services.social.oauth_apis import FacebookProvider, GitHubProvider
 from services.social.oidc import OidcProvider
 from services.social.provider import ProviderIdentity, SocialProvider
+from services.social.redirects import RedirectAllowList
 from services.social.service import SocialLoginService
-from services.social.states import PendingSignIn, RedirectAllowList, SignInStates
+from services.social.states import PendingSignIn, SignInStates
 
 __all__ = ["FacebookProvider", "GitHubProvider", "IdentityStore", "LinkedIdentity", "OidcProvider",
            "PendingSignIn", "ProviderHttp", "ProviderIdentity", "RedirectAllowList", "SignInStates",

@@ -9,8 +9,11 @@ An ID token is accepted only when (OpenID Connect Core §3.1.3.7, RFC 8725):
 - `nonce` equals the one we sent, when we sent one.
 
 The JWKS is fetched over HTTP and cached; a token naming a kid we do not have triggers a refetch (the
-provider rotated its keys), but at most once per `SOCIAL_JWKS_REFETCH_SECONDS`, so a flood of made-up
-kids cannot turn this server into a denial-of-service amplifier against the provider.
+provider rotated its keys), but at most once per `SOCIAL_JWKS_REFETCH_SECONDS` whatever its outcome, so a
+flood of made-up kids cannot turn this server into a denial-of-service amplifier against the provider, nor
+hammer one that is down. Requests that need the keys while a fetch is under way wait for that fetch, not for
+one each: however many there are, none waits longer than one fetch (two `SOCIAL_HTTP_TIMEOUT_SECONDS` at most,
+discovery and JWKS). Keys already known keep verifying tokens while the provider is down.
 """
 
 from __future__ import annotations
@@ -59,8 +62,8 @@ class OidcProvider:
         self._discovery: dict[str, Any] | None = None
         self._discovered_at = 0.0
         self._keys: dict[str, _ProviderKey] = {}
-        self._jwks_fetched_at: float | None = None
-        self._jwks_lock = asyncio.Lock()
+        self._jwks_fetch: asyncio.Task[None] | None = None  # the last fetch, finished or under way
+        self._jwks_fetch_started = 0.0
 
     # --- endpoints ----------------------------------------------------------------------------------
 
@@ -88,15 +91,26 @@ class OidcProvider:
 
     async def _key(self, kid: str | None) -> _ProviderKey | None:
         key = self._pick(kid)
-        if key is not None:
-            return key
-        async with self._jwks_lock:  # concurrent unknown kids wait for one fetch, not one each
+        if key is None:
+            await self._refresh_keys()
             key = self._pick(kid)
-            fetched = self._jwks_fetched_at
-            if key is None and (fetched is None or self._clock() - fetched >= self._refetch_seconds):
-                await self._fetch_jwks()
-                key = self._pick(kid)
         return key
+
+    async def _refresh_keys(self) -> None:
+        """Fetch the JWKS unless a fetch started less than `refetch_seconds` ago; join one under way.
+
+        The interval counts from the start of the last attempt, succeeded or not. A failed attempt keeps
+        answering 503 until the interval is over: the keys we would need are the ones we could not read."""
+        fetch = self._jwks_fetch
+        if fetch is None or (fetch.done() and self._clock() - self._jwks_fetch_started >= self._refetch_seconds):
+            self._jwks_fetch_started = self._clock()
+            fetch = self._jwks_fetch = asyncio.get_running_loop().create_task(self._fetch_jwks())
+        await asyncio.wait([fetch])  # never cancels the shared fetch, even if this request is cancelled
+        failure = fetch.exception()
+        if isinstance(failure, ServiceUnavailable):
+            raise ServiceUnavailable("The identity provider's keys cannot be read.")
+        if failure is not None:
+            raise failure
 
     def _pick(self, kid: str | None) -> _ProviderKey | None:
         if kid is None:  # allowed only when the provider has exactly one key
@@ -105,7 +119,6 @@ class OidcProvider:
 
     async def _fetch_jwks(self) -> None:
         answer = await self._http.get(str((await self._metadata())["jwks_uri"]))
-        self._jwks_fetched_at = self._clock()
         keys = answer.data.get("keys") if answer.status == 200 and isinstance(answer.data, dict) else None
         if not isinstance(keys, list):
             log.error("provider %s: its JWKS answered HTTP %s without keys", self.config.name, answer.status)

@@ -27,7 +27,8 @@ from services.social.accounts import SocialAccounts
 from services.social.apple import AppleClientSecret
 from services.social.http import ProviderHttp
 from services.social.provider import ProviderIdentity, SocialProvider
-from services.social.states import PendingSignIn, RedirectAllowList, SignInStates
+from services.social.redirects import RedirectAllowList
+from services.social.states import PendingSignIn, SignInStates
 from services.users import User
 
 SEED_FLAGS = ("facebook", "google", "instagram", "twitter")  # /settings has always shown these four
@@ -130,7 +131,8 @@ class SocialLoginService:
         if (pending is None or pending.provider != name or not bound_state
                 or not hmac.compare_digest(bound_state, state or "")):
             raise AuthError(INVALID_STATE)
-        return pending
+        # Checked again: the allow-list may have changed (or the server been upgraded) since the state was made.
+        return dataclasses.replace(pending, redirect_to=self._redirects.check(pending.redirect_to))
 
     async def finish(self, pending: PendingSignIn, code: str | None, error: str | None,
                      client: Client, apple_user: str | None = None) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The browser flow's short-lived secrets and its one open door: where a browser may be sent back to.
+"""The browser flow's short-lived secrets (where the browser may go back to is services/social/redirects.py).
 
 Each `GET /authorize/<provider>` leaves a record in Redis under a random `state` (RFC 6749 §10.12): the
 provider it is for, the PKCE verifier (RFC 7636), the OIDC nonce, the allow-listed `redirect_to`, and,
@@ -13,12 +13,10 @@ import base64
 import hashlib
 import json
 import secrets
-import urllib.parse
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from services.infra import redis_guarded
-from services.outcomes import INVALID_REDIRECT, AuthError
 
 
 @dataclass(frozen=True)
@@ -66,29 +64,3 @@ class SignInStates:
         raw = await redis_guarded(self._redis.getdel(self.key(state)))
         return PendingSignIn(**json.loads(raw)) if raw else None
 
-
-class RedirectAllowList:
-    """`redirect_to` must be on the allow-list: same scheme, host and port as an entry, and its path inside
-    the entry's path. Anything else is an open redirect that would hand our tokens to a stranger's page."""
-
-    def __init__(self, entries: tuple[str, ...]) -> None:
-        self._entries = [urllib.parse.urlsplit(entry) for entry in entries]
-
-    def check(self, redirect_to: str | None) -> str:
-        if not redirect_to or len(redirect_to) > 2048:
-            raise AuthError(INVALID_REDIRECT)
-        try:
-            target = urllib.parse.urlsplit(redirect_to)
-            port = target.port
-        except ValueError:
-            raise AuthError(INVALID_REDIRECT) from None
-        if target.fragment or target.username or target.password or "\\" in redirect_to:
-            raise AuthError(INVALID_REDIRECT)
-        for entry in self._entries:
-            if (target.scheme, (target.hostname or ""), port) != (entry.scheme, entry.hostname or "", entry.port):
-                continue
-            base = entry.path or "/"
-            path = target.path or "/"
-            if path == base or path.startswith(base if base.endswith("/") else base + "/"):
-                return redirect_to
-        raise AuthError(INVALID_REDIRECT)

@@ -7,17 +7,18 @@ only orders them and applies the tests' replacements (mailer, notifier, storage)
 
 from __future__ import annotations
 
-from concurrent.futures import Executor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from services.config import Config
 from services.infra import check_redis_mode
 from services.mail import AccountNotifier, Mailer
-from services.operations import NO_OBSERVER, AuditLog, Metrics
+from services.operations import NO_OBSERVER, AuditLog, Metrics, audit_key
 from services.pictures import ObjectStorage
 from services.users import UserStore
 from services.wiring.accounts import Accounts, build_accounts
+from services.wiring.executors import Executors, build_executors
 from services.wiring.limits import Limits, build_limits
 from services.wiring.mail import Mail, build_mail
 from services.wiring.operations import Operations, build_operations
@@ -26,8 +27,8 @@ from services.wiring.sessions import Sessions, build_sessions
 from services.wiring.social import Social, build_social
 from services.wiring.tokens import Tokens, build_tokens
 
-__all__ = ["Accounts", "Limits", "Mail", "Operations", "Pictures", "Services", "Sessions", "Social", "Tokens",
-           "build_services", "start_services", "stop_services"]
+__all__ = ["Accounts", "Executors", "Limits", "Mail", "Operations", "Pictures", "Services", "Sessions", "Social",
+           "Tokens", "build_executors", "build_services", "start_services", "stop_services"]
 
 
 @dataclass(frozen=True)
@@ -46,24 +47,26 @@ class Services:
     operations: Operations
 
 
-def build_services(config: Config, database: Any, redis: Any, executor: Executor | None = None,
+def build_services(config: Config, database: Any, redis: Any, executors: Executors | None = None,
                    mailer: Mailer | None = None, notifier: AccountNotifier | None = None,
                    storage: ObjectStorage | None = None) -> Services:
-    """`mailer`, `notifier` and `storage` replace the ones the config names (tests)."""
+    """`executors`: the process's thread pools (build_executors; none: the loop's default executor).
+    `mailer`, `notifier` and `storage` replace the ones the config names (tests)."""
+    executors = executors or Executors()
     observer = Metrics(directory=config.metrics_path) if config.metrics_enabled else NO_OBSERVER
-    audit = AuditLog()
+    audit = AuditLog(key=audit_key(config.audit_hmac_key, Path(config.data_dir)))
     users = UserStore(database=database)
-    tokens = build_tokens(config=config, redis=redis, users=users, executor=executor, observer=observer)
+    tokens = build_tokens(config=config, redis=redis, users=users, executor=executors.cpu, observer=observer)
     limits = build_limits(config=config, redis=redis, observer=observer)
     sessions = build_sessions(config=config, redis=redis, users=users, tokens=tokens, limits=limits, audit=audit,
                               observer=observer)
     mail = build_mail(config=config, redis=redis, users=users, tokens=tokens, mailer=mailer)
-    pictures = build_pictures(config=config, database=database, users=users, audit=audit, executor=executor,
+    pictures = build_pictures(config=config, database=database, users=users, audit=audit, executors=executors,
                               storage=storage)
     social = build_social(config=config, redis=redis, database=database, users=users, sessions=sessions, audit=audit)
     accounts = build_accounts(config=config, users=users, tokens=tokens, limits=limits, sessions=sessions, mail=mail,
-                              pictures=pictures, social=social, audit=audit, observer=observer, executor=executor,
-                              notifier=notifier)
+                              pictures=pictures, social=social, audit=audit, observer=observer,
+                              executor=executors.cpu, notifier=notifier)
     operations = build_operations(config=config, redis=redis, database=database, tokens=tokens, mail=mail,
                                   audit=audit, observer=observer)
     return Services(config=config, redis=redis, database=database, users=users, tokens=tokens, limits=limits,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +9,7 @@ from services.config import Config
 from services.operations import AuditLog
 from services.pictures import ImageProcessor, ObjectStorage, PendingObjects, PictureService, build_storage
 from services.users import UserStore
+from services.wiring.executors import Executors
 
 
 @dataclass(frozen=True)
@@ -19,10 +19,12 @@ class Pictures:
     pending: PendingObjects
 
 
-def build_pictures(*, config: Config, database: Any, users: UserStore, audit: AuditLog, executor: Executor | None,
+def build_pictures(*, config: Config, database: Any, users: UserStore, audit: AuditLog, executors: Executors,
                    storage: ObjectStorage | None) -> Pictures:
-    storage = storage or build_storage(config=config, executor=executor)
+    # The local folder's reads and writes are short: they stay off the picture threads, which may be decoding.
+    storage = storage or build_storage(config=config, executor=executors.cpu)
     pending = PendingObjects(database=database)
-    images = ImageProcessor(max_edge=config.picture_max_edge, max_pixels=config.picture_max_pixels, executor=executor)
+    images = ImageProcessor(max_edge=config.picture_max_edge, max_pixels=config.picture_max_pixels,
+                            executor=executors.pictures)
     return Pictures(manager=PictureService(users=users, storage=storage, images=images, pending=pending, audit=audit),
                     storage=storage, pending=pending)

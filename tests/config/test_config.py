@@ -220,3 +220,24 @@ def test_a_named_config_file_that_does_not_exist_stops_the_server(tmp_path: Path
     assert result.returncode == 2, result.stderr
     assert "prod.yml" in result.stderr
     assert not (tmp_path / "keys").exists()
+
+
+def test_redirect_allowlist_entries_are_kept_normalised_and_bad_ones_named() -> None:
+    """Issue 12, item 6: entries are compared with `redirect_to` in one normal form (services/config/urls.py)."""
+    config = from_env(SOCIAL_REDIRECT_ALLOWLIST="HTTPS://App.Example.com:443/signed%2din,http://localhost:3000")
+    assert config.social_redirect_allowlist == ("https://app.example.com/signed-in", "http://localhost:3000/")
+    for bad in ("https://app.example.com/a/../b", "https://app.example.com/x?next=1", "https://app.example.com/#x",
+                "ftp://app.example.com/", "https://user@app.example.com/", "https://app.example.com/\u00e9"):
+        with pytest.raises(ConfigError, match="SOCIAL_REDIRECT_ALLOWLIST"):
+            from_env(SOCIAL_REDIRECT_ALLOWLIST=bad)
+
+
+def test_cors_origins_are_origins() -> None:
+    """Issue 12, item 8: an entry that can never equal a browser's `Origin` (a path, a trailing slash) is a silent
+    misconfiguration, and `null` (sandboxed frames, local files) must never be trusted."""
+    config = from_env(CORS_ORIGINS="HTTPS://App.Example.com:443,http://localhost:3000,*")
+    assert config.cors_origins == ("https://app.example.com", "http://localhost:3000", "*")
+    for bad in ("null", "https://app.example.com/", "https://app.example.com/app", "app.example.com",
+                "https://app.example.com?x=1", "https://*.example.com"):
+        with pytest.raises(ConfigError, match="CORS_ORIGINS"):
+            from_env(CORS_ORIGINS=bad)

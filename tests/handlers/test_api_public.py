@@ -203,3 +203,31 @@ async def test_cacheable_keys_vary_by_origin_whatever_the_origin(api: Api, setti
     assert response.status == 200
     assert response.headers["Cache-Control"].startswith("public")
     assert "Origin" in [v.strip() for v in response.headers.get("Vary", "").split(",")], dict(response.headers)
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("settings", [{"cors_origins": ("*",)}], ids=["any-origin"])
+async def test_any_origin_never_comes_with_credentials(api: Api, settings: dict[str, Any]) -> None:
+    """Issue 12, item 8: `*` used to reflect the caller's origin, credentials allowed on the linking route, so any
+    site could make credentialed calls there. `*` is answered as `*`, which browsers never pair with cookies."""
+    evil = "https://evil.example.com"
+    for response in (await api.request("OPTIONS", "/user/identities/google", headers=preflight_headers(evil)),
+                     await api.post("/user/identities/google", {}, headers={"Origin": evil}),
+                     await api.get("/settings", headers={"Origin": evil})):
+        assert response.headers.get("Access-Control-Allow-Origin") == "*", dict(response.headers)
+        assert "Access-Control-Allow-Credentials" not in response.headers
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("settings", [{"cors_origins": ("*", APP_ORIGIN)}], ids=["any-and-listed"])
+async def test_only_a_listed_origin_gets_credentials_where_a_route_needs_them(api: Api,
+                                                                             settings: dict[str, Any]) -> None:
+    listed = await api.request("OPTIONS", "/user/identities/google", headers=preflight_headers(APP_ORIGIN))
+    assert listed.headers["Access-Control-Allow-Origin"] == APP_ORIGIN
+    assert listed.headers["Access-Control-Allow-Credentials"] == "true"
+    other = await api.request("OPTIONS", "/user/identities/google", headers=preflight_headers("https://x.example"))
+    assert other.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in other.headers
+    plain = await api.request("OPTIONS", "/user", headers=preflight_headers(APP_ORIGIN))
+    assert plain.headers["Access-Control-Allow-Origin"] == APP_ORIGIN
+    assert "Access-Control-Allow-Credentials" not in plain.headers  # no other route needs cookies

@@ -4,14 +4,20 @@ and from where, and never a secret: no password and no token reaches any log lin
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 from support.api import PASSWORD, Api
+
+from services.config import ConfigError, load_config
+from services.operations import AUDIT_KEY_FILE, AuditLog, audit_key
 
 NEW_PASSWORD = "Brand-new passphrase 42"
 STRANGER = "stranger.guess@quazi.co"
@@ -114,3 +120,42 @@ async def test_every_event_is_one_json_line_and_no_secret_is_ever_logged(
     assert not leaks
     assert "/refresh?token=[redacted]" in caplog.text  # the access log was captured too, and redacted
     assert all(json.loads(r.getMessage()) for r in caplog.records if r.name == "auth.audit")
+
+
+TYPED_PASSWORD = "Tr0ub4dor&3"  # typed into the email field by mistake
+
+
+@pytest.mark.gen_test
+async def test_a_password_typed_as_the_address_is_named_by_a_keyed_hash(
+        api: Api, audit: Audit, services: Any) -> None:
+    """Issue 12, item 8: an unsalted SHA-256 of a short typed string is a lookup away from the string itself."""
+    failed = await audit.one("login.failed", api.login(email=TYPED_PASSWORD, password=WRONG))
+    assert failed["account"] != hashlib.sha256(TYPED_PASSWORD.encode()).hexdigest()[:16]
+    assert failed["account"] == services.operations.audit.account_ref(TYPED_PASSWORD.lower())
+    again = await audit.one("login.failed", api.login(email=TYPED_PASSWORD, password=WRONG))
+    assert again["account"] == failed["account"]  # still correlates
+
+
+def test_the_audit_key_is_made_once_per_data_dir_or_taken_from_the_setting(tmp_path: Path) -> None:
+    made = audit_key("", tmp_path / "data")
+    assert (tmp_path / "data" / AUDIT_KEY_FILE).stat().st_mode & 0o777 == 0o600
+    assert audit_key("", tmp_path / "data") == made  # every process with this DATA_DIR correlates
+    assert audit_key("", tmp_path / "other") != made
+    shared = "a-key-that-every-machine-of-the-cluster-has"
+    assert audit_key(shared, tmp_path / "other") == audit_key(shared, tmp_path / "data") == shared.encode()
+    same = AuditLog(key=audit_key(shared, tmp_path)), AuditLog(key=audit_key(shared, tmp_path / "x"))
+    assert same[0].account_ref("omar@quazi.co") == same[1].account_ref("omar@quazi.co")
+    expected = hmac.new(shared.encode(), b"omar@quazi.co", hashlib.sha256).hexdigest()[:16]
+    assert same[0].account_ref("omar@quazi.co") == expected
+
+
+def test_a_short_audit_key_or_an_unusable_key_file_stops_the_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="AUDIT_HMAC_KEY"):
+        load_config(None, environ={"AUDIT_HMAC_KEY": "too-short"})
+    (tmp_path / AUDIT_KEY_FILE).write_text("not a key\n")
+    with pytest.raises(ConfigError, match=AUDIT_KEY_FILE):
+        audit_key("", tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="DATA_DIR"):
+        audit_key("", blocker)

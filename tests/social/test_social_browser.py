@@ -130,6 +130,14 @@ async def test_pkce_binds_the_code_to_the_flow_that_asked_for_it(browser: Any) -
     "https://app.example.com@evil.com/signed-in", "http://app.example.com/signed-in",
     "https://app.example.com:8443/signed-in", "https://app.example.com/signed-in-elsewhere",
     "https://app.example.com/other", "//evil.example.com/signed-in", "javascript:alert(1)", "",
+    # Item 6 of issue 12: control characters (a header injection that crashed /callback with a 500),
+    # dot-segments and their encodings, pages below the allowed one, and anything not plain printable ASCII.
+    # (Tornado turns control characters of a query argument into spaces: the JSON test below sends them raw.)
+    APP_PAGE + "\r\nSet-Cookie: a=b", APP_PAGE + "?x=\ny", APP_PAGE + "%0d%0aSet-Cookie:%20a=b",
+    APP_PAGE + "?next=%0a", APP_PAGE + "?q=\u00e9", APP_PAGE + "/../admin", APP_PAGE + "/%2e%2e/admin",
+    APP_PAGE + "/%2E%2E%2Fadmin", "https://app.example.com/./signed-in", "https://app.example.com/x/../signed-in",
+    APP_PAGE + "/..", APP_PAGE + "/deep", APP_PAGE + "/",
+    APP_PAGE + "%2F..%2F..%2Fadmin",
 ])
 @pytest.mark.gen_test
 async def test_a_redirect_outside_the_allow_list_is_refused(browser: Any, target: str) -> None:
@@ -138,10 +146,16 @@ async def test_a_redirect_outside_the_allow_list_is_refused(browser: Any, target
     assert not start.cookie
 
 
+@pytest.mark.parametrize("target", [APP_PAGE, APP_PAGE + "?x=1&next=%2Fhome", "HTTPS://App.Example.COM/signed-in",
+                                    "https://app.example.com:443/signed-in", "https://app.example.com/signed%2din"])
 @pytest.mark.gen_test
-async def test_a_page_below_the_allowed_path_is_fine(browser: Any) -> None:
-    start = await browser("/authorize/google?" + urllib.parse.urlencode({"redirect_to": APP_PAGE + "/deep?x=1"}))
-    assert start.status == 302
+async def test_the_allowed_page_is_compared_normalised_with_any_query(browser: Any, api: Api, target: str) -> None:
+    start, consent = await authorize(browser, redirect_to=target)
+    back = await browser(consent.location, cookie=start.cookie)
+    assert back.status == 302 and back.fragment["status"] == "success", back.body
+    # The browser goes back to the normalised page, the one that was compared.
+    assert back.location.split("#")[0] == APP_PAGE + "".join(target.partition("?")[1:])
+    assert (await api.get("/user", token=back.fragment["access_token"])).status == 200
 
 
 async def start_link(api: Api, browser: Any, access_token: str, provider: str = "google") -> tuple[Hop, Hop]:
@@ -170,6 +184,19 @@ async def test_a_signed_in_user_links_a_provider_in_the_browser(browser: Any, ap
     # From now on the Google account (another address than the account's) signs in to this user.
     signed_in = await api.post("/login/google", {"id_token": fake_providers.id_token()})
     assert signed_in.json["email"] == "someone@example.com"
+
+
+@pytest.mark.parametrize("suffix", ["\r\nSet-Cookie: a=b", "\n", "\r", "?x=\r\n", "\t", "\x00", "\x7f", " ",
+                                    "\u2028", "/..", "/%2e%2e/x"])
+@pytest.mark.gen_test
+async def test_a_linking_redirect_with_control_characters_is_refused(browser: Any, api: Api, suffix: str) -> None:
+    """Issue 12, item 6: JSON carries a CR/LF as sent; it passed the allow-list, and `/callback` then crashed with
+    a 500 whose traceback logged the victim's tokens and the provider's code."""
+    tokens = await api.signed_up_tokens()
+    started = await api.post("/user/identities/google", {"redirect_to": APP_PAGE + suffix},
+                             token=tokens["access_token"])
+    assert_error(started, 400, "auth/invalid-redirect")
+    assert "Set-Cookie" not in started.headers
 
 
 @pytest.mark.gen_test

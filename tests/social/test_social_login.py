@@ -26,6 +26,14 @@ async def google(api: Api, token: str, **extra: Any) -> Any:
     return await api.post("/login/google", {"id_token": token, **extra})
 
 
+@pytest.fixture
+def clock(services: Services) -> list[float]:
+    """The Google provider's clock, which the test moves on (`clock[0] += 61`)."""
+    now = [1000.0]
+    services.social.sign_in.provider("google")._clock = lambda: now[0]  # type: ignore[union-attr]
+    return now
+
+
 async def verify_email(services: Services, email: str) -> None:
     user = await services.users.find_by_email(email)
     await services.users.update(user.uid, {"email_verified": True})
@@ -123,9 +131,7 @@ async def test_the_nonce_must_match_when_one_is_sent(api: Api, fake_providers: F
 
 @pytest.mark.gen_test
 async def test_key_rotation_is_picked_up_but_refetches_are_throttled(
-        api: Api, fake_providers: FakeProviders, services: Services, provider_keys: list[Any]) -> None:
-    now = [1000.0]
-    services.social.sign_in.provider("google")._clock = lambda: now[0]  # type: ignore[union-attr]
+        api: Api, fake_providers: FakeProviders, clock: list[float], provider_keys: list[Any]) -> None:
     assert (await google(api, fake_providers.id_token())).status == 200
     assert fake_providers.jwks_hits == 1
     fake_providers.keys = [provider_keys[1]]  # the provider rotates its keys
@@ -133,7 +139,7 @@ async def test_key_rotation_is_picked_up_but_refetches_are_throttled(
     for _ in range(5):  # within the minute: the unknown kid is refused without asking the provider again
         assert_error(await google(api, rotated), 401, "auth/provider-token-invalid")
     assert fake_providers.jwks_hits == 1
-    now[0] += 61
+    clock[0] += 61
     assert (await google(api, rotated)).status == 200
     assert fake_providers.jwks_hits == 2
     for n in range(5):  # made-up kids right after: at most one more fetch, never one each
@@ -142,6 +148,43 @@ async def test_key_rotation_is_picked_up_but_refetches_are_throttled(
     assert fake_providers.jwks_hits == 2
     assert (await google(api, rotated)).status == 200  # known keys need no fetch
     assert fake_providers.jwks_hits == 2
+
+
+@pytest.mark.gen_test
+async def test_while_the_jwks_is_down_the_refetch_limit_holds(
+        api: Api, fake_providers: FakeProviders, clock: list[float], provider_keys: list[Any]) -> None:
+    """Issue 12, item 18: a failed fetch counts as a fetch, so unknown kids do not hammer a provider that is down."""
+    assert (await google(api, fake_providers.id_token())).status == 200
+    clock[0] += 61  # the keys are due for a refetch when the provider's JWKS goes down
+    fake_providers.jwks_down = True
+    fake_providers.keys = [provider_keys[0], provider_keys[1]]  # rotated, but nobody can fetch the new key
+    rotated = fake_providers.id_token(key=provider_keys[1])
+    for n in range(5):
+        unknown = fake_providers.id_token(key=provider_keys[1], headers={"kid": f"made-up-{n}"})
+        assert_error(await google(api, unknown if n else rotated), 503, "auth/unavailable")
+    assert fake_providers.requests["/oidc/jwks"] == 2  # the first sign-in's fetch, and one attempt since
+    assert (await google(api, fake_providers.id_token())).status == 200  # known keys keep working meanwhile
+    clock[0] += 61
+    fake_providers.jwks_down = False
+    assert (await google(api, rotated)).status == 200
+    assert fake_providers.requests["/oidc/jwks"] == 3
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_concurrent_unknown_kids_share_one_fetch_and_answer_within_the_timeout(
+        api: Api, fake_providers: FakeProviders, clock: list[float], provider_keys: list[Any]) -> None:
+    """Issue 12, item 18: with a hanging JWKS, requests used to queue behind each other's fetch (n timeouts)."""
+    assert (await google(api, fake_providers.id_token())).status == 200  # discovery and keys cached
+    clock[0] += 61
+    fake_providers.delay = 3  # slower than SOCIAL_HTTP_TIMEOUT_SECONDS (1 s here)
+    tokens = [fake_providers.id_token(key=provider_keys[1], headers={"kid": f"new-{n}"}) for n in range(8)]
+    started = time.monotonic()
+    answers = await asyncio.gather(*(google(api, token) for token in tokens))
+    elapsed = time.monotonic() - started
+    for answer in answers:
+        assert_error(answer, 503, "auth/unavailable")
+    assert fake_providers.requests["/oidc/jwks"] == 2  # one fetch for all eight
+    assert elapsed < 4, f"{elapsed:.1f} s: the requests queued behind one another's fetch"
 
 
 @pytest.mark.gen_test

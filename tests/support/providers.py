@@ -6,7 +6,8 @@
 - `/graph`: Facebook's `debug_token` and `/me`;
 - `/github`: GitHub's "check a token" (with the app's basic auth), `/user` and `/user/emails`.
 
-`delay` makes every answer slow and `down` makes every answer a 500, to test that we never hang.
+`delay` makes every answer slow and `down` makes every answer a 500, to test that we never hang; `jwks_down`
+fails the JWKS alone. `requests` counts what each path was asked, answered or not.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import secrets
 import time
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +59,8 @@ class FakeProviders:
     jwks_hits: int = 0
     delay: float = 0.0
     down: bool = False
+    jwks_down: bool = False
+    requests: Counter[str] = field(default_factory=Counter)
     # Who signs in at /oidc/authorize: the claims of the next ID token the token endpoint signs.
     next_user: dict[str, Any] = field(default_factory=dict)
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -88,6 +92,7 @@ class _Handler(tornado.web.RequestHandler):
         self.fake = fake
 
     async def prepare(self) -> None:
+        self.fake.requests[self.request.path] += 1
         if self.fake.delay:
             await asyncio.sleep(self.fake.delay)
         if self.fake.down:
@@ -108,6 +113,8 @@ class Discovery(_Handler):
 
 class Jwks(_Handler):
     def get(self) -> None:
+        if self.fake.jwks_down:
+            raise tornado.web.HTTPError(503)
         self.fake.jwks_hits += 1
         self.answer({"keys": [key.jwk() for key in self.fake.keys]})
 

@@ -35,6 +35,8 @@ class LimitSettings:
     rate_limit_mail_address: Rate = setting(Rate(5, 3600), "Mails to one address, whether or not an account has it.")
     rate_limit_ipv6_prefix: int = setting(64, "IPv6 clients are counted per network of this prefix length, as one "
                                           "subscriber usually holds a whole /64 (IPv4: per address).")
+    rate_limit_picture: Rate = setting(Rate(30, 3600), "Picture uploads per client network.")
+    rate_limit_picture_user: Rate = setting(Rate(10, 3600), "Picture uploads per signed-in user.")
 
     def __post_init__(self) -> None:
         try:

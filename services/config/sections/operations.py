@@ -40,6 +40,10 @@ class OperationSettings:
         "and private networks, RFC 1918 and RFC 4193); the client address honours `TRUSTED_PROXIES`.")
     readiness_timeout_seconds: float = setting(1.0, "How long `/readyz` waits for Redis and MongoDB (and "
                                                "`/metrics` for the outbox depth), in seconds.")
+    audit_hmac_key: str = setting(
+        "", "Key of the HMAC-SHA256 that names accounts in audit lines (what a failed login typed as its address): "
+        "at least 32 characters, the same on every machine whose audit lines must correlate. Empty: one is made "
+        "into `DATA_DIR/audit-hmac.key` on first start, shared by every process using that folder.", secret=True)
 
     def __post_init__(self) -> None:
         check(self.log_format in LOG_FORMATS, "LOG_FORMAT", f"must be one of {', '.join(LOG_FORMATS)}")
@@ -52,3 +56,5 @@ class OperationSettings:
         check(self.processes >= 0, "PROCESSES", "must be 0 (one per CPU core) or more")
         check(self.shutdown_timeout_seconds > 0, "SHUTDOWN_TIMEOUT_SECONDS", "must be positive")
         check(self.shutdown_delay_seconds >= 0, "SHUTDOWN_DELAY_SECONDS", "must not be negative")
+        check(not self.audit_hmac_key or len(self.audit_hmac_key) >= 32, "AUDIT_HMAC_KEY",
+              "must be at least 32 characters (or empty: a key is made into DATA_DIR)")

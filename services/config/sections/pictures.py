@@ -24,8 +24,14 @@ class PictureSettings:
     upload_folder: str = setting("uploads", "Folder of the `local` picture store, served at `<APP_URL>uploads/`.")
     picture_max_edge: int = setting(512, "Larger pictures are scaled down to fit this many pixels wide and high "
                                     "(16 to 4096).")
-    picture_max_pixels: int = setting(50_000_000, "Most pixels (width times height) an uploaded picture may have; "
-                                      f"decompression bombs are refused (at most {PILLOW_BOMB_PIXELS}).")
+    picture_max_pixels: int = setting(
+        16_000_000, "Most pixels (width times height) an uploaded picture may decode to, checked before it is "
+        f"decoded (at most {PILLOW_BOMB_PIXELS}). JPEGs decode at reduced scale (1/2 to 1/8 a side, as far as "
+        "`PICTURE_MAX_EDGE` allows), so larger photos pass; a WebP may have a quarter of it (its decoder keeps "
+        "four copies of the pixels). A decode holds about 4 bytes a pixel (8 with transparency).")
+    picture_threads: int = setting(1, "Threads per process that decode uploaded pictures (1 to 32), at a lower CPU "
+                                   "priority than logins and apart from them; each holds one picture's pixels "
+                                   "while it works.")
     storage_backend: str = setting("local", "Where pictures live: `local` (`UPLOAD_FOLDER`, served by this server) "
                                    "or `s3` (S3, Spaces, MinIO).")
     storage_timeout_seconds: float = setting(5.0, "A picture store slower than this many seconds counts as down "
@@ -45,6 +51,7 @@ class PictureSettings:
         check(16 <= self.picture_max_edge <= 4096, "PICTURE_MAX_EDGE", "must be between 16 and 4096 pixels")
         check(1 <= self.picture_max_pixels <= PILLOW_BOMB_PIXELS, "PICTURE_MAX_PIXELS",
               f"must be between 1 and {PILLOW_BOMB_PIXELS}")
+        check(1 <= self.picture_threads <= 32, "PICTURE_THREADS", "must be between 1 and 32")
         check(self.storage_backend in STORAGE_BACKENDS, "STORAGE_BACKEND",
               f"must be one of {', '.join(STORAGE_BACKENDS)}")
         check(self.storage_timeout_seconds > 0, "STORAGE_TIMEOUT_SECONDS", "must be positive")

@@ -7,6 +7,8 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 
 from services.config.setting import check, is_http_url, setting
+from services.config.urls import normalized_url
+from services.config.values import ConfigError
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,8 @@ class ServerSettings:
     max_content_length: int = setting(8 * 1024 * 1024, "Largest request body in bytes (8 MB; at least 1024); larger "
                                       "bodies get 413 `auth/payload-too-large`.")
     cors_origins: tuple[str, ...] = setting((), "Browser origins allowed to call the API, e.g. "
-                                            "`[https://app.example.com]`; `*` for any.")
+                                            "`[https://app.example.com]` (scheme, host and port, no path); `*` "
+                                            "for any, without credentials: only a listed origin may send cookies.")
 
     def __post_init__(self) -> None:
         # One spelling for every consumer (mail links, callbacks, picture URLs, pages): the base ends with `/`.
@@ -39,3 +42,20 @@ class ServerSettings:
               "must have no query or fragment: it is the base of every link, callback and picture URL")
         check(1 <= self.port <= 65535 or self.port == 0, "PORT", "must be between 0 and 65535")
         check(self.max_content_length >= 1024, "MAX_CONTENT_LENGTH", "must be at least 1024 bytes")
+        object.__setattr__(self, "cors_origins", tuple(_origin(entry) for entry in self.cors_origins))
+
+
+def _origin(entry: str) -> str:
+    """`*`, or an origin as browsers send it in `Origin`: lower case, no default port, nothing after the port."""
+    if entry == "*":
+        return entry
+    problem = "must be an origin such as https://app.example.com: scheme, host and port, no path"
+    try:
+        url = normalized_url(entry)
+    except ValueError:
+        url = ""
+    if not url or urlsplit(url).path != "/" or "?" in url or "*" in url or entry.endswith("/"):
+        if entry == "null":
+            problem = "must not be `null`: sandboxed frames and local files send it, and any page can be one"
+        raise ConfigError(f"setting CORS_ORIGINS entry {entry!r} {problem}")
+    return url.removesuffix("/")

@@ -7,6 +7,8 @@ from typing import ClassVar
 
 from services.config.providers import ProviderConfig
 from services.config.setting import check, setting
+from services.config.urls import normalized_url
+from services.config.values import ConfigError
 
 PROVIDERS_EXAMPLE = """\
 google:
@@ -36,7 +38,8 @@ class SocialSettings:
         "secrets and keys.", secret=True, example=PROVIDERS_EXAMPLE)
     social_redirect_allowlist: tuple[str, ...] = setting(
         (), "Pages the browser flow may return to, e.g. `[https://app.example.com/signed-in]`: absolute http(s) "
-        "URLs; a page matches with the same scheme, host and port and a path at or below the entry's.")
+        "URLs without query or fragment. A `redirect_to` matches an entry when both, normalised, have the same "
+        "scheme, host, port and exact path; its query is free.")
     social_http_timeout_seconds: float = setting(5.0, "A provider slower than this many seconds answers 503 "
                                                  "`auth/unavailable`.")
     social_state_ttl_seconds: int = setting(600, "How long a browser sign-in may take, from `/authorize` to "
@@ -51,8 +54,20 @@ class SocialSettings:
               "must be between 30 and 3600 seconds")
         check(self.social_jwks_refetch_seconds >= 0, "SOCIAL_JWKS_REFETCH_SECONDS", "must not be negative")
         check(0 <= self.social_token_leeway <= 300, "SOCIAL_TOKEN_LEEWAY", "must be between 0 and 300 seconds")
-        check(all(url.startswith(("https://", "http://")) for url in self.social_redirect_allowlist),
-              "SOCIAL_REDIRECT_ALLOWLIST", "must hold absolute http(s) URLs")
+        object.__setattr__(self, "social_redirect_allowlist",
+                           tuple(_allowed_page(url) for url in self.social_redirect_allowlist))
 
     def provider(self, name: str) -> ProviderConfig | None:
         return next((p for p in self.social_providers if p.name == name), None)
+
+
+def _allowed_page(url: str) -> str:
+    """An allow-list entry in the normal form that `redirect_to` is compared in."""
+    try:
+        page = normalized_url(url)
+    except ValueError as exc:
+        raise ConfigError(f"setting SOCIAL_REDIRECT_ALLOWLIST entry {url!r} {exc}") from None
+    if "?" in page:
+        raise ConfigError(f"setting SOCIAL_REDIRECT_ALLOWLIST entry {url!r} must have no query: a page matches "
+                          "with any query")
+    return page
