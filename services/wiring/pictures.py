@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.config import Config
+from services.infra import IndexBuild
 from services.operations import AuditLog
 from services.pictures import ImageProcessor, ObjectStorage, PendingObjects, PictureService, build_storage
 from services.users import UserStore
@@ -19,10 +20,10 @@ class Pictures:
     pending: PendingObjects
 
 
-def build_pictures(*, config: Config, database: Any, users: UserStore, audit: AuditLog, executor: Executor | None,
-                   storage: ObjectStorage | None) -> Pictures:
+def build_pictures(*, config: Config, database: Any, indexes: IndexBuild, users: UserStore, audit: AuditLog,
+                   executor: Executor | None, storage: ObjectStorage | None) -> Pictures:
     storage = storage or build_storage(config=config, executor=executor)
-    pending = PendingObjects(database=database)
+    pending = PendingObjects(database=database, indexes=indexes)
     images = ImageProcessor(max_edge=config.picture_max_edge, max_pixels=config.picture_max_pixels, executor=executor)
     return Pictures(manager=PictureService(users=users, storage=storage, images=images, pending=pending, audit=audit),
                     storage=storage, pending=pending)
