@@ -7,6 +7,7 @@ from services.infra.backends import (
     is_cluster_url,
     mongo_database,
     mongo_hosts,
+    redis_address,
     redis_client,
 )
 from services.infra.embedded_redis import EmbeddedRedis, redis_server_binary
@@ -42,6 +43,7 @@ __all__ = [
            "mongo_guarded",
            "mongo_hosts",
            "mongo_outages",
+           "redis_address",
            "redis_client",
            "redis_guarded",
            "redis_server_binary",

@@ -75,6 +75,12 @@ def redis_client(url: str, timeout: float) -> Any:
     return aioredis.Redis.from_url(url, **options)
 
 
+def redis_address(url: str) -> str:
+    """Where a Redis URL points, for messages: its hosts, or its socket's path; never its credentials."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.path if parts.scheme == "unix" else parts.netloc.rpartition("@")[2]
+
+
 def is_cluster_url(url: str) -> bool:
     return url.partition("://")[0].lower() in CLUSTER_SCHEMES
 
