@@ -109,12 +109,20 @@ def refused_url() -> str:
     return f"mongodb://127.0.0.1:{port}/down"
 
 
-def fails_after(method: Callable[..., Awaitable[Any]], error: Exception) -> Callable[..., Awaitable[Any]]:
-    """`method` that does its work, then raises `error`: a write that landed but whose reply reported a failure
-    (a missed write concern, a network error after the write). Patched onto a collection, below the stores."""
+def fails_once(method: Callable[..., Awaitable[Any]], error: Exception, *,
+               landed: bool = True) -> Callable[..., Awaitable[Any]]:
+    """`method`, whose first call reports `error`: after doing its work (`landed`: a missed write concern, a network
+    error after the write was sent), or before (the write never reached MongoDB). Later calls just work, as they
+    do once the fault has passed. Patched onto a collection, so the stores above it see what the driver raises."""
+    calls = 0
 
-    async def landed_then_failed(*args: Any, **kwargs: Any) -> Any:
-        await method(*args, **kwargs)
+    async def once_failing(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            return await method(*args, **kwargs)
+        if landed:
+            await method(*args, **kwargs)
         raise error
 
-    return landed_then_failed
+    return once_failing
