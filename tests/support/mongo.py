@@ -15,6 +15,7 @@ import asyncio
 import os
 import secrets
 import socket
+import threading
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -126,3 +127,62 @@ def fails_once(method: Callable[..., Awaitable[Any]], error: Exception, *,
         raise error
 
     return once_failing
+
+
+def first_host(url: str = TEST_MONGO_URL) -> tuple[str, int]:
+    """The first host of a MongoDB URL, as (name, port)."""
+    host = urllib.parse.urlsplit(url).netloc.rpartition("@")[2].split(",")[0]
+    parsed = urllib.parse.urlsplit(f"//{host}")
+    return parsed.hostname or "localhost", parsed.port or 27017
+
+
+class TcpProxy:
+    """A port that forwards to the real MongoDB once `open()` is called: before, nothing listens (refused).
+    A server pointed at it (`url`) starts while MongoDB is "down" and sees it come back."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._listener: socket.socket | None = None
+        self._sockets: list[socket.socket] = []
+
+    def url(self, database: str, base: str = TEST_MONGO_URL) -> str:
+        """`base` with its credentials and options, through the proxy, to `database`, on this one member."""
+        parts = urllib.parse.urlsplit(base)
+        credentials = parts.netloc.rpartition("@")[0]
+        netloc = f"{credentials}@127.0.0.1:{self.port}" if credentials else f"127.0.0.1:{self.port}"
+        query = "&".join(filter(None, [parts.query, "directConnection=true"]))
+        return urllib.parse.urlunsplit(("mongodb", netloc, f"/{database}", query, ""))
+
+    def open(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        for sock in [self._listener, *self._sockets]:
+            if sock is not None:
+                sock.close()
+
+    def _accept(self) -> None:
+        assert self._listener is not None
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self._sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        sink.close()
