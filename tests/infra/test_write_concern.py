@@ -1,6 +1,7 @@
-"""A write whose write concern is not met (MONGO_WRITE_TIMEOUT_SECONDS ran out, a stepped-down primary): 503.
+"""A write whose write concern is not met (MONGO_TIMEOUT_SECONDS ran out, a stepped-down primary): 503.
 
-mongomock has no replica set, so it cannot time a write concern out: the collection's write raises the exception
+The in-memory store has no replica set, so it cannot time a write concern out (a real one does:
+tests/infra/test_real_mongo.py): the collection's write raises the exception
 pymongo raises for a server's `writeConcernError` (built as pymongo.helpers_shared._raise_write_concern_error
 builds it), below the stores, which turn it into a 503 themselves (services/infra/mongo_guard.py).
 """

@@ -18,8 +18,8 @@ class StoreSettings:
     TITLE: ClassVar[str] = "MongoDB and Redis"
     PAGES: ClassVar[tuple[str, ...]] = ("deployment.md",)
 
-    mongo_url: str = setting("", "MongoDB URL, e.g. `mongodb://localhost:27017/python_jwt_auth`; empty: in-memory "
-                             "mongomock (data lost on stop).")
+    mongo_url: str = setting("", "MongoDB URL, e.g. `mongodb://localhost:27017/python_jwt_auth`; empty: an "
+                             "in-memory store (data lost on stop).")
     mongo_database: str = setting("python_jwt_auth", "Database used when `MONGO_URL` names none.")
     mongo_write_concern: str = setting("", "Write concern of every write: empty (the server's default), "
                                        "`majority`, or a number of members like 1 or 2 (replica sets).")
