@@ -8,6 +8,8 @@ as the driver fails when no server answers: readiness and the index build both s
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -28,6 +30,19 @@ def built(config: Config, database: Any) -> Services:
 
 async def down(*args: Any, **kwargs: Any) -> Any:
     raise ServerSelectionTimeoutError("127.0.0.1:27017: [Errno 111] Connection refused")
+
+
+@asynccontextmanager
+async def started_while_down(config: Config, database: Any, monkeypatch: pytest.MonkeyPatch,
+                             **options: Any) -> AsyncIterator[Services]:
+    """Services started while MongoDB cannot be reached; `monkeypatch.undo()` brings it back."""
+    services = built(config, database)
+    monkeypatch.setattr(database, "command", down)
+    await start_services(services, **options)  # does not raise: MongoDB being down is no reason not to start
+    try:
+        yield services
+    finally:
+        await stop_services(services)
 
 
 async def index_names(collection: Any) -> list[str]:
@@ -90,29 +105,21 @@ async def test_duplicates_met_while_building_a_unique_index_stop_the_start_with_
 async def test_a_server_started_while_mongodb_is_down_turns_ready_once_it_answers(
         config: Config, database: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Item "Start without MongoDB"; over HTTP against the real driver: tests/infra/test_mongo_outages.py."""
-    fresh = built(config, database)
-    monkeypatch.setattr(database, "command", down)
-    await start_services(fresh)  # does not raise: MongoDB being down is no reason not to start
-    try:
-        readiness = fresh.operations.readiness
+    async with started_while_down(config, database, monkeypatch) as services:
+        readiness = services.operations.readiness
         assert (await readiness.checks())["mongo"] == "unavailable"
-        assert not fresh.indexes.built
+        assert not services.indexes.built
         monkeypatch.undo()
         assert (await readiness.checks())["mongo"] == "ok"  # the probe made the indexes at once
-        assert fresh.indexes.built
+        assert services.indexes.built
         assert "email_unique" in await index_names(database.users)
-    finally:
-        await stop_services(fresh)
 
 
 @pytest.mark.gen_test(timeout=30)
 async def test_while_the_indexes_are_missing_a_sign_up_answers_503_rather_than_skip_the_unique_index(
         config: Config, database: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two sign-ups of one address landing before the unique index exists would stop every later start."""
-    services = built(config, database)
-    monkeypatch.setattr(database, "command", down)  # the collections would still take the insert
-    await start_services(services)
-    try:
+    async with started_while_down(config, database, monkeypatch) as services:  # the collections still take writes
         with pytest.raises(Exception) as raised:
             await services.users.create("omar@quazi.co", "Omar", "hash")
         assert getattr(raised.value, "code", None) == UNAVAILABLE.code
@@ -120,39 +127,27 @@ async def test_while_the_indexes_are_missing_a_sign_up_answers_503_rather_than_s
         monkeypatch.undo()
         await services.users.create("omar@quazi.co", "Omar", "hash")  # the write builds them first
         assert services.indexes.built
-    finally:
-        await stop_services(services)
 
 
 @pytest.mark.gen_test(timeout=30)
 async def test_the_indexes_are_retried_in_the_background_until_mongodb_answers(
         config: Config, database: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    services = built(config, database)
-    monkeypatch.setattr(database, "command", down)
-    await start_services(services)
-    try:
+    async with started_while_down(config, database, monkeypatch) as services:
         monkeypatch.undo()  # no request, no probe: only the background retries can make them
         assert await eventually(lambda: _true(services.indexes.built), within=5)
         assert await index_names(database.identities) == ["_id_", "provider_subject_unique", "uid_provider_unique"]
-    finally:
-        await stop_services(services)
 
 
 @pytest.mark.gen_test(timeout=30)
 async def test_a_conflict_found_in_the_background_stops_the_server(
         config: Config, database: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    services = built(config, database)
     failures: list[IndexBuildFailed] = []
-    monkeypatch.setattr(database, "command", down)
-    await start_services(services, on_fatal=failures.append)
-    try:
+    async with started_while_down(config, database, monkeypatch, on_fatal=failures.append) as services:
         await database.users.create_index([("email", 1)], name="email_1")  # someone's, while we were waiting
         monkeypatch.undo()
         assert await eventually(lambda: _true(bool(failures)), within=5)
         assert isinstance(failures[0], IndexConflict) and "users.email_1" in str(failures[0])
         assert not services.indexes.built
-    finally:
-        await stop_services(services)
 
 
 @pytest.mark.gen_test(timeout=30)
