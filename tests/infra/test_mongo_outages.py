@@ -21,7 +21,7 @@ from pymongo.errors import InvalidOperation
 from support.api import PASSWORD, Api, assert_error
 from support.fake_mongo import FakeMongo
 from support.mongo import BlackHole, refused_url
-from support.processes import SERVER, server_environ
+from support.processes import SERVER, server_environ, start_server, stop_server
 
 from services.config import Config
 from services.infra import mongo_database
@@ -136,3 +136,20 @@ def test_the_command_line_names_the_redis_it_could_not_reach(tmp_path: Path) -> 
     assert result.returncode == 1, result.stderr
     assert f"error: Redis at {redis.split('//')[1].split('/')[0]} (REDIS_URL) did not answer" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_server_starts_without_mongodb_and_says_so(tmp_path: Path) -> None:
+    """Item "Start without MongoDB", as a process: before, the first index creation ended the start with a
+    traceback."""
+    url = refused_url()
+    server = start_server(tmp_path, MONGO_URL=url, MONGO_TIMEOUT_SECONDS="1")
+    try:
+        status, body = server.call("GET", "/readyz")
+        assert (status, body["checks"]["mongo"]) == (503, "unavailable")
+        assert server.call("POST", "/signup", {"email": "omar@quazi.co", "password": PASSWORD,
+                                               "name": "Omar Quazi"})[0] == 503
+        host = url.split("//")[1].split("/")[0]
+        assert f"MongoDB at {host} cannot be reached: serving without it" in server.stderr
+        assert "Traceback" not in server.stderr
+    finally:
+        stop_server(server.process)
