@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import mongomock
+from pymongo import IndexModel
 
 T = TypeVar("T")
 
@@ -121,6 +122,10 @@ class MemoryCollection:
 
     async def create_index(self, keys: list[tuple[str, int]], **options: Any) -> str:
         return str(await self._run("create_index", keys, **options))
+
+    async def create_indexes(self, indexes: list[IndexModel], **command: Any) -> list[str]:
+        """`command`: options of the createIndexes command itself (`commitQuorum`), which only a replica set uses."""
+        return list(await self._run("create_indexes", indexes))
 
     async def drop_index(self, name: str) -> None:
         await self._run("drop_index", name)

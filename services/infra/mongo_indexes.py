@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pymongo
+from pymongo import IndexModel
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 # MongoDB's IndexOptionsConflict and IndexKeySpecsConflict: another process made a different index at the same time.
@@ -65,10 +66,13 @@ async def ensure_index(collection: Any, index: Index, *, replicated: bool) -> No
     same_name = next((doc for doc in existing if doc["name"] == index.name), None)
     if same_name is not None:
         raise IndexConflict(_conflict(collection.name, same_name, index))
+    # commitQuorum belongs to the createIndexes command, not to the index: `create_index(**options)` would put it
+    # in the index's specification, which MongoDB refuses.
     quorum = {"commitQuorum": "majority"} if replicated else {}
+    model = IndexModel(list(index.keys), name=index.name, **index.options)
     try:
         with pymongo.timeout(BUILD_TIMEOUT_SECONDS):
-            await collection.create_index(list(index.keys), name=index.name, **index.options, **quorum)
+            await collection.create_indexes([model], **quorum)
     except DuplicateKeyError:
         raise DuplicateValues(_duplicates(collection.name, index)) from None  # its message holds a stored value
     except OperationFailure as exc:

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from pymongo import IndexModel
 from pymongo.errors import ServerSelectionTimeoutError
 from support.api import eventually
 from support.mongo import MongoDatabases
@@ -164,13 +165,14 @@ async def test_on_a_replica_set_the_build_commits_with_a_majority_of_voting_memb
     monkeypatch.setattr(database, "command", replica_set_member)
     services = built(config, database)
     asked: list[dict[str, Any]] = []
-    create_index = services.users._users.create_index
+    create_indexes = services.users._users.create_indexes
 
-    async def recording(keys: Any, **options: Any) -> Any:
-        asked.append(options)
-        return await create_index(keys, **options)
+    async def recording(indexes: list[IndexModel], **command: Any) -> Any:
+        asked.append(command)
+        assert all("commitQuorum" not in index.document for index in indexes)  # the command's, not the index's
+        return await create_indexes(indexes, **command)
 
-    monkeypatch.setattr(services.users._users, "create_index", recording)
+    monkeypatch.setattr(services.users._users, "create_indexes", recording)
     await start_services(services)
     try:
         assert asked and all(options["commitQuorum"] == "majority" for options in asked)
