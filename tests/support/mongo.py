@@ -48,6 +48,7 @@ class MongoDatabases:
         self.prefix = prefix
         self.url = url
         self.names: list[str] = []
+        self._made: list[Any] = []
 
     @property
     def real(self) -> bool:
@@ -59,12 +60,17 @@ class MongoDatabases:
         self.names.append(name)
         if not self.real:
             return InMemoryMongo(suspend=True)[name]
-        return mongo_database(load_config(None, environ={}, mongo_url=url_for(name, self.url), **settings))
+        database = mongo_database(load_config(None, environ={}, mongo_url=url_for(name, self.url), **settings))
+        self._made.append(database)
+        return database
 
     def url_of(self, database: Any) -> str:
         return url_for(database.name, self.url)
 
     async def drop_all(self) -> None:
+        """Drop this test's databases, and close the clients it made (closing twice is fine)."""
+        for database in self._made:
+            await database.client.close()
         if self.real and self.names:
             await drop(self.url, lambda name: name in self.names)
 
