@@ -12,9 +12,17 @@ from pathlib import Path
 
 from runtime.serving import serve, serve_processes
 from services.config import SIGNING_ALGORITHMS, Config, ConfigError, load_config
-from services.infra import check_redis_mode, embedded_redis, mongo_database, redis_client
+from services.infra import (
+    check_redis_mode,
+    embedded_redis,
+    is_mongo_down,
+    mongo_database,
+    mongo_hosts,
+    redis_address,
+    redis_client,
+)
 from services.operations import configure_logging
-from services.outcomes import AuthError
+from services.outcomes import AuthError, ServiceUnavailable
 from services.tokens import KeyFileError, KeyRing, keyfiles
 from services.users import normalize_email
 from services.wiring import Services, build_services
@@ -102,6 +110,9 @@ async def _sessions_command(config: Config, args: argparse.Namespace) -> int:
         else:
             ended = await services.sessions.manager.end_everyones()
             print(f"{ended} session(s) ended: every user must log in again")
+    except ServiceUnavailable as exc:
+        print(f"error: {unreachable(config, url, exc)}", file=sys.stderr)
+        return 1
     except AuthError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
@@ -110,6 +121,7 @@ async def _sessions_command(config: Config, args: argparse.Namespace) -> int:
         return 2
     finally:
         await services.redis.aclose()
+        await services.database.client.close()
     return 0
 
 
@@ -125,13 +137,14 @@ async def _users_command(config: Config, args: argparse.Namespace) -> int:
         return 1
     services = build_services(config, mongo_database(config), redis_client(url, config.redis_timeout_seconds))
     try:
-        return await run_users_command(services, args.users_command, getattr(args, "email", None))
+        return await run_users_command(services, args.users_command, getattr(args, "email", None), redis_url=url)
     finally:
         await services.pictures.storage.close()
         await services.redis.aclose()
+        await services.database.client.close()
 
 
-async def run_users_command(services: Services, command: str, email: str | None) -> int:
+async def run_users_command(services: Services, command: str, email: str | None, redis_url: str | None = None) -> int:
     """One `users` command against built services; prints its result and returns the exit code."""
     lifecycle = services.accounts.lifecycle
     try:
@@ -155,6 +168,9 @@ async def run_users_command(services: Services, command: str, email: str | None)
         elif command == "delete":
             await lifecycle.delete(user)
             print(f"{user.email} is deleted, with its picture and sessions")
+    except ServiceUnavailable as exc:
+        print(f"error: {unreachable(services.config, redis_url or services.config.redis_url, exc)}", file=sys.stderr)
+        return 1
     except AuthError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
@@ -171,12 +187,28 @@ async def _mail_command(config: Config, args: argparse.Namespace) -> int:
     try:
         for entry in await services.mail.outbox.dead_letters(args.count):
             print(json.dumps(entry, sort_keys=True))
+    except ServiceUnavailable as exc:
+        print(f"error: {unreachable(config, url, exc)}", file=sys.stderr)
+        return 1
     except AuthError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
     finally:
         await services.redis.aclose()
+        await services.database.client.close()
     return 0
+
+
+def unreachable(config: Config, redis_url: str | None, exc: ServiceUnavailable) -> str:
+    """Which server a command could not reach, where it is (never its credentials), and what the driver saw."""
+    cause = exc.__cause__
+    if cause is not None and is_mongo_down(cause):
+        seen = str(cause).split(" (configured timeouts", 1)[0]
+        return (f"MongoDB at {mongo_hosts(config.mongo_url)} (MONGO_URL) did not answer within "
+                f"{config.mongo_timeout_seconds:g} s (MONGO_TIMEOUT_SECONDS): {seen}")
+    where = redis_address(redis_url or "") or "the embedded Redis"
+    return (f"Redis at {where} (REDIS_URL) did not answer within {config.redis_timeout_seconds:g} s "
+            f"(REDIS_TIMEOUT_SECONDS): {cause or exc.message}")
 
 
 def _print_keys(config: Config, folder: Path) -> None:

@@ -7,9 +7,10 @@ handlers.application.make_app), puts `--users` documents into the users collecti
 password hash (no 100,000 bcrypts), then serves until SIGTERM. User number 0 is `seeded-0@example.com` with
 the password `--password`, so a client can log in and read itself.
 
-The embedded mongomock store checks its unique email index by scanning every document, so 100,000
-`insert_one`s would take hours: the documents go straight into the collection's store instead, the shape
-`UserStore.create` writes. Only the bench does this; the server never touches mongomock's internals.
+The embedded in-memory store (mongomock, services/infra/memory_mongo.py) checks its unique email index by
+scanning every document, so 100,000 `insert_one`s would take hours: the documents go straight into mongomock's
+store instead, the shape `UserStore.create` writes. Only the bench does this; the server never touches mongomock's
+internals.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from services.wiring import build_executors, build_services, start_services, sto
 
 
 def seed(collection: object, count: int, password_hash: str) -> None:
-    store = collection._store  # type: ignore[attr-defined] # mongomock's, through mongomock-motor's proxy
+    store = collection._collection._store  # type: ignore[attr-defined] # mongomock's, behind our adapter
     now = int(time.time())
     for number in range(count):
         uid = str(uuid.uuid4())

@@ -25,7 +25,7 @@ from handlers.application import make_app
 from runtime.http_server import DrainingHTTPServer
 from runtime.supervisor import CONFIGURATION_ERROR, Supervisor
 from services.config import Config, ConfigError
-from services.infra import IndexConflict, embedded_redis, mongo_database, redis_client
+from services.infra import IndexBuildFailed, embedded_redis, mongo_database, redis_client
 from services.operations import mark_process_dead, prepare_metrics_dir
 from services.tokens import keyfiles
 from services.wiring import Services, build_executors, build_services, start_services, stop_services
@@ -95,7 +95,7 @@ async def serve(config: Config, sockets: list[socket.socket] | None = None, redi
             ensure_signing_key(config)
             _prepare_metrics(config)
         services = build_services(config, mongo_database(config), redis, executors)
-        await start_services(services)
+        await start_services(services, on_fatal=stopping.failed)
         if services.tokens.keyring.signing_key is None:
             log.error("no signing key in %s: run `python server.py keys generate`", config.jwt_keys)
         # The handlers enforce MAX_CONTENT_LENGTH themselves, with a JSON 413; Tornado's own cap would just hang up.
@@ -112,7 +112,9 @@ async def serve(config: Config, sockets: list[socket.socket] | None = None, redi
             _banner(config, embedded is not None)
         await stopping.first.wait()
         await _shut_down(config, server, services, stopping.second)
-    except (ConfigError, IndexConflict) as exc:  # found at start-up: REDIS_URL's kind, an index that changed
+        if stopping.failure is not None:  # found after the start: indexes made once MongoDB came back
+            return CONFIGURATION_ERROR
+    except (ConfigError, IndexBuildFailed) as exc:  # found at start-up: REDIS_URL's kind, an index that changed
         log.critical("configuration error: %s", exc)
         return CONFIGURATION_ERROR
     finally:
@@ -123,14 +125,21 @@ async def serve(config: Config, sockets: list[socket.socket] | None = None, redi
 
 
 class _StopSignals:
-    """SIGTERM or SIGINT: the first starts the shutdown, a second one cuts SHUTDOWN_DELAY_SECONDS short."""
+    """SIGTERM or SIGINT: the first starts the shutdown, a second one cuts SHUTDOWN_DELAY_SECONDS short. A failure
+    the operator must settle, found while serving (MongoDB's indexes, once it answers), stops the server too."""
 
     def __init__(self) -> None:
         self.first = asyncio.Event()
         self.second = asyncio.Event()
+        self.failure: IndexBuildFailed | None = None
 
     def received(self) -> None:
         (self.second if self.first.is_set() else self.first).set()
+
+    def failed(self, failure: IndexBuildFailed) -> None:
+        self.failure = failure
+        self.first.set()
+        self.second.set()  # no SHUTDOWN_DELAY_SECONDS: nothing this process serves can be right
 
 
 async def _shut_down(config: Config, server: DrainingHTTPServer, services: Services,
@@ -186,7 +195,7 @@ def _banner(config: Config, embedded_redis_used: bool, processes: int = 1) -> No
              + (f" with {processes} processes" if processes > 1 else "")]
     if config.embedded_mongo:
         lines += ["",
-                  "!! USERS ARE STORED IN MEMORY (embedded mongomock): they are lost when the server stops.",
+                  "!! USERS ARE STORED IN MEMORY (no MONGO_URL): they are lost when the server stops.",
                   "!! Set MONGO_URL=mongodb://host:27017/dbname to keep them in a real MongoDB."]
     if embedded_redis_used:
         lines += ["",

@@ -1,5 +1,6 @@
-"""Fixtures only: a real Redis server and a real S3 API (moto) for the session; a fresh in-memory MongoDB, key
-folder, upload folder and bucket per test. What tests share besides fixtures is in tests/support/.
+"""Fixtures only: a real Redis server and a real S3 API (moto) for the session; a fresh MongoDB database (in memory,
+or on TEST_MONGO_URL's server: tests/support/mongo.py), key folder, upload folder and bucket per test. What tests
+share besides fixtures is in tests/support/.
 
 Tests talk to the app over HTTP with pytest-tornado's `http_client`; `api` wraps it so a test reads
 like the API documentation: a request, then the asserted response.
@@ -16,10 +17,10 @@ import pytest
 import tornado.httpclient
 import tornado.httpserver
 import tornado.testing
-from mongomock_motor import AsyncMongoMockClient
 from support.api import Api
 from support.cluster import RedisClusterServers
 from support.mail import RecordingNotifier, SmtpServer
+from support.mongo import MongoDatabases, drop_run, run_prefix
 from support.processes import free_port
 from support.providers import FakeProviders, make_fake_app, rsa_key
 from support.s3 import MotoServer
@@ -135,11 +136,33 @@ def notifier() -> RecordingNotifier:
     return RecordingNotifier()
 
 
+@pytest.fixture(scope="session")
+def mongo_run() -> Iterator[str]:
+    """The run's prefix for database names; at the end, whatever of this run is left on a real server is dropped."""
+    prefix = run_prefix()
+    yield prefix
+    drop_run(prefix)
+
+
 @pytest.fixture
-def services(config: Config, io_loop: Any, notifier: RecordingNotifier) -> Iterator[Services]:
+def databases(mongo_run: str, io_loop: Any) -> Iterator[MongoDatabases]:
+    """Fresh MongoDB databases for one test (`databases.new()`), dropped when it ends."""
+    made = MongoDatabases(mongo_run)
+    yield made
+    io_loop.run_sync(made.drop_all)
+
+
+@pytest.fixture
+def database(databases: MongoDatabases) -> Any:
+    """The test's database: in memory (every call suspends, as the real driver's do), or on TEST_MONGO_URL."""
+    return databases.new()
+
+
+@pytest.fixture
+def services(config: Config, database: Any, io_loop: Any, notifier: RecordingNotifier) -> Iterator[Services]:
     redis = redis_client(config.redis_url, config.redis_timeout_seconds)
     io_loop.run_sync(redis.flushdb)
-    built = build_services(config, AsyncMongoMockClient()["test"], redis, notifier=notifier)
+    built = build_services(config, database, redis, notifier=notifier)
     io_loop.run_sync(lambda: start_services(built))
     yield built
     io_loop.run_sync(lambda: stop_services(built))

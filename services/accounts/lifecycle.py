@@ -1,10 +1,12 @@
 """The account's whole lifecycle beyond sign-up: export its data, disable and enable it, delete it for good.
 
 Deleting removes, in this order: the picture object (so a store that is down stops the deletion before
-anything is gone: 503, try again), the user document (from then on every token of the user fails, since
-a token needs its user), the user's linked social identities, and every Redis key of the user
-(`auth:{<uid>}:*`: sessions, epoch and whatever per-user state comes later). Then the address is told,
-through the injected `AccountNotifier`.
+anything is gone: 503, try again), the user's linked social identities, the user document (from then on every
+token of the user fails, since a token needs its user), and every Redis key of the user (`auth:{<uid>}:*`:
+sessions, epoch and whatever per-user state comes later). Then the address is told, through the injected
+`AccountNotifier`. Everything before the user document can be done again, so a 503 up to there leaves an
+account its owner can still delete; the user document's own delete is repeated once when MongoDB reports a
+failure, since the first may have landed (then the second finds nothing, which is the outcome we want).
 """
 
 from __future__ import annotations
@@ -81,15 +83,10 @@ class AccountLifecycle:
     async def delete(self, user: User, ip: str | None = None, sid: str | None = None) -> None:
         if user.picture:
             await self._pictures.remove_object(user.picture)
-        deleted = await self._users.delete(user.uid)
+        await self._identities.unlink_all(user.uid)
+        deleted = await self._delete_document(user.uid)
         if deleted is not None and deleted.picture and deleted.picture != user.picture:
             await self._pictures.discard(deleted.picture)  # uploaded while the deletion ran
-        try:
-            await self._identities.unlink_all(user.uid)
-        except ServiceUnavailable:
-            # The user is gone already; a link left behind signs nobody in (a sign-in drops a link whose
-            # user is gone), and the next deletion attempt cannot be made: say so for the operator.
-            log.warning("linked identities of deleted user %s are left behind", user.uid)
         try:
             await self._sessions.forget_user(user.uid)
         except ServiceUnavailable:
@@ -100,3 +97,11 @@ class AccountLifecycle:
             await self._notifier.account_deleted(user.email, user.name)
         except Exception:  # the account is gone either way; a mail failure must not turn that into an error
             log.exception("could not send the account-deleted notice for user %s", user.uid)
+
+    async def _delete_document(self, uid: str) -> User | None:
+        """The user document's delete; a failure MongoDB reports may come after it landed: delete once more."""
+        try:
+            return await self._users.delete(uid)
+        except ServiceUnavailable:
+            log.warning("deleting user %s reported a failure; deleting again", uid)
+            return await self._users.delete(uid)  # None when the first one landed

@@ -8,13 +8,15 @@ account's failed-login lock (the owner proved the address), and tells the owner 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from services.accounts.passwords import PasswordHasher, PasswordPolicy
 from services.context import Client
 from services.infra import Outbox
 from services.limits import Throttle
 from services.mail import MailMessage, PasswordChanged, ResetRequest
 from services.operations import AuditLog
-from services.outcomes import PASSWORDS_DIFFER, AuthError
+from services.outcomes import PASSWORDS_DIFFER, AuthError, ServiceUnavailable
 from services.sessions import SessionService
 from services.tokens import ActionLinks
 from services.users import User, normalize_email
@@ -49,8 +51,12 @@ class PasswordReset:
         password_hash = await self._hasher.hash(password)
         user = await self._links.consume(token, "reset")
         # The link went to this address and was followed: that proves the address as well.
-        updated = await self._sessions.end_all(user.uid, {"password_hash": password_hash,
-                                                                 "email_verified": True})
+        changes = {"password_hash": password_hash, "email_verified": True}
+        try:
+            updated = await self._sessions.end_all(user.uid, changes)
+        except ServiceUnavailable:  # stored or not, the same link must finish the job when the person retries
+            await self._links.give_back(token, "reset", replace(user, **changes))
+            raise
         self._audit.record("password.reset", uid=user.uid, ip=client.ip)
         await self._throttle.login_succeeded(updated.email, client.ip)  # proven by mail: lift the account's lock
         # A security notice: sent whatever the address's quota (see EmailVerification.after_email_change).

@@ -11,7 +11,7 @@ from services.infra import Outbox
 from services.limits import Throttle
 from services.mail import EmailChanged, MailMessage, SignupAttempt, VerifyAddress, VerifyRequest
 from services.operations import AuditLog
-from services.outcomes import ALREADY_VERIFIED, MISSING_FIELD, VERIFICATION_SENT, AuthError, Outcome
+from services.outcomes import ALREADY_VERIFIED, MISSING_FIELD, VERIFICATION_SENT, AuthError, Outcome, ServiceUnavailable
 from services.tokens import ActionLinks
 from services.users import User, UserStore, normalize_email
 
@@ -62,7 +62,11 @@ class EmailVerification:
 
     async def confirm(self, token: str | None, ip: str) -> User:
         user = await self._links.consume(token, "verify")
-        updated = await self._users.update(user.uid, {"email_verified": True})
+        try:
+            updated = await self._users.update(user.uid, {"email_verified": True})
+        except ServiceUnavailable:  # stored or not: the same link verifies when the person retries
+            await self._links.give_back(token, "verify", user)
+            raise
         self._audit.record("email.verified", uid=user.uid, ip=ip)
         return updated or user
 

@@ -1,18 +1,33 @@
 """Infrastructure: the MongoDB and Redis clients, the rules that turn their outages into 503s, and small tools on
 top of them (index creation, per-user locks, background jobs, the Redis server we run ourselves)."""
 
-from services.infra.backends import check_redis_mode, embedded_redis, is_cluster_url, mongo_database, redis_client
+from services.infra.backends import (
+    check_redis_mode,
+    embedded_redis,
+    is_cluster_url,
+    mongo_database,
+    mongo_hosts,
+    redis_address,
+    redis_client,
+)
 from services.infra.embedded_redis import EmbeddedRedis, redis_server_binary
+from services.infra.index_build import IndexBuild
 from services.infra.locks import UserLocks
-from services.infra.mongo_guard import mongo_guarded, mongo_outages
-from services.infra.mongo_indexes import IndexConflict, ensure_index
+from services.infra.memory_mongo import InMemoryMongo
+from services.infra.mongo_guard import is_mongo_down, mongo_guarded, mongo_outages
+from services.infra.mongo_indexes import DuplicateValues, Index, IndexBuildFailed, IndexConflict
 from services.infra.outbox import Claimed, MessageCodec, Outbox, QueueKeys
 from services.infra.periodic import PeriodicTask
 from services.infra.redis_guard import is_redis_down, redis_guarded
 
 __all__ = [
            "Claimed",
+           "DuplicateValues",
            "EmbeddedRedis",
+           "InMemoryMongo",
+           "Index",
+           "IndexBuild",
+           "IndexBuildFailed",
            "IndexConflict",
            "MessageCodec",
            "Outbox",
@@ -21,12 +36,14 @@ __all__ = [
            "UserLocks",
            "check_redis_mode",
            "embedded_redis",
-           "ensure_index",
            "is_cluster_url",
+           "is_mongo_down",
            "is_redis_down",
            "mongo_database",
            "mongo_guarded",
+           "mongo_hosts",
            "mongo_outages",
+           "redis_address",
            "redis_client",
            "redis_guarded",
            "redis_server_binary",

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+from pymongo import AsyncMongoClient
+from pymongo.errors import ConfigurationError
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -15,31 +17,41 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.config import Config, ConfigError
 from services.infra.embedded_redis import EmbeddedRedis
+from services.infra.memory_mongo import InMemoryMongo
 from services.infra.redis_guard import is_redis_down
 
 
 def mongo_database(config: Config) -> Any:
-    """Motor against `MONGO_URL`; without one, mongomock-motor in memory (same API, same queries)."""
+    """PyMongo's `AsyncMongoClient` against `MONGO_URL`; without one, the in-memory store (same methods, same queries).
+
+    `timeoutMS` bounds every operation as a whole (finding a server, connecting, the round trip, the wait for the
+    write concern): a MongoDB that is down, or silent, answers 503 within MONGO_TIMEOUT_SECONDS. The two other
+    timeouts only keep their own defaults (30 s to select, 20 s to connect) from outliving it.
+    """
     if config.embedded_mongo:
-        from mongomock_motor import AsyncMongoMockClient
-
-        return AsyncMongoMockClient()[config.mongo_database]
-    from motor.motor_asyncio import AsyncIOMotorClient
-
-    timeout_ms = int(config.redis_timeout_seconds * 1000) * 5
+        return InMemoryMongo()[config.mongo_database]
+    timeout_ms = max(1, round(config.mongo_timeout_seconds * 1000))
     # Reads stay on the primary unless MONGO_READ_PREFERENCE says otherwise (docs/deployment.md: a user who just
     # signed up must be found by the login that follows); an empty MONGO_WRITE_CONCERN keeps MONGO_URL's `w=`.
     replication: dict[str, Any] = {"readPreference": config.mongo_read_preference}
     if config.mongo_write_concern:
         concern = config.mongo_write_concern
         replication["w"] = int(concern) if concern.isdigit() else concern
-    if config.mongo_write_timeout_seconds:
-        # wtimeout: a write whose members do not all confirm in time fails (503, services/mongo_guard.py)
-        # instead of waiting for as long as a lost secondary stays lost.
-        replication["wTimeoutMS"] = max(1, round(config.mongo_write_timeout_seconds * 1000))
-    client = AsyncIOMotorClient(config.mongo_url, serverSelectionTimeoutMS=timeout_ms, uuidRepresentation="standard",
-                                **replication)
+    try:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            config.mongo_url, timeoutMS=timeout_ms, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
+            uuidRepresentation="standard", appname="python-jwt-auth", **replication)
+    except ConfigurationError as exc:  # a URL PyMongo cannot read: a setting to fix, like any other
+        raise ConfigError(f"MONGO_URL: {exc}") from None
     return client.get_default_database(config.mongo_database)
+
+
+def mongo_hosts(url: str) -> str:
+    """Where `MONGO_URL` points, for messages: its hosts, never its credentials or options."""
+    if not url:
+        return "the embedded in-memory store"
+    netloc = urllib.parse.urlsplit(url).netloc
+    return netloc.rpartition("@")[2] or url.partition("://")[0]
 
 
 # `redis+cluster://` and `rediss+cluster://` name a Redis Cluster: an explicit choice, never guessed at run time.
@@ -61,6 +73,12 @@ def redis_client(url: str, timeout: float) -> Any:
         return RedisCluster.from_url(first, startup_nodes=[ClusterNode(host, port) for host, port in seeds],
                                      **options)
     return aioredis.Redis.from_url(url, **options)
+
+
+def redis_address(url: str) -> str:
+    """Where a Redis URL points, for messages: its hosts, or its socket's path; never its credentials."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.path if parts.scheme == "unix" else parts.netloc.rpartition("@")[2]
 
 
 def is_cluster_url(url: str) -> bool:

@@ -1,7 +1,9 @@
 """Readiness: whether this process should be sent traffic, for a load balancer's probe (`GET /readyz`).
 
-Ready means Redis answers PING, MongoDB answers `ping`, a signing key is loaded, and the server is not
-draining. Each check has a short timeout and they run at the same time, so a probe never waits long.
+Ready means Redis answers PING, MongoDB answers `ping` and has the indexes this version needs (a server that
+started while MongoDB was down makes them once it answers: services/infra/index_build.py), a signing key is
+loaded, and the server is not draining. Each check has a short timeout and they run at the same time, so a
+probe never waits long.
 Liveness (`GET /healthz`) checks nothing: a process that answers HTTP is alive, and restarting it would not
 bring a database back.
 """
@@ -17,14 +19,16 @@ log = logging.getLogger("auth.readiness")
 
 OK = "ok"
 UNAVAILABLE = "unavailable"
+INDEXES_PENDING = "indexes-pending"
 NO_SIGNING_KEY = "no-signing-key"
 DRAINING = "draining"
 
 
 class Readiness:
-    def __init__(self, redis: Any, database: Any, keyring: Any, timeout: float) -> None:
+    def __init__(self, redis: Any, database: Any, indexes: Any, keyring: Any, timeout: float) -> None:
         self._redis = redis
         self._database = database
+        self._indexes = indexes
         self._keyring = keyring
         self._timeout = timeout
         self._draining = False
@@ -40,12 +44,18 @@ class Readiness:
 
     async def checks(self) -> dict[str, str]:
         """Each dependency's state (`ok` or what is wrong), plus `draining` while shutting down."""
-        redis, mongo = await asyncio.gather(self._probe("redis", self._redis.ping()),
-                                            self._probe("mongo", self._database.command("ping")))
+        redis, mongo = await asyncio.gather(self._probe("redis", self._redis.ping()), self._mongo())
         checks = {"redis": redis, "mongo": mongo, "keys": OK if self._keyring.signing_key else NO_SIGNING_KEY}
         if self._draining:
             checks["draining"] = DRAINING
         return checks
+
+    async def _mongo(self) -> str:
+        state = await self._probe("mongo", self._database.command("ping"))
+        # Reachable again but without its indexes yet: make them now, rather than at the background's next try.
+        if state == OK and not self._indexes.built and await self._probe("indexes", self._indexes.required()) != OK:
+            return INDEXES_PENDING
+        return state
 
     async def _probe(self, name: str, call: Awaitable[Any]) -> str:
         try:

@@ -11,15 +11,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from services.infra import ensure_index, mongo_guarded
+from services.infra import Index, IndexBuild, mongo_guarded
+
+INDEXES = (Index((("since", 1),), "since"),)
 
 
 class PendingObjects:
-    def __init__(self, database: Any, collection: str = "pending_objects") -> None:
+    def __init__(self, database: Any, indexes: IndexBuild, collection: str = "pending_objects") -> None:
         self._pending = database[collection]
-
-    async def create_indexes(self) -> None:
-        await ensure_index(self._pending, "since", name="since")
+        indexes.declare(self._pending, *INDEXES)
 
     @mongo_guarded
     async def add(self, *keys: str) -> None:

@@ -1,9 +1,10 @@
 """Profile pictures: replace, remove, hand out URLs, and sweep objects nobody references.
 
-The order of every change keeps one rule: no stored object without a user pointing at it. An upload goes
-to the store first and the user record is changed after; when the record cannot be changed, the new
-object is deleted again. The key is journalled (services/pictures/pending.py) before the upload, so
-even a crash in between leaves nothing behind for good: the sweeper finishes the job.
+The order of every change keeps one rule: no stored object without a user pointing at it for long, and no user
+pointing at an object that is gone. An upload goes to the store first and the user record is changed after. The
+new key and the one it replaces are journalled (services/pictures/pending.py) before the upload, so a failure in
+between, a crash, or a record change whose outcome is unknown (MongoDB answered 503 after the write) leaves
+nothing behind for good: the sweeper deletes whichever journalled object no user points at.
 """
 
 from __future__ import annotations
@@ -50,11 +51,10 @@ class PictureService:
         # A PUT that fails is not retried with a DELETE against the same dead store: its key stays
         # journalled, so if it landed after all, the sweeper deletes it.
         await self._storage.put(key, picture.data, picture.content_type)
-        try:
-            found, previous = await self._users.swap_picture(uid, key)
-        except ServiceUnavailable:
-            await self.discard(key)  # the record stays as it was: so must the store
-            raise
+        # A 503 here may come after the record was changed (a missed write concern, a reply lost on the way):
+        # the new object must not be deleted under it. Both keys stay journalled, and the sweeper deletes
+        # whichever of them no user points at; the user's retry replaces the picture as usual.
+        found, previous = await self._users.swap_picture(uid, key)
         if not found:  # the account was deleted while the picture was uploading
             await self.discard(key)
             raise AuthError(TOKEN_REVOKED)

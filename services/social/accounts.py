@@ -51,7 +51,10 @@ class SocialAccounts:
         self._disable_signup = disable_signup
 
     async def sign_in(self, vouched: ProviderIdentity, fresh: bool, client: Client) -> tuple[User, TokenPair]:
-        user = await self._user_for(vouched, client)
+        # One sign-in of an identity at a time: two first sign-ins at once (a double tap, two devices) would both
+        # find no user and both make one, and one of them would then answer account-exists.
+        async with self._locks.hold(_identity_ref(vouched), "sign-in"):
+            user = await self._user_for(vouched, client)
         self._refuse_disabled(user, client, vouched.provider)
         tokens, session = await self._sessions.start(user, fresh, client)
         self._audit.record("login.ok", uid=user.uid, sid=session.id, ip=client.ip, fresh=fresh,
@@ -106,20 +109,26 @@ class SocialAccounts:
             raise AuthError(SIGNUP_DISABLED)
         # No address from the provider: a unique placeholder in the reserved .invalid domain (RFC 2606),
         # which the user can replace with PATCH /user {"email"}.
-        subject_ref = hashlib.sha256(vouched.subject.encode()).hexdigest()[:20]
-        address = email or f"{vouched.provider}-{subject_ref}@users.invalid"
+        address = email or f"{_identity_ref(vouched)}@users.invalid"
+        made = True
         try:
             user = await self._users.create(
                 address, _display_name(vouched, address), "", email_verified=vouched.email_verified and bool(email))
         except AuthError as exc:
-            if exc.outcome is EMAIL_IN_USE:  # someone took the address a moment ago
+            if exc.outcome is not EMAIL_IN_USE:
+                raise
+            # Someone took the address a moment ago (account-exists); but an address made up from this very
+            # identity can only be ours: a sign-up whose user was stored while MongoDB answered 503. Finish it.
+            found = None if email else await self._users.find_by_email(address)
+            if found is None:
                 raise AuthError(ACCOUNT_EXISTS) from None
-            raise
+            user, made = found, False
         try:
             await self._identities.link(user.uid, vouched)
         except AuthError as exc:
             # The same identity signed in twice at once: keep the first user, drop ours.
-            await self._users.delete(user.uid)
+            if made:
+                await self._users.delete(user.uid)
             winner = await self._identities.find(vouched.provider, vouched.subject)
             found = await self._users.find_by_uid(winner.uid) if winner else None
             if found is None:
@@ -142,6 +151,11 @@ class SocialAccounts:
             return
         await self._identities.link(user.uid, vouched)
         self._audit.record("identity.linked", uid=user.uid, ip=client.ip, provider=vouched.provider)
+
+
+def _identity_ref(vouched: ProviderIdentity) -> str:
+    """The identity's name in lock keys: the provider and a hash of its subject (never the subject itself)."""
+    return f"{vouched.provider}-{hashlib.sha256(vouched.subject.encode()).hexdigest()[:20]}"
 
 
 def _address(email: str | None) -> str | None:

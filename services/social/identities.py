@@ -15,9 +15,12 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from services.infra import ensure_index, mongo_guarded
+from services.infra import Index, IndexBuild, mongo_guarded
 from services.outcomes import IDENTITY_IN_USE, AuthError
 from services.social.provider import ProviderIdentity
+
+INDEXES = (Index((("provider", 1), ("subject", 1)), "provider_subject_unique", unique=True),
+           Index((("uid", 1), ("provider", 1)), "uid_provider_unique", unique=True))
 
 
 @dataclass(frozen=True)
@@ -33,13 +36,10 @@ class LinkedIdentity:
 
 
 class IdentityStore:
-    def __init__(self, database: Any, collection: str = "identities") -> None:
+    def __init__(self, database: Any, indexes: IndexBuild, collection: str = "identities") -> None:
         self._identities = database[collection]
-
-    async def create_indexes(self) -> None:
-        await ensure_index(self._identities, [("provider", 1), ("subject", 1)], unique=True,
-                           name="provider_subject_unique")
-        await ensure_index(self._identities, [("uid", 1), ("provider", 1)], unique=True, name="uid_provider_unique")
+        self._indexes = indexes  # a link waits for the unique indexes that make it one owner's
+        indexes.declare(self._identities, *INDEXES)
 
     @mongo_guarded
     async def find(self, provider: str, subject: str) -> LinkedIdentity | None:
@@ -56,6 +56,7 @@ class IdentityStore:
         """Raises `auth/identity-already-linked` when the identity has an owner or the user has this provider."""
         doc = {"_id": uuid.uuid4().hex, "provider": identity.provider, "subject": identity.subject, "uid": uid,
                "email": identity.email, "created_at": int(time.time())}
+        await self._indexes.required()
         try:
             await self._identities.insert_one(doc)
         except DuplicateKeyError:

@@ -9,13 +9,17 @@ in `auth:{<uid>}:action:<purpose>` (a hash: `hash`, `expires_at`, `used`, `bindi
   hash and address for a reset): once that changes, the token is stale, whatever its age;
 - a record is kept `RECORD_GRACE` seconds past its expiry, so a page can say "expired" or "already
   used" instead of "invalid";
-- consuming is one Lua compare-and-set, so two clicks at once use a link once.
+- consuming is one Lua compare-and-set, so two clicks at once use a link once;
+- a link used up for a change MongoDB then reported as failed (503: the write may have landed or not) is given
+  back: usable again, for the user as they are now or as the change would have left them (`retry`, the
+  bindings such a change leads to), so the retry finishes the job instead of meeting a burnt link.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import time
@@ -24,9 +28,10 @@ from enum import Enum
 from typing import Any, ClassVar, Literal
 
 from services.infra import redis_guarded
-from services.outcomes import LINK_EXPIRED, LINK_INVALID, LINK_USED, AuthError, Outcome
+from services.outcomes import LINK_EXPIRED, LINK_INVALID, LINK_USED, AuthError, Outcome, ServiceUnavailable
 from services.users import User, UserStore
 
+log = logging.getLogger("auth.links")
 Purpose = Literal["verify", "reset"]
 RECORD_GRACE = 7 * 86_400
 _TOKEN = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})")
@@ -37,6 +42,13 @@ if redis.call('HGET', KEYS[1], 'hash') ~= ARGV[1] then return 'gone' end
 if redis.call('HGET', KEYS[1], 'used') == '1' then return 'used' end
 redis.call('HSET', KEYS[1], 'used', '1')
 return 'ok'
+"""
+# KEYS[1] the record; ARGV: its hash, the binding the failed change would have left. Only the same link's record.
+_GIVE_BACK = """
+if redis.call('HGET', KEYS[1], 'hash') ~= ARGV[1] then return 0 end
+local retry = redis.call('HGET', KEYS[1], 'retry')
+redis.call('HSET', KEYS[1], 'used', '0', 'retry', (retry and retry ~= '') and (retry .. ',' .. ARGV[2]) or ARGV[2])
+return 1
 """
 
 
@@ -72,6 +84,7 @@ class ActionTokenStore:
     def __init__(self, redis: Any) -> None:
         self._redis = redis
         self._consume = redis.register_script(_CONSUME)
+        self._give_back = redis.register_script(_GIVE_BACK)
 
     @staticmethod
     def key(uid: str, purpose: Purpose) -> str:
@@ -97,7 +110,8 @@ class ActionTokenStore:
             return LinkState.INVALID
         if record["used"] == "1":
             return LinkState.USED
-        if not hmac.compare_digest(record["binding"], binding):
+        bound = [record["binding"], *filter(None, record.get("retry", "").split(","))]
+        if not any([hmac.compare_digest(candidate, binding) for candidate in bound]):
             return LinkState.INVALID  # the address or password changed since: a stale link
         if int(record["expires_at"]) <= time.time():
             return LinkState.EXPIRED
@@ -110,6 +124,9 @@ class ActionTokenStore:
             return state
         outcome = await redis_guarded(self._consume(keys=[self.key(token.uid, purpose)], args=[_digest(token.secret)]))
         return {"ok": LinkState.VALID, "used": LinkState.USED}.get(outcome, LinkState.INVALID)
+
+    async def give_back(self, token: ParsedToken, purpose: Purpose, binding: str) -> None:
+        await redis_guarded(self._give_back(keys=[self.key(token.uid, purpose)], args=[_digest(token.secret), binding]))
 
 
 def binding_for(purpose: Purpose, user: User) -> str:
@@ -147,6 +164,18 @@ class ActionLinks:
         parsed, user = await self._resolve(token)
         self._raise_unless_valid(await self._store.consume(parsed, purpose, binding_for(purpose, user)))
         return user
+
+    async def give_back(self, token: str | None, purpose: Purpose, then: User) -> None:
+        """The change a consumed link was for failed with 503, and may have landed or not: make the link work once
+        more, for the user as they are or as `then` (the user the change would have left). Best effort: with Redis
+        down too, the link stays used, and the person asks for a new one."""
+        parsed = parse_token(token)
+        if parsed is None:
+            return
+        try:
+            await self._store.give_back(parsed, purpose, binding_for(purpose, then))
+        except ServiceUnavailable:
+            log.warning("a %s link of user %s could not be given back after a failed change", purpose, parsed.uid)
 
     async def _resolve(self, token: str | None) -> tuple[ParsedToken, User]:
         parsed = parse_token(token)

@@ -1,4 +1,4 @@
-"""Users in MongoDB (Motor, or mongomock-motor for the embedded default): one document per user.
+"""Users in MongoDB (PyMongo's asyncio driver, or the in-memory store of the embedded default): one document per user.
 
 Document: `_id` (the uid, a UUID string), `email` (normalized, unique index), `name`, `password_hash`,
 `email_verified`, `created_at`/`updated_at` (unix seconds), `token_epoch`, the durable copy of the
@@ -17,24 +17,22 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from services.infra import ensure_index, mongo_guarded, mongo_outages
+from services.infra import Index, IndexBuild, mongo_guarded, mongo_outages
 from services.outcomes import EMAIL_IN_USE, AuthError
 from services.users.models import User
 
 # Stored fields that never leave the server, not even in the user's own data export.
 PRIVATE_FIELDS = frozenset({"password_hash"})
+INDEXES = (Index((("email", 1),), "email_unique", unique=True), Index((("picture", 1),), "picture", sparse=True))
 
 
 class UserStore:
-    """The MongoDB collection behind `User`; works the same on Motor and on mongomock-motor."""
+    """The MongoDB collection behind `User`; works the same on MongoDB and on the in-memory store."""
 
-    def __init__(self, database: Any, collection: str = "users") -> None:
+    def __init__(self, database: Any, indexes: IndexBuild, collection: str = "users") -> None:
         self._users = database[collection]
-
-    async def create_indexes(self) -> None:
-        """Idempotent: safe on every start, on every process."""
-        await ensure_index(self._users, "email", unique=True, name="email_unique")
-        await ensure_index(self._users, "picture", sparse=True, name="picture")
+        self._indexes = indexes  # writes wait for the unique email index (services/infra/index_build.py)
+        indexes.declare(self._users, *INDEXES)
 
     @mongo_guarded
     async def create(self, email: str, name: str, password_hash: str, email_verified: bool = False,
@@ -45,6 +43,7 @@ class UserStore:
         doc = {"_id": str(uuid.uuid4()), "email": email, "name": name, "password_hash": password_hash,
                "email_verified": email_verified, "created_at": now, "updated_at": now, "token_epoch": 0,
                "picture": None, "disabled": False, **({"signup_pending": True} if signup_pending else {})}
+        await self._indexes.required()
         try:
             await self._users.insert_one(doc)
         except DuplicateKeyError:
@@ -67,6 +66,7 @@ class UserStore:
         update: dict[str, Any] = {"$set": {**changes, "updated_at": int(time.time())}}
         if bump_epoch:
             update["$inc"] = {"token_epoch": 1}
+        await self._indexes.required()
         try:
             doc = await self._users.find_one_and_update({"_id": str(uid)}, update,
                                                         return_document=ReturnDocument.AFTER)

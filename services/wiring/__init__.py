@@ -7,12 +7,13 @@ only orders them and applies the tests' replacements (mailer, notifier, storage)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from services.config import Config
-from services.infra import check_redis_mode
+from services.infra import IndexBuild, IndexBuildFailed, check_redis_mode, mongo_hosts
 from services.mail import AccountNotifier, Mailer
 from services.operations import NO_OBSERVER, AuditLog, Metrics, audit_key
 from services.pictures import ObjectStorage
@@ -36,6 +37,7 @@ class Services:
     config: Config
     redis: Any
     database: Any
+    indexes: IndexBuild
     users: UserStore
     tokens: Tokens
     limits: Limits
@@ -55,31 +57,35 @@ def build_services(config: Config, database: Any, redis: Any, executors: Executo
     executors = executors or Executors()
     observer = Metrics(directory=config.metrics_path) if config.metrics_enabled else NO_OBSERVER
     audit = AuditLog(key=audit_key(config.audit_hmac_key, Path(config.data_dir)))
-    users = UserStore(database=database)
+    indexes = IndexBuild(database=database, timeout=config.mongo_timeout_seconds, where=mongo_hosts(config.mongo_url))
+    users = UserStore(database=database, indexes=indexes)
     tokens = build_tokens(config=config, redis=redis, users=users, executor=executors.cpu, observer=observer)
     limits = build_limits(config=config, redis=redis, observer=observer)
     sessions = build_sessions(config=config, redis=redis, users=users, tokens=tokens, limits=limits, audit=audit,
                               observer=observer)
     mail = build_mail(config=config, redis=redis, users=users, tokens=tokens, mailer=mailer)
-    pictures = build_pictures(config=config, database=database, users=users, audit=audit, executors=executors,
-                              storage=storage)
-    social = build_social(config=config, redis=redis, database=database, users=users, sessions=sessions, audit=audit)
+    pictures = build_pictures(config=config, database=database, indexes=indexes, users=users, audit=audit,
+                              executors=executors, storage=storage)
+    social = build_social(config=config, redis=redis, database=database, indexes=indexes, users=users,
+                          sessions=sessions, audit=audit)
     accounts = build_accounts(config=config, users=users, tokens=tokens, limits=limits, sessions=sessions, mail=mail,
                               pictures=pictures, social=social, audit=audit, observer=observer,
                               executor=executors.cpu, notifier=notifier)
-    operations = build_operations(config=config, redis=redis, database=database, tokens=tokens, mail=mail,
-                                  audit=audit, observer=observer)
-    return Services(config=config, redis=redis, database=database, users=users, tokens=tokens, limits=limits,
-                    sessions=sessions, mail=mail, pictures=pictures, social=social, accounts=accounts,
+    operations = build_operations(config=config, redis=redis, database=database, indexes=indexes, tokens=tokens,
+                                  mail=mail, audit=audit, observer=observer)
+    return Services(config=config, redis=redis, database=database, indexes=indexes, users=users, tokens=tokens,
+                    limits=limits, sessions=sessions, mail=mail, pictures=pictures, social=social, accounts=accounts,
                     operations=operations)
 
 
-async def start_services(services: Services) -> None:
-    """Start-up I/O, done once: indexes and the first read of the key ring; then the background jobs."""
+async def start_services(services: Services, on_fatal: Callable[[IndexBuildFailed], None] | None = None) -> None:
+    """Start-up I/O, done once: indexes and the first read of the key ring; then the background jobs.
+
+    A MongoDB that cannot be reached does not stop the start (its indexes are retried in the background); one whose
+    indexes cannot be made as this version needs raises IndexBuildFailed here, or later calls `on_fatal`.
+    """
     await check_redis_mode(services.redis)
-    await services.users.create_indexes()
-    await services.pictures.pending.create_indexes()
-    await services.social.identities.create_indexes()
+    await services.indexes.start(on_fatal)
     await services.tokens.keyring.reload()
     services.tokens.keyring.start_watching(services.config.jwt_keys_reload_seconds)
     services.pictures.manager.start_sweeping()
@@ -92,5 +98,7 @@ async def stop_services(services: Services) -> None:
     await services.pictures.manager.stop_sweeping()
     await services.pictures.storage.close()
     services.social.sign_in.close()
+    await services.indexes.stop()
     await services.redis.aclose()
+    await services.database.client.close()
     services.operations.observer.close()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.config import Config
+from services.infra import IndexBuild
 from services.operations import AuditLog, MetricsExposition, Observer, Readiness
 from services.wiring.mail import Mail
 from services.wiring.tokens import Tokens
@@ -19,10 +20,11 @@ class Operations:
     exposition: MetricsExposition | None  # None when METRICS_ENABLED is off
 
 
-def build_operations(*, config: Config, redis: Any, database: Any, tokens: Tokens, mail: Mail, audit: AuditLog,
-                     observer: Observer) -> Operations:
+def build_operations(*, config: Config, redis: Any, database: Any, indexes: IndexBuild, tokens: Tokens, mail: Mail,
+                     audit: AuditLog, observer: Observer) -> Operations:
     timeout = config.readiness_timeout_seconds
     exposition = (MetricsExposition(directory=config.metrics_path, keyring=tokens.keyring, outbox=mail.outbox,
                                     timeout=timeout) if config.metrics_enabled else None)
-    readiness = Readiness(redis=redis, database=database, keyring=tokens.keyring, timeout=timeout)
+    readiness = Readiness(redis=redis, database=database, indexes=indexes, keyring=tokens.keyring,
+                          timeout=timeout)
     return Operations(audit=audit, observer=observer, readiness=readiness, exposition=exposition)

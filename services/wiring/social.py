@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.config import Config
-from services.infra import UserLocks
+from services.infra import IndexBuild, UserLocks
 from services.operations import AuditLog
 from services.social import (
     FacebookProvider,
@@ -31,9 +31,9 @@ class Social:
     identities: IdentityStore
 
 
-def build_social(*, config: Config, redis: Any, database: Any, users: UserStore, sessions: Sessions,
-                 audit: AuditLog) -> Social:
-    identities = IdentityStore(database=database)
+def build_social(*, config: Config, redis: Any, database: Any, indexes: IndexBuild, users: UserStore,
+                 sessions: Sessions, audit: AuditLog) -> Social:
+    identities = IdentityStore(database=database, indexes=indexes)
     accounts = SocialAccounts(identities=identities, users=users, sessions=sessions.manager, audit=audit,
                               locks=UserLocks(redis=redis), disable_signup=config.disable_signup)
     http = ProviderHttp(timeout=config.social_http_timeout_seconds)

@@ -1,7 +1,7 @@
 """`python server.py users list|show|disable|enable|delete`.
 
 There is no MongoDB server here, and embedded users live inside the server process, so the commands are
-run through `run_users_command` on the test's own services (mongomock, real Redis, the local picture
+run through `run_users_command` on the test's own services (the test database, real Redis, the local picture
 store); the process itself is run to check that, without MONGO_URL, it says so and exits 1.
 """
 

@@ -1,6 +1,7 @@
-"""A write whose write concern is not met (MONGO_WRITE_TIMEOUT_SECONDS ran out, a stepped-down primary): 503.
+"""A write whose write concern is not met (MONGO_TIMEOUT_SECONDS ran out, a stepped-down primary): 503.
 
-mongomock has no replica set, so it cannot time a write concern out: the collection's write raises the exception
+The in-memory store has no replica set, so it cannot time a write concern out (a real one does:
+tests/infra/test_real_mongo.py): the collection's write raises the exception
 pymongo raises for a server's `writeConcernError` (built as pymongo.helpers_shared._raise_write_concern_error
 builds it), below the stores, which turn it into a 503 themselves (services/infra/mongo_guard.py).
 """
@@ -11,7 +12,15 @@ import logging
 from typing import Any
 
 import pytest
-from pymongo.errors import OperationFailure, WriteConcernError, WTimeoutError
+from pymongo.errors import (
+    AutoReconnect,
+    ExecutionTimeout,
+    NetworkTimeout,
+    OperationFailure,
+    ServerSelectionTimeoutError,
+    WriteConcernError,
+    WTimeoutError,
+)
 from support.api import Api, assert_error
 
 from services.infra import mongo_guarded
@@ -77,3 +86,18 @@ async def test_a_name_change_whose_write_times_out_answers_503_and_the_user_stil
     assert "Retry-After" in response.headers
     monkeypatch.undo()
     assert (await api.get("/user", token=tokens["access_token"])).status == 200
+
+
+@pytest.mark.parametrize("error", [
+    ExecutionTimeout("operation exceeded time limit", 50),
+    NetworkTimeout("127.0.0.1:27017: timed out"),
+    ServerSelectionTimeoutError("No servers found yet"),
+    AutoReconnect("connection closed"),
+], ids=lambda error: type(error).__name__)
+@pytest.mark.gen_test
+async def test_the_drivers_timeouts_and_lost_connections_are_unavailable(error: Exception) -> None:
+    """Item "Driver": ExecutionTimeout (MaxTimeMSExpired, what is left of timeoutMS ran out on the server) is an
+    OperationFailure, not a ConnectionFailure: before, it was a 500."""
+    with pytest.raises(ServiceUnavailable) as raised:
+        await failing(error)
+    assert raised.value.__cause__ is error

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mongomock_motor import AsyncMongoMockClient
 from support.api import Api, assert_error, with_settings
 from support.mail import RecordingNotifier
 from support.pictures import encoded, jpeg, png
@@ -146,11 +145,12 @@ def executors(config: Config) -> Iterator[Executors]:
 
 
 @pytest.fixture
-def services(config: Config, io_loop: Any, notifier: RecordingNotifier, executors: Executors) -> Iterator[Services]:
+def services(config: Config, database: Any, io_loop: Any, notifier: RecordingNotifier,
+             executors: Executors) -> Iterator[Services]:
     """Built as `serve` builds them: with the process's own thread pools."""
     redis = redis_client(config.redis_url, config.redis_timeout_seconds)
     io_loop.run_sync(redis.flushdb)
-    built = build_services(config, AsyncMongoMockClient()["test"], redis, executors, notifier=notifier)
+    built = build_services(config, database, redis, executors, notifier=notifier)
     io_loop.run_sync(lambda: start_services(built))
     yield built
     io_loop.run_sync(lambda: stop_services(built))
