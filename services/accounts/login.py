@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.accounts.passwords import PasswordHasher
+from services.accounts.passwords import PasswordHasher, PasswordMatch
 from services.context import Client, TokenPair
 from services.limits import Throttle
 from services.operations import NO_OBSERVER, AuditLog, Observer, account_ref
@@ -49,7 +49,8 @@ class PasswordLogin:
         user = await self._users.find_by_email(account) if "@" in account else None
         # Unknown accounts cost a bcrypt check too, and over-long input is refused at that same cost.
         candidate = password if len(password) <= self._max_password_length else ""
-        if not await self._hasher.verify(candidate, user.password_hash if user else None) or user is None:
+        match = await self._hasher.match(candidate, user.password_hash if user else None)
+        if match is PasswordMatch.NO or user is None:
             failures = await self._throttle.login_failed(account)
             # The uid, when the account exists, lets an operator see who is under attack; the log still
             # never holds the address that was typed.
@@ -60,6 +61,8 @@ class PasswordLogin:
             self._audit.record("login.disabled", uid=user.uid, ip=client.ip)
             raise AuthError(USER_DISABLED)
         await self._throttle.login_succeeded(account)
+        if match is PasswordMatch.LEGACY:  # hashed before passwords were NFKC-normalised: store the NFKC form
+            await self._rehash(user, password)
         # Only after the password checked out, so it tells a stranger nothing about the address.
         if self._verification_required and not user.email_verified:
             self._audit.record("login.unverified", uid=user.uid, ip=client.ip)
@@ -67,6 +70,11 @@ class PasswordLogin:
         pair, session = await self._sessions.start(user, fresh, client)
         self._audit.record("login.ok", uid=user.uid, sid=session.id, ip=client.ip, fresh=fresh)
         return user, pair
+
+
+    async def _rehash(self, user: User, password: str) -> None:
+        if await self._users.replace_password_hash(user.uid, user.password_hash, await self._hasher.hash(password)):
+            self._audit.record("password.rehashed", uid=user.uid)
 
 
 def _account_name(email: str) -> str:

@@ -9,7 +9,8 @@ from support.api import PASSWORD, Api, assert_error
 from support.mail import SmtpServer, mail_settings, settle
 from support.providers import FakeProviders, social_settings
 
-from services.mail import AccountDeleted, ResetRequest, deliverable
+from services.mail import AccountDeleted, ResetRequest
+from services.users import deliverable
 from services.wiring import Services
 
 NEW_PASSWORD = "A brand new passphrase 77"
