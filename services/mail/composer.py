@@ -128,8 +128,8 @@ class MailComposer:
     async def _to_new_address(self, user: User, change: PendingEmailChange, valid_for: str) -> Mail:
         # Looked up only here, at delivery: the request answered the same, at the same speed, for a taken address.
         holder = await self._users.find_holder(change.email)
-        if holder is not None and holder.uid != user.uid:
-            return self.render("email-change-taken", change.email, user=holder, requested=change.email)
+        if holder is not None and holder.uid != user.uid:  # to the holder's own address, not a lookalike of it
+            return self.render("email-change-taken", holder.email, user=holder, requested=change.email)
         token = await self._links.issue(user, "email-new")
         return self.render("email-change-confirm", change.email, user=user, change=change, valid_for=valid_for,
                            link=self.link("confirm-email-change", token=token))
