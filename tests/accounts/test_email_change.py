@@ -137,7 +137,7 @@ async def test_a_taken_address_gets_the_same_answer_and_its_owner_a_notice_inste
         api: Api, mailbox: SmtpServer, services: Any) -> None:
     assert (await api.signup(email="taken@quazi.co", name="Tara Ken")).status == 200
     await api.signed_up_tokens()
-    # The taken address, one that looks just like it (a Cyrillic "а"), and a free one: the same answer.
+    # The taken address, one that looks just like it (with a Cyrillic a, U+0430), and a free one: the same answer.
     answers = []
     for email in ("taken@quazi.co", "t\u0430ken@quazi.co", "free@quazi.co"):
         answers.append(await api.patch("/user", {"email": email}, token=(await login_tokens(api))["access_token"]))

@@ -57,7 +57,7 @@ async def test_the_reset_page_shows_a_form_and_uses_nothing_up(api: Api, mailbox
         assert page.status == 200 and heading(page) == "Choose a new password"
         assert_page(page)
     assert 'name="password" type="password" autocomplete="new-password" required' in page.html
-    assert 'minlength="8"' in page.html and "At least 8 characters" in page.html
+    assert 'minlength="12"' in page.html and "At least 12 characters" in page.html  # PASSWORD_MIN_LENGTH's default
     assert 'autocomplete="username" value="omar@quazi.co"' in page.html
     cookie = page.headers["Set-Cookie"]
     assert "_xsrf=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
