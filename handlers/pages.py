@@ -191,12 +191,8 @@ class ConfirmEmailChangePage(PageHandler):
     async def get(self) -> None:
         token = self.get_query_argument("token", "")
         user, purpose = await self.services.accounts.email_change.check(token)
-        change = user.email_change
-        new = change.email if change else ""
-        question = (f"Confirm that {new} becomes the email address of the {self.pages.globals['app_name']} account "
-                    f"now at {user.email}." if purpose == "email-new"
-                    else f"Confirm that your account moves from {user.email} to {new}.")
-        self.render_page("email-change.html", title="Confirm the new email address", question=question, token=token,
+        self.render_page("email-change.html", title="Confirm the new email address", token=token, user=user,
+                         new=user.email_change.email if user.email_change else "", side=purpose,
                          action="confirm-email-change", button="Confirm the change")
 
     async def post(self) -> None:
@@ -209,11 +205,9 @@ class CancelEmailChangePage(PageHandler):
     async def get(self) -> None:
         token = self.get_query_argument("token", "")
         user = await self.services.accounts.email_change.check_cancellation(token)
-        change = user.email_change
-        question = (f"Cancel the change of your address from {user.email} to {change.email if change else ''}? "
-                    "Every device that is logged in will be logged out.")
-        self.render_page("email-change.html", title="Cancel the email address change", question=question,
-                         token=token, action="cancel-email-change", button="Cancel the change")
+        self.render_page("email-change.html", title="Cancel the email address change", token=token, user=user,
+                         new=user.email_change.email if user.email_change else "", side="email-cancel",
+                         action="cancel-email-change", button="Cancel the change")
 
     async def post(self) -> None:
         self.read_form()

@@ -86,7 +86,7 @@ class PasswordPolicy:
             raise AuthError(WEAK_PASSWORD, f"The password must be at least {self.min_length} characters long.")
         if self._min_score:
             words = own_words(*context, *self._service_words)
-            score, warning = await asyncio.get_running_loop().run_in_executor(self._executor, _strength,
+            score, warning = await asyncio.get_running_loop().run_in_executor(self._executor, password_strength,
                                                                               password, words)
             if score < self._min_score:
                 hint = f" {warning}" if warning else ""
@@ -94,7 +94,7 @@ class PasswordPolicy:
                                                "words, or a longer password.")
 
 
-def _strength(password: str, words: list[str]) -> tuple[int, str]:
+def password_strength(password: str, words: list[str]) -> tuple[int, str]:
     """zxcvbn's score, 0 to 4, and its warning, for the first 72 characters: zxcvbn refuses longer input, since its
     work grows faster than the length (0.8 s for 300 characters, measured), and what follows them only adds."""
     from zxcvbn import zxcvbn
