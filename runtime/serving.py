@@ -85,6 +85,9 @@ async def serve(config: Config, sockets: list[socket.socket] | None = None, redi
     embedded = embedded_redis(config) if config.embedded_redis and redis_url is None else None
     executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="auth-cpu",
                                   initializer=lower_thread_priority)
+    # Password strength estimates one at a time (a crafted password costs zxcvbn up to 0.2 s): a flood of them
+    # waits for this thread and never takes the bcrypt threads logins need (services/accounts/passwords.py).
+    strength = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auth-strength", initializer=lower_thread_priority)
     stopping = _StopSignals()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -97,7 +100,7 @@ async def serve(config: Config, sockets: list[socket.socket] | None = None, redi
         if sockets is None:  # a worker's parent did these once for all workers (serve_processes)
             ensure_signing_key(config)
             _prepare_metrics(config)
-        services = build_services(config, mongo_database(config), redis, executor)
+        services = build_services(config, mongo_database(config), redis, executor, strength_executor=strength)
         await start_services(services)
         if services.tokens.keyring.signing_key is None:
             log.error("no signing key in %s: run `python server.py keys generate`", config.jwt_keys)
@@ -122,6 +125,7 @@ async def serve(config: Config, sockets: list[socket.socket] | None = None, redi
         if embedded is not None:
             embedded.stop()
         executor.shutdown(wait=False, cancel_futures=True)
+        strength.shutdown(wait=False, cancel_futures=True)
     return 0
 
 

@@ -8,8 +8,13 @@ and a match of the raw one is rehashed in NFKC (`PasswordMatch.LEGACY`).
 bcrypt only looks at the first 72 bytes of its input, and the bcrypt package refuses longer ones. We
 never truncate: the password is first reduced with HMAC-SHA256 keyed by the bcrypt salt (the scheme
 passlib calls bcrypt_sha256 v2), so every byte counts and the input to bcrypt is always 44 bytes.
-Hashing costs tens to hundreds of milliseconds of CPU; it runs in an executor, never on the event loop,
-and so does zxcvbn's estimate (up to 65 ms for a 72-character password, measured in bench/README.md).
+Hashing costs tens to hundreds of milliseconds of CPU; it runs in an executor, never on the event loop.
+So does zxcvbn's estimate, on a thread of its own (runtime/serving.py), so no flood of crafted passwords takes
+the bcrypt threads that logins need. Its work grows with the length and explodes with the number of distinct
+"l33t" characters (bench/README.md: 3.9 s for 72 of them), so it reads the first 32 characters and tries the
+substitutions of 4 letters at most: 38 ms for the worst of 80 crafted passwords. zxcvbn() also writes the
+user's words into a dictionary it shares between calls; the estimate here builds its own, so two users'
+words never mix.
 """
 
 from __future__ import annotations
@@ -29,7 +34,16 @@ from services.outcomes import WEAK_PASSWORD, AuthError
 
 _PREFIX = "$bcrypt-sha256$v=2,"
 _WORDS = re.compile(r"[^\W_]+")
-ZXCVBN_MAX_LENGTH = 72
+ZXCVBN_MAX_LENGTH = 32  # zxcvbn's own limit is 72: 3.9 s for a crafted password (bench/password_checks.py)
+L33T_MAX_LETTERS = 4
+
+
+
+
+
+
+
+
 
 
 def normalize_password(password: str) -> str:
@@ -95,12 +109,26 @@ class PasswordPolicy:
 
 
 def password_strength(password: str, words: list[str]) -> tuple[int, str]:
-    """zxcvbn's score, 0 to 4, and its warning, for the first 72 characters: zxcvbn refuses longer input, since its
-    work grows faster than the length (0.8 s for 300 characters, measured), and what follows them only adds."""
-    from zxcvbn import zxcvbn
+    """zxcvbn's score, 0 to 4, and its warning, for the first ZXCVBN_MAX_LENGTH characters (what follows only adds
+    strength). The steps of `zxcvbn.zxcvbn()`, with a dictionary of the user's words of this call's own."""
+    from zxcvbn import feedback, matching, scoring, time_estimates
 
-    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=words)
-    return result["score"], result["feedback"]["warning"]
+    head = password[:ZXCVBN_MAX_LENGTH]
+    dictionaries = {**matching.RANKED_DICTIONARIES, "user_inputs": matching.build_ranked_dict(words)}
+    found = [match for matcher in (matching.dictionary_match, matching.reverse_dictionary_match,
+                                   matching.spatial_match, matching.repeat_match, matching.sequence_match,
+                                   matching.regex_match, matching.date_match)
+             for match in matcher(head, _ranked_dictionaries=dictionaries)]
+    # zxcvbn tries every combination of the substitutions the password's "l33t" characters allow (`1` for i or l,
+    # `(` `{` `[` `<` for c, ...): hundreds of passes over the dictionaries for a password that has them all
+    # (1.2 s for 32 characters). Those of the first L33T_MAX_LETTERS letters are tried: p@ssw0rd still is.
+    relevant = matching.relevant_l33t_subtable(head, matching.L33T_TABLE)
+    table = dict(list(relevant.items())[:L33T_MAX_LETTERS])
+    found += matching.l33t_match(head, _ranked_dictionaries=dictionaries, _l33t_table=table)
+    found.sort(key=lambda match: (match["i"], match["j"]))
+    result = scoring.most_guessable_match_sequence(head, found)
+    score = time_estimates.guesses_to_score(result["guesses"])
+    return score, feedback.get_feedback(score, result["sequence"])["warning"]
 
 
 class PasswordMatch(Enum):

@@ -48,8 +48,9 @@ class Services:
 
 def build_services(config: Config, database: Any, redis: Any, executor: Executor | None = None,
                    mailer: Mailer | None = None, notifier: AccountNotifier | None = None,
-                   storage: ObjectStorage | None = None) -> Services:
-    """`mailer`, `notifier` and `storage` replace the ones the config names (tests)."""
+                   storage: ObjectStorage | None = None, strength_executor: Executor | None = None) -> Services:
+    """`mailer`, `notifier` and `storage` replace the ones the config names (tests); `strength_executor` runs the
+    password strength estimates apart from `executor` (the process runtime gives it one thread)."""
     observer = Metrics(directory=config.metrics_path) if config.metrics_enabled else NO_OBSERVER
     audit = AuditLog()
     users = UserStore(database=database)
@@ -63,7 +64,7 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
     social = build_social(config=config, redis=redis, database=database, users=users, sessions=sessions, audit=audit)
     accounts = build_accounts(config=config, users=users, tokens=tokens, limits=limits, sessions=sessions, mail=mail,
                               pictures=pictures, social=social, audit=audit, observer=observer, executor=executor,
-                              notifier=notifier)
+                              notifier=notifier, strength_executor=strength_executor)
     operations = build_operations(config=config, redis=redis, database=database, tokens=tokens, mail=mail,
                                   audit=audit, observer=observer)
     return Services(config=config, redis=redis, database=database, users=users, tokens=tokens, limits=limits,

@@ -44,11 +44,13 @@ class Accounts:
 
 def build_accounts(*, config: Config, users: UserStore, tokens: Tokens, limits: Limits, sessions: Sessions,
                    mail: Mail, pictures: Pictures, social: Social, audit: AuditLog, observer: Observer,
-                   executor: Executor | None, notifier: AccountNotifier | None) -> Accounts:
+                   executor: Executor | None, notifier: AccountNotifier | None,
+                   strength_executor: Executor | None = None) -> Accounts:
+    """`strength_executor` runs zxcvbn's estimates (one thread, serving.py): never the pool bcrypt and logins use."""
     hasher = PasswordHasher(cost=config.bcrypt_cost, executor=executor)
     policy = PasswordPolicy(min_length=config.password_min_length, max_length=config.password_max_length,
                             blocklist=common_passwords(), min_score=config.password_min_score,
-                            service_words=(config.app_name,), executor=executor)
+                            service_words=(config.app_name,), executor=strength_executor or executor)
     proof = AddressProof(sessions=sessions.manager, identities=social.identities, audit=audit)
     verification = EmailVerification(links=tokens.links, outbox=mail.outbox, throttle=limits.throttle, users=users,
                                      audit=audit, proof=proof)
