@@ -5,11 +5,13 @@ Anyone can sign up with an address they do not own. Until the address is proven,
 account may be a stranger's: the sessions of whoever signed up (the unexpired-session attack), a provider
 identity they linked (the trojan identifier), an address change they asked for and can confirm later (the
 unexpired email change). When the owner of the address proves it, by a password reset or a verification
-link, the account becomes theirs alone: every session ends, a pending address change is dropped, and when
-the address was not verified before, every linked identity is removed. The mail that follows says what went.
+link, the account becomes theirs alone: every session ends, a pending address change is dropped and every
+linked identity is removed. The mail that follows says what went.
 
-A reset of an already verified address keeps the identities: they were linked while the address was proven
-(services/social/accounts.py links nothing else), so they are the owner's own.
+A reset does so even when the address was verified already: it is also how an owner takes an account back
+from someone who held it for a while, and an identity that someone linked meanwhile would let them straight
+back in. A provider that vouches for the account's address links itself again at its next sign-in
+(services/social/accounts.py); any other is linked again from the account.
 """
 
 from __future__ import annotations
@@ -40,12 +42,10 @@ class AddressProof:
     async def prove(self, user: User, changes: dict[str, Any], via: str, ip: str) -> ProvenAddress:
         """Store `changes` with the address verified, and end what was attached before: `user` is the account as
         the link found it. `via`: "reset" or "verify", for the audit log."""
-        unlinked: tuple[str, ...] = ()
-        if not user.email_verified:
-            linked = await self._identities.list(user.uid)
-            if linked:
-                await self._identities.unlink_all(user.uid)
-                unlinked = tuple(identity.provider for identity in linked)
+        linked = await self._identities.list(user.uid)
+        if linked:
+            await self._identities.unlink_all(user.uid)
+        unlinked = tuple(identity.provider for identity in linked)
         pending = user.pending_email_change
         sessions_ended = bool(await self._sessions.list(user.uid))
         updated = await self._sessions.end_all(user.uid, {**changes, "email_verified": True, "email_change": None})

@@ -3,8 +3,8 @@
 `forgot` does the same work for every address (count it against its quota, queue one message) and
 answers the same: whether an account has the address is only looked up by the mail worker. A
 completed reset proves the address (services/accounts/proof.py): it ends every session of the user and drops
-a pending address change in the same write that stores the new hash, removes the identities linked while
-the address was not verified, and tells the owner by mail what went.
+a pending address change in the same write that stores the new hash, removes the linked identities, and
+tells the owner by mail what went.
 """
 
 from __future__ import annotations

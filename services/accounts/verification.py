@@ -15,16 +15,15 @@ from services.mail import AddressConfirmed, MailMessage, SignupAttempt, VerifyAd
 from services.operations import AuditLog
 from services.outcomes import ALREADY_VERIFIED, MISSING_FIELD, VERIFICATION_SENT, AuthError, Outcome
 from services.tokens import ActionLinks
-from services.users import User, UserStore, normalize_email
+from services.users import User, normalize_email
 
 
 class EmailVerification:
-    def __init__(self, *, links: ActionLinks, outbox: Outbox[MailMessage], throttle: Throttle, users: UserStore,
-                 audit: AuditLog, proof: AddressProof) -> None:
+    def __init__(self, *, links: ActionLinks, outbox: Outbox[MailMessage], throttle: Throttle, audit: AuditLog,
+                 proof: AddressProof) -> None:
         self._links = links
         self._outbox = outbox
         self._throttle = throttle
-        self._users = users
         self._audit = audit
         self._proof = proof
 

@@ -39,9 +39,9 @@ class ResetRequest:
 
 @dataclass(frozen=True)
 class PasswordChanged:
-    """"Your password was changed": a security notice. After a reset that proved an address that was not verified,
-    also what the proof removed (services/accounts/proof.py): the providers unlinked and the address a pending
-    change would have moved the account to."""
+    """"Your password was changed": a security notice. After a reset, also what the proof of the address removed
+    (services/accounts/proof.py): the providers unlinked and the address a pending change would have moved the
+    account to."""
 
     kind: ClassVar[str] = "password-changed"
     uid: str

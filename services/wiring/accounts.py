@@ -52,8 +52,8 @@ def build_accounts(*, config: Config, users: UserStore, tokens: Tokens, limits: 
                             blocklist=common_passwords(), min_score=config.password_min_score,
                             service_words=(config.app_name,), executor=strength_executor or executor)
     proof = AddressProof(sessions=sessions.manager, identities=social.identities, audit=audit)
-    verification = EmailVerification(links=tokens.links, outbox=mail.outbox, throttle=limits.throttle, users=users,
-                                     audit=audit, proof=proof)
+    verification = EmailVerification(links=tokens.links, outbox=mail.outbox, throttle=limits.throttle, audit=audit,
+                                     proof=proof)
     return Accounts(
         manager=AccountService(users=users, sessions=sessions.manager, hasher=hasher, policy=policy, audit=audit,
                                verification=verification, outbox=mail.outbox, disable_signup=config.disable_signup,

@@ -115,6 +115,23 @@ async def test_trojan_identifier_linked_before_the_proof_is_removed_by_it(
 
 
 @pytest.mark.gen_test(timeout=30)
+async def test_a_reset_removes_an_identity_someone_linked_to_a_verified_account_too(
+        api: Api, mailbox: SmtpServer, fake_providers: FakeProviders, services: Services) -> None:
+    """The owner takes back an account that someone held for a while: the provider they linked goes too."""
+    assert (await api.signup(email=VICTIM)).status == 200
+    await victim_verifies(api, mailbox)
+    user = await services.users.find_by_email(VICTIM)
+    await services.social.identities.link(user.uid, ProviderIdentity(
+        provider="google", subject="attacker-sub", email=ATTACKER, email_verified=True, name="Mallory"))
+    await victim_resets(api, mailbox)
+    assert await services.social.identities.list(user.uid) == []
+    assert (await google(api, fake_providers, sub="attacker-sub", email=ATTACKER)).json["uid"] != user.uid
+    # A provider that vouches for the account's own address links itself again at its next sign-in.
+    owner = await google(api, fake_providers, sub="victim-sub", email=VICTIM)
+    assert owner.status == 200 and owner.json["uid"] == user.uid
+
+
+@pytest.mark.gen_test(timeout=30)
 async def test_unexpired_email_change_cannot_complete_after_the_victim_recovers(
         api: Api, mailbox: SmtpServer) -> None:
     """Attacker: asks to move the pre-made account to their own address, and confirms only later."""
