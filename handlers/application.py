@@ -12,6 +12,8 @@ from handlers.base import NotFoundHandler
 from handlers.meta import IndexHandler, JwksHandler, OpenApiHandler, PublicKeysHandler, SettingsHandler, load_openapi
 from handlers.operations import HealthHandler, MetricsHandler, ReadinessHandler
 from handlers.pages import (
+    CancelEmailChangePage,
+    ConfirmEmailChangePage,
     ForgotPasswordPage,
     PageKit,
     ResendVerificationPage,
@@ -28,8 +30,10 @@ from handlers.social import (
     IdentityHandler,
     SocialLoginHandler,
 )
-from handlers.user import ExportHandler, UserHandler
+from handlers.user import EmailChangeHandler, ExportHandler, UserHandler
 from handlers.verification import (
+    CancelEmailChangeHandler,
+    ConfirmEmailChangeHandler,
     ForgotPasswordHandler,
     ResendVerificationHandler,
     ResetPasswordHandler,
@@ -70,6 +74,9 @@ class AuthApplication(tornado.web.Application):
             (r"/verify", VerifyEmailHandler),
             (r"/password/forgot", ForgotPasswordHandler),
             (r"/password/reset", ResetPasswordHandler),
+            (r"/user/email-change", EmailChangeHandler),
+            (r"/email-change/confirm", ConfirmEmailChangeHandler),
+            (r"/email-change/cancel", CancelEmailChangeHandler),
             (rf"/login/({PROVIDER})", SocialLoginHandler),
             (rf"/authorize/({PROVIDER})", AuthorizeHandler),
             (rf"/callback/({PROVIDER})", CallbackHandler),
@@ -81,6 +88,8 @@ class AuthApplication(tornado.web.Application):
             (r"/verify-email/resend", ResendVerificationPage),
             (r"/reset-password", ResetPasswordPage),
             (r"/forgot-password", ForgotPasswordPage),
+            (r"/confirm-email-change", ConfirmEmailChangePage),
+            (r"/cancel-email-change", CancelEmailChangePage),
             (r"/static/([a-z0-9-]+\.(?:css|svg))", StaticHandler),
             # Operations: probes for load balancers, metrics for Prometheus (docs/operations.md).
             (r"/healthz", HealthHandler),

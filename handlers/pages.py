@@ -1,4 +1,5 @@
-"""The HTML pages behind the links we mail: confirm an address, choose a new password, ask for a new link.
+"""The HTML pages behind the links we mail: confirm an address, choose a new password, ask for a new link, confirm
+or cancel an address change.
 
 A GET only shows a page with a button or a form, so mail scanners that follow links use nothing up;
 only the POST acts. Every form carries Tornado's XSRF token (double submit: the `_xsrf` cookie and the
@@ -22,6 +23,7 @@ from handlers.base import BaseHandler, error_for
 from services.config import Config
 from services.outcomes import (
     BAD_REQUEST,
+    EMAIL_CHANGE_CANCELLED,
     EMAIL_VERIFIED,
     INVALID_EMAIL,
     INVALID_FIELD,
@@ -181,6 +183,38 @@ class ResetPasswordPage(PageHandler):
                                            self.client)
         self.render_page("done.html", title="Your password has been changed", email=user.email,
                          message=PASSWORD_RESET.message)
+
+
+class ConfirmEmailChangePage(PageHandler):
+    """Either address's confirmation of a change: the page says which address it is and where the account goes."""
+
+    async def get(self) -> None:
+        token = self.get_query_argument("token", "")
+        user, purpose = await self.services.accounts.email_change.check(token)
+        self.render_page("email-change.html", title="Confirm the new email address", token=token, user=user,
+                         new=user.email_change.email if user.email_change else "", side=purpose,
+                         action="confirm-email-change", button="Confirm the change")
+
+    async def post(self) -> None:
+        self.read_form()
+        outcome, user = await self.services.accounts.email_change.confirm(self.field("token"), self.client.ip)
+        self.render_page("done.html", title="Thank you", email=user.email, message=outcome.message)
+
+
+class CancelEmailChangePage(PageHandler):
+    async def get(self) -> None:
+        token = self.get_query_argument("token", "")
+        user = await self.services.accounts.email_change.check_cancellation(token)
+        self.render_page("email-change.html", title="Cancel the email address change", token=token, user=user,
+                         new=user.email_change.email if user.email_change else "", side="email-cancel",
+                         action="cancel-email-change", button="Cancel the change")
+
+    async def post(self) -> None:
+        self.read_form()
+        user = await self.services.accounts.email_change.cancel(self.field("token"), self.client.ip)
+        self.render_page("done.html", title="The change is cancelled", email=user.email,
+                         message=f"{EMAIL_CHANGE_CANCELLED.message} Every session has ended. If you did not ask "
+                                 "for the change, choose a new password now.")
 
 
 class RequestMailPage(PageHandler):

@@ -1,4 +1,5 @@
-"""The signed-in user's own account: read it, change name, email or password, export it, delete it."""
+"""The signed-in user's own account: read it, change name, email or password, export it, delete it, and see or
+withdraw a pending address change."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from services.outcomes import (
     CHANGED_EMAIL,
     CHANGED_NAME,
     CHANGED_PASSWORD,
+    EMAIL_CHANGE_CANCELLED,
     NOTHING_TO_CHANGE,
     AuthError,
 )
@@ -32,7 +34,8 @@ class UserHandler(BaseHandler):
             await accounts.change_name(caller, body.text("name"))
             self.write_outcome(CHANGED_NAME)
         elif fields == ["email"]:
-            await accounts.change_email(caller, body.text("email"), self.client)
+            # The seed's answer; the change itself waits for the mailboxes (services/accounts/email_change.py).
+            await self.services.accounts.email_change.request(caller, body.text("email"), self.client)
             self.write_outcome(CHANGED_EMAIL)
         else:
             tokens = await accounts.change_password(caller, body.text("password"), self.client)
@@ -51,3 +54,15 @@ class ExportHandler(BaseHandler):
         export = await self.services.accounts.lifecycle.export(caller.user, caller.session_id)
         self.set_header("Content-Disposition", 'attachment; filename="account-export.json"')
         self.write_json({**export, "status": "success"})
+
+
+class EmailChangeHandler(BaseHandler):
+    """`GET /user/email-change`: the pending change, or null; `DELETE` withdraws it."""
+
+    async def get(self) -> None:
+        pending = self.services.accounts.email_change.pending(await self.caller())
+        self.write_json({"email_change": pending.public() if pending else None, "status": "success"})
+
+    async def delete(self) -> None:
+        await self.services.accounts.email_change.withdraw(await self.caller(), self.client)
+        self.write_outcome(EMAIL_CHANGE_CANCELLED)

@@ -1,12 +1,14 @@
-"""Email verification and password reset over the JSON API (the mailed links open the pages in handlers/pages.py).
+"""Email verification, password reset and address changes over the JSON API (the mailed links open the pages in
+handlers/pages.py).
 
-`/verify` and `/password/reset` take the token from a mailed link, for apps that open the links themselves.
+`/verify`, `/password/reset` and `/email-change/confirm|cancel` take the token from a mailed link, for apps that
+open the links themselves.
 """
 
 from __future__ import annotations
 
 from handlers.base import BaseHandler
-from services.outcomes import EMAIL_VERIFIED, PASSWORD_RESET, RESET_SENT
+from services.outcomes import EMAIL_CHANGE_CANCELLED, EMAIL_VERIFIED, PASSWORD_RESET, RESET_SENT
 
 
 class ResendVerificationHandler(BaseHandler):
@@ -38,3 +40,18 @@ class ResetPasswordHandler(BaseHandler):
         await self.services.accounts.recovery.reset(body.text("token"), body.text("password"),
                                                     body.optional_text("password_confirmation"), self.client)
         self.write_outcome(PASSWORD_RESET)
+
+
+class ConfirmEmailChangeHandler(BaseHandler):
+    """Either address's confirmation link: `auth/email-change-confirmed` while the other address has yet to
+    confirm, `auth/email-change-completed` once the account has its new address."""
+
+    async def post(self) -> None:
+        outcome, _ = await self.services.accounts.email_change.confirm(self.json_body().text("token"), self.client.ip)
+        self.write_outcome(outcome)
+
+
+class CancelEmailChangeHandler(BaseHandler):
+    async def post(self) -> None:
+        await self.services.accounts.email_change.cancel(self.json_body().text("token"), self.client.ip)
+        self.write_outcome(EMAIL_CHANGE_CANCELLED)

@@ -133,6 +133,17 @@ LINK_EXPIRED = Outcome(410, "auth/link-expired",
                        "This link has expired: for your safety, links work for a limited time only.")
 LINK_USED = Outcome(410, "auth/link-used", "This link has already been used: each link works only once.")
 
+# A change of address (PATCH /user {"email"} answers the seed's auth/changed-email, then waits for the mailboxes).
+EMAIL_CHANGE_CONFIRMED = Outcome(200, "auth/email-change-confirmed",
+                                 "Thank you. The change also needs the confirmation we mailed to the other address.")
+EMAIL_CHANGE_COMPLETED = Outcome(200, "auth/email-change-completed",
+                                 "Your email address is changed and every session has ended. "
+                                 "Log in with the new address.")
+EMAIL_CHANGE_CANCELLED = Outcome(200, "auth/email-change-cancelled",
+                                 "The change of your email address is cancelled: the account keeps its address.")
+EMAIL_CHANGE_NOT_FOUND = Outcome(404, "auth/email-change-not-found",
+                                 "There is no pending change of your email address.")
+
 # Social logins and linked identities.
 PROVIDER_NOT_FOUND = Outcome(404, "auth/provider-not-found", "That sign-in provider is not enabled on this server.")
 PROVIDER_TOKEN_INVALID = Outcome(401, "auth/provider-token-invalid",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.accounts.passwords import PasswordHasher
+from services.accounts.passwords import PasswordHasher, PasswordMatch
 from services.context import Client, TokenPair
 from services.limits import LockChallenge, RefuseLockedLogins, Throttle
 from services.operations import NO_OBSERVER, AuditLog, Observer
@@ -43,7 +43,7 @@ class PasswordLogin:
         account = _account_name(email)
         failures = await self._reserve_attempt(account, client, known_token)
         try:
-            user = await self._password_holder(account, password, client, failures)
+            user, match = await self._password_holder(account, password, client, failures)
         except ServiceUnavailable:
             await self._throttle.login_abandoned(account, client.ip)  # an outage is no wrong guess
             raise
@@ -51,6 +51,8 @@ class PasswordLogin:
         if user.disabled:  # told only to someone who knows the password
             self._audit.record("login.disabled", uid=user.uid, ip=client.ip)
             raise AuthError(USER_DISABLED)
+        if match is PasswordMatch.LEGACY:  # hashed before passwords were NFKC-normalised: store the NFKC form
+            await self._rehash(user, password)
         # Only after the password checked out, so it tells a stranger nothing about the address.
         if self._verification_required and not user.email_verified:
             self._audit.record("login.unverified", uid=user.uid, ip=client.ip)
@@ -74,18 +76,25 @@ class PasswordLogin:
             raise self._challenge.refusal(reservation.lock)
         return (await self._throttle.reserve_login(account, client.ip, past_lock=True)).failures
 
-    async def _password_holder(self, account: str, password: str, client: Client, failures: int) -> User:
-        """The account's user when `password` is its password; otherwise 401, the attempt staying counted."""
+    async def _password_holder(self, account: str, password: str, client: Client,
+                               failures: int) -> tuple[User, PasswordMatch]:
+        """The account's user when `password` is its password, and how it matched; otherwise 401, the attempt
+        staying counted."""
         user = await self._users.find_by_email(account) if "@" in account else None
         # Unknown accounts cost a bcrypt check too, and over-long input is refused at that same cost.
         candidate = password if len(password) <= self._max_password_length else ""
-        if not await self._hasher.verify(candidate, user.password_hash if user else None) or user is None:
+        match = await self._hasher.match(candidate, user.password_hash if user else None)
+        if match is PasswordMatch.NO or user is None:
             # The uid, when the account exists, lets an operator see who is under attack; the log still
             # never holds the address that was typed.
             self._audit.record("login.failed", uid=user.uid if user else None, ip=client.ip,
                                account=self._audit.account_ref(account), failures=failures)
             raise AuthError(INVALID_CREDENTIALS)
-        return user
+        return user, match
+
+    async def _rehash(self, user: User, password: str) -> None:
+        if await self._users.replace_password_hash(user.uid, user.password_hash, await self._hasher.hash(password)):
+            self._audit.record("password.rehashed", uid=user.uid)
 
 
 def _account_name(email: str) -> str:

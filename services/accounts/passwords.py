@@ -1,9 +1,20 @@
 """Password hashing and policy.
 
+Passwords are NFKC-normalised before anything else looks at them (NIST SP 800-63B §5.1.1.2), so the same
+password typed on two keyboards (a precomposed `é` or `e` + U+0301, a fullwidth digit) is the same password.
+Hashes made before that rule may be of a non-NFKC form: a login checks the NFKC form first, then the raw one,
+and a match of the raw one is rehashed in NFKC (`PasswordMatch.LEGACY`).
+
 bcrypt only looks at the first 72 bytes of its input, and the bcrypt package refuses longer ones. We
 never truncate: the password is first reduced with HMAC-SHA256 keyed by the bcrypt salt (the scheme
 passlib calls bcrypt_sha256 v2), so every byte counts and the input to bcrypt is always 44 bytes.
 Hashing costs tens to hundreds of milliseconds of CPU; it runs in an executor, never on the event loop.
+So does zxcvbn's estimate, on a thread of its own (runtime/serving.py), so no flood of crafted passwords takes
+the bcrypt threads that logins need. Its work grows with the length and explodes with the number of distinct
+"l33t" characters (bench/README.md: 3.9 s for 72 of them), so it reads the first 32 characters and tries the
+substitutions of 4 letters at most: 38 ms for the worst of 80 crafted passwords. zxcvbn() also writes the
+user's words into a dictionary it shares between calls; the estimate here builds its own, so two users'
+words never mix.
 """
 
 from __future__ import annotations
@@ -12,13 +23,32 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import re
+import unicodedata
 from concurrent.futures import Executor
+from enum import Enum
 
 import bcrypt
 
 from services.outcomes import WEAK_PASSWORD, AuthError
 
 _PREFIX = "$bcrypt-sha256$v=2,"
+_WORDS = re.compile(r"[^\W_]+")
+ZXCVBN_MAX_LENGTH = 32  # zxcvbn's own limit is 72: 3.9 s for a crafted password (bench/password_checks.py)
+L33T_MAX_LETTERS = 4
+
+
+
+
+
+
+
+
+
+
+def normalize_password(password: str) -> str:
+    """NFKC, as NIST SP 800-63B §5.1.1.2 asks before hashing: what is stored, checked and measured."""
+    return unicodedata.normalize("NFKC", password)
 
 
 def common_passwords() -> frozenset[str]:
@@ -28,18 +58,35 @@ def common_passwords() -> frozenset[str]:
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
-class PasswordPolicy:
-    """Length and a blocklist, no composition rules: what NIST SP 800-63B and OWASP ASVS 2.1 ask for."""
+def own_words(*context: str) -> list[str]:
+    """The words a guesser knows about this user and this service: each value, its local part, its words, and
+    its words run together (`Omar Quazi` gives `omar`, `quazi` and `omarquazi`; `Python JWT Auth` gives
+    `pythonjwtauth` too)."""
+    words: list[str] = []
+    for value in context:
+        parts = _WORDS.findall(value.lower())
+        words += [value.lower(), value.split("@")[0].lower(), *parts, "".join(parts)]
+    return [word for word in dict.fromkeys(words) if word]
 
-    def __init__(self, min_length: int, max_length: int, blocklist: frozenset[str] = frozenset()) -> None:
+
+class PasswordPolicy:
+    """Length, a blocklist and zxcvbn's strength estimate, no composition rules: what NIST SP 800-63B and OWASP
+    ASVS 2.1 ask for. `service_words` (APP_NAME) count as known words for every user."""
+
+    def __init__(self, min_length: int, max_length: int, blocklist: frozenset[str] = frozenset(), min_score: int = 0,
+                 service_words: tuple[str, ...] = (), executor: Executor | None = None) -> None:
         self.min_length = min_length
         self.max_length = max_length
         self._blocklist = blocklist
+        self._min_score = min_score
+        self._service_words = service_words
+        self._executor = executor
 
-    def check(self, password: str, *context: str) -> None:
-        """`context` holds the user's own words (email, name): a password equal to one of them is refused."""
-        if len(password) < self.min_length:
-            raise AuthError(WEAK_PASSWORD, f"The password must be at least {self.min_length} characters long.")
+    async def check(self, password: str, *context: str) -> None:
+        """`context` holds the user's own words (email, name): a password equal to one of them, or one they make
+        easy to guess, is refused. Lengths count the NFKC form, which is what gets hashed."""
+        password = normalize_password(password)
+        # Most telling first: "one of the most common passwords" says more than "too short" about `password1`.
         if len(password) > self.max_length:
             raise AuthError(WEAK_PASSWORD, f"The password must be at most {self.max_length} characters long.")
         if not password.strip():
@@ -47,9 +94,47 @@ class PasswordPolicy:
         folded = password.strip().lower()
         if folded in self._blocklist:
             raise AuthError(WEAK_PASSWORD, "This password is one of the most common passwords; choose another.")
-        own_words = {word.strip().lower() for value in context for word in (value, value.split("@")[0]) if word}
-        if folded in own_words:
+        if folded in {word.strip().lower() for value in context for word in (value, value.split("@")[0]) if word}:
             raise AuthError(WEAK_PASSWORD, "The password must not be your email address or name.")
+        if len(password) < self.min_length:
+            raise AuthError(WEAK_PASSWORD, f"The password must be at least {self.min_length} characters long.")
+        if self._min_score:
+            words = own_words(*context, *self._service_words)
+            score, warning = await asyncio.get_running_loop().run_in_executor(self._executor, password_strength,
+                                                                              password, words)
+            if score < self._min_score:
+                hint = f" {warning}" if warning else ""
+                raise AuthError(WEAK_PASSWORD, f"This password is too easy to guess.{hint} Use a few unrelated "
+                                               "words, or a longer password.")
+
+
+def password_strength(password: str, words: list[str]) -> tuple[int, str]:
+    """zxcvbn's score, 0 to 4, and its warning, for the first ZXCVBN_MAX_LENGTH characters (what follows only adds
+    strength). The steps of `zxcvbn.zxcvbn()`, with a dictionary of the user's words of this call's own."""
+    from zxcvbn import feedback, matching, scoring, time_estimates
+
+    head = password[:ZXCVBN_MAX_LENGTH]
+    dictionaries = {**matching.RANKED_DICTIONARIES, "user_inputs": matching.build_ranked_dict(words)}
+    found = [match for matcher in (matching.dictionary_match, matching.reverse_dictionary_match,
+                                   matching.spatial_match, matching.repeat_match, matching.sequence_match,
+                                   matching.regex_match, matching.date_match)
+             for match in matcher(head, _ranked_dictionaries=dictionaries)]
+    # zxcvbn tries every combination of the substitutions the password's "l33t" characters allow (`1` for i or l,
+    # `(` `{` `[` `<` for c, ...): hundreds of passes over the dictionaries for a password that has them all
+    # (1.2 s for 32 characters). Those of the first L33T_MAX_LETTERS letters are tried: p@ssw0rd still is.
+    relevant = matching.relevant_l33t_subtable(head, matching.L33T_TABLE)
+    table = dict(list(relevant.items())[:L33T_MAX_LETTERS])
+    found += matching.l33t_match(head, _ranked_dictionaries=dictionaries, _l33t_table=table)
+    found.sort(key=lambda match: (match["i"], match["j"]))
+    result = scoring.most_guessable_match_sequence(head, found)
+    score = time_estimates.guesses_to_score(result["guesses"])
+    return score, feedback.get_feedback(score, result["sequence"])["warning"]
+
+
+class PasswordMatch(Enum):
+    NO = "no"
+    YES = "yes"
+    LEGACY = "legacy"  # the stored hash is of the raw, non-NFKC form: rehash it
 
 
 class PasswordHasher:
@@ -60,15 +145,29 @@ class PasswordHasher:
         self._dummy_hash = self._hash_sync("not a real password")
 
     async def hash(self, password: str) -> str:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._hash_sync, password)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._hash_sync,
+                                                                normalize_password(password))
 
     async def verify(self, password: str, stored: str | None) -> bool:
-        """Constant work whether or not an account exists: a missing or empty hash checks the dummy one."""
+        return await self.match(password, stored) is not PasswordMatch.NO
+
+    async def match(self, password: str, stored: str | None) -> PasswordMatch:
+        """Constant work whether or not an account exists: a missing or empty hash checks the dummy one.
+
+        The NFKC form first; a password that NFKC changes is checked as typed too (a hash of an earlier
+        version), whatever the first check said, so the work depends on the password alone, never on the account.
+        """
         target = stored or self._dummy_hash
-        ok = await asyncio.get_running_loop().run_in_executor(self._executor, self._verify_sync, password, target)
+        normalized = normalize_password(password)
+        candidates = [normalized] if normalized == password else [normalized, password]
+        loop = asyncio.get_running_loop()
+        results = [await loop.run_in_executor(self._executor, self._verify_sync, candidate, target)
+                   for candidate in candidates]
         # An empty hash is an account without a password (social sign-in): no password opens it, not even the
         # dummy one's, and it costs what a wrong password costs.
-        return ok and bool(stored)
+        if not stored or not any(results):
+            return PasswordMatch.NO
+        return PasswordMatch.YES if results[0] else PasswordMatch.LEGACY
 
     def _hash_sync(self, password: str) -> str:
         salt = bcrypt.gensalt(self._cost)

@@ -2,8 +2,9 @@
 
 `forgot` does the same work for every address (count it against its quota, queue one message) and
 answers the same: whether an account has the address is only looked up by the mail worker. A
-completed reset ends every session of the user in the same write that stores the new hash, clears the
-account's failed-login lock (the owner proved the address), and tells the owner by mail.
+completed reset proves the address (services/accounts/proof.py): it ends every session of the user and drops
+a pending address change in the same write that stores the new hash, removes the linked identities, clears the
+account's failed-login lock (the owner proved the address), and tells the owner by mail what went.
 """
 
 from __future__ import annotations
@@ -11,24 +12,24 @@ from __future__ import annotations
 from dataclasses import replace
 
 from services.accounts.passwords import PasswordHasher, PasswordPolicy
+from services.accounts.proof import AddressProof
 from services.context import Client
 from services.infra import Outbox
 from services.limits import Throttle
 from services.mail import MailMessage, PasswordChanged, ResetRequest
 from services.operations import AuditLog
 from services.outcomes import PASSWORDS_DIFFER, AuthError, ServiceUnavailable
-from services.sessions import SessionService
 from services.tokens import ActionLinks
 from services.users import User, normalize_email
 
 
 class PasswordReset:
     def __init__(self, *, links: ActionLinks, outbox: Outbox[MailMessage], throttle: Throttle,
-                 sessions: SessionService, hasher: PasswordHasher, policy: PasswordPolicy, audit: AuditLog) -> None:
+                 proof: AddressProof, hasher: PasswordHasher, policy: PasswordPolicy, audit: AuditLog) -> None:
         self._links = links
         self._outbox = outbox
         self._throttle = throttle
-        self._sessions = sessions
+        self._proof = proof
         self._hasher = hasher
         self._policy = policy
         self._audit = audit
@@ -47,18 +48,19 @@ class PasswordReset:
         # Refused passwords leave the link usable: the person tries again on the same page.
         if confirmation is not None and confirmation != password:
             raise AuthError(PASSWORDS_DIFFER)
-        self._policy.check(password, user.email, user.name)
+        await self._policy.check(password, user.email, user.name)
         password_hash = await self._hasher.hash(password)
         user = await self._links.consume(token, "reset")
         # The link went to this address and was followed: that proves the address as well.
-        changes = {"password_hash": password_hash, "email_verified": True}
+        changes = {"password_hash": password_hash}
         try:
-            updated = await self._sessions.end_all(user.uid, changes)
+            proven = await self._proof.prove(user, changes, via="reset", ip=client.ip)
         except ServiceUnavailable:  # stored or not, the same link must finish the job when the person retries
             await self._links.give_back(token, "reset", replace(user, **changes))
             raise
         self._audit.record("password.reset", uid=user.uid, ip=client.ip)
-        await self._throttle.login_succeeded(updated.email, client.ip)  # proven by mail: lift the account's lock
-        # A security notice: sent whatever the address's quota (see EmailVerification.after_email_change).
-        await self._outbox.enqueue(PasswordChanged(uid=updated.uid))
-        return updated
+        await self._throttle.login_succeeded(proven.user.email, client.ip)  # proven by mail: lift the account's lock
+        # A security notice: sent whatever the address's quota, which a stranger may have filled up.
+        await self._outbox.enqueue(PasswordChanged(uid=user.uid, unlinked=proven.unlinked,
+                                                   dropped_change=proven.dropped_change))
+        return proven.user

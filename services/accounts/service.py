@@ -1,4 +1,4 @@
-"""The account itself: sign up, and change name, email or password."""
+"""The account itself: sign up, and change name or password (an address change is services/accounts/email_change.py)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class AccountService:
         if self._disable_signup:
             raise AuthError(SIGNUP_DISABLED)
         name, email = clean_name(name), normalize_email(email)
-        self._policy.check(password, email, name)
+        await self._policy.check(password, email, name)
         pending = await self._users.find_by_email(email)
         if pending is not None and pending.signup_pending:
             if await self._hasher.verify(password, pending.password_hash):
@@ -82,21 +82,11 @@ class AccountService:
         user = await self._users.update(caller.user.uid, {"name": clean_name(name)})
         return user or caller.user
 
-    async def change_email(self, caller: Caller, email: str, client: Client) -> User:
-        """Marks the address unverified and ends every session: the new address must be proven anew."""
-        email = normalize_email(email)
-        if email == caller.user.email:
-            return caller.user
-        user = await self._sessions.end_all(caller.user.uid, {"email": email, "email_verified": False})
-        self._audit.record("email.changed", uid=user.uid, sid=caller.claims.session_id, ip=client.ip)
-        await self._verification.after_email_change(user, caller.user.email)
-        return user
-
     async def change_password(self, caller: Caller, password: str, client: Client) -> TokenPair:
         """Needs a fresh token; ends every session and hands the caller a new one to carry on with."""
         if not caller.claims.fresh:
             raise AuthError(FRESH_TOKEN_REQUIRED)
-        self._policy.check(password, caller.user.email, caller.user.name)
+        await self._policy.check(password, caller.user.email, caller.user.name)
         password_hash = await self._hasher.hash(password)
         user = await self._sessions.end_all(caller.user.uid, {"password_hash": password_hash})
         pair, session = await self._sessions.start(user, fresh=True, client=client)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pymongo.errors import OperationFailure
@@ -34,14 +34,18 @@ class IndexBuild:
         self._timeout = timeout
         self._where = where  # MongoDB's hosts, for messages (services/infra/backends.mongo_hosts)
         self._declared: list[tuple[Any, Index]] = []
+        self._then: list[Callable[[], Awaitable[None]]] = []
         self._built = False
         self._attempt: asyncio.Task[None] | None = None
         self._retrying: asyncio.Task[None] | None = None
         self._on_fatal: Callable[[IndexBuildFailed], None] | None = None
 
-    def declare(self, collection: Any, *indexes: Index) -> None:
-        """A store's indexes, declared when it is built (no I/O); built by `start`."""
+    def declare(self, collection: Any, *indexes: Index, then: Callable[[], Awaitable[None]] | None = None) -> None:
+        """A store's indexes, declared when it is built (no I/O); built by `start`. `then` runs once they stand, in
+        the same attempt (a backfill the indexes make safe: an idempotent one, as every attempt runs it)."""
         self._declared += [(collection, index) for index in indexes]
+        if then is not None:
+            self._then.append(then)
 
     @property
     def built(self) -> bool:
@@ -101,6 +105,8 @@ class IndexBuild:
                 replicated = "setName" in hello or hello.get("msg") == "isdbgrid"
                 for collection, index in self._declared:
                     await ensure_index(collection, index, replicated=replicated)
+                for follow_up in self._then:
+                    await follow_up()
         except IndexBuildFailed as exc:
             self._fail(exc)
             raise

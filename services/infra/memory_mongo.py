@@ -116,9 +116,9 @@ class MemoryCollection:
     async def count_documents(self, filter: dict[str, Any]) -> int:
         return int(await self._run("count_documents", filter))
 
-    def find(self, filter: dict[str, Any] | None = None) -> MemoryCursor:
+    def find(self, filter: dict[str, Any] | None = None, projection: dict[str, Any] | None = None) -> MemoryCursor:
         """Not a coroutine, as in PyMongo: the query runs when the cursor is first read."""
-        return MemoryCursor(self._collection.find(filter or {}), self._suspend)
+        return MemoryCursor(self._collection.find(filter or {}, projection), self._suspend)
 
     async def create_index(self, keys: list[tuple[str, int]], **options: Any) -> str:
         return str(await self._run("create_index", keys, **options))

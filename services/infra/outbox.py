@@ -131,13 +131,15 @@ class MessageCodec(Generic[M]):
         return {"kind": message.kind, **asdict(message)}  # type: ignore[call-overload]
 
     def decode(self, record: dict[str, Any]) -> M | None:
-        """The message a record holds; None for a kind or shape this version does not know."""
+        """The message a record holds; None for a kind or shape this version does not know.
+
+        A field a later version added with a default takes it when a record queued before the upgrade lacks it."""
         cls = self._types.get(record.get("kind"))  # type: ignore[arg-type]
         if cls is None:
             return None
         try:
-            return cls(**{f.name: record[f.name] for f in fields(cls)})  # type: ignore[arg-type]
-        except (KeyError, TypeError):
+            return cls(**{f.name: record[f.name] for f in fields(cls) if f.name in record})  # type: ignore[arg-type]
+        except TypeError:  # a field without a default is missing, or the record has the wrong shape
             return None
 
 

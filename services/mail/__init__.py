@@ -1,7 +1,7 @@
 """Mail: the typed messages the server sends, the worker that composes them from templates at delivery time and
 hands them to a mailer (console, SMTP, Mailgun), and the notices the account lifecycle sends."""
 
-from services.mail.composer import MailComposer, deliverable
+from services.mail.composer import MailComposer
 from services.mail.mailers import (
     ConsoleMailer,
     Mail,
@@ -14,7 +14,10 @@ from services.mail.mailers import (
 from services.mail.messages import (
     MAIL_MESSAGES,
     AccountDeleted,
+    AddressConfirmed,
     EmailChanged,
+    EmailChangeNotice,
+    EmailChangeRequested,
     MailMessage,
     PasswordChanged,
     ResetRequest,
@@ -25,7 +28,7 @@ from services.mail.messages import (
 from services.mail.notifier import AccountNotifier, MailNotifier
 from services.mail.worker import MailWorker
 
-__all__ = ["MAIL_MESSAGES", "AccountDeleted", "AccountNotifier", "ConsoleMailer", "EmailChanged", "Mail",
-           "MailComposer", "MailMessage", "MailNotifier", "MailWorker", "Mailer", "MailgunMailer", "PasswordChanged",
-           "PermanentMailError", "ResetRequest", "SignupAttempt", "SmtpMailer", "VerifyAddress", "VerifyRequest",
-           "build_mailer", "deliverable"]
+__all__ = ["MAIL_MESSAGES", "AccountDeleted", "AccountNotifier", "AddressConfirmed", "ConsoleMailer",
+           "EmailChangeNotice", "EmailChangeRequested", "EmailChanged", "Mail", "MailComposer", "MailMessage",
+           "MailNotifier", "MailWorker", "Mailer", "MailgunMailer", "PasswordChanged", "PermanentMailError",
+           "ResetRequest", "SignupAttempt", "SmtpMailer", "VerifyAddress", "VerifyRequest", "build_mailer"]

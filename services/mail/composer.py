@@ -18,7 +18,10 @@ from services.config import Config
 from services.mail.mailers import Mail, PermanentMailError
 from services.mail.messages import (
     AccountDeleted,
+    AddressConfirmed,
     EmailChanged,
+    EmailChangeNotice,
+    EmailChangeRequested,
     MailMessage,
     PasswordChanged,
     ResetRequest,
@@ -27,7 +30,7 @@ from services.mail.messages import (
     VerifyRequest,
 )
 from services.tokens import ActionLinks
-from services.users import User, UserStore
+from services.users import PendingEmailChange, User, UserStore, deliverable
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "mail"
 
@@ -38,14 +41,11 @@ SUBJECTS = {
     "email-changed": "Your {app} email address was changed",
     "signup-attempt": "Someone tried to sign up to {app} with your address",
     "account-deleted": "Your {app} account was deleted",
+    "email-change-confirm": "Confirm your new email address for {app}",
+    "email-change-notice": "A change of your {app} email address was requested",
+    "email-change-taken": "Someone tried to move a {app} account to your address",
+    "address-confirmed": "Your {app} email address is confirmed",
 }
-
-
-def deliverable(address: str) -> bool:
-    """False for addresses in the reserved `.invalid` domain (RFC 2606), such as the placeholder
-    `<provider>-<hash>@users.invalid` of a social sign-in that gave no email: nothing is ever mailed there."""
-    domain = address.rpartition("@")[2].strip().rstrip(".").lower()
-    return not (domain == "invalid" or domain.endswith(".invalid"))
 
 
 def duration(seconds: int) -> str:
@@ -92,7 +92,12 @@ class MailComposer:
                 token = await self._links.issue(user, "reset")
                 return self.render("reset", user.email, user=user, link=self.link("reset-password", token=token),
                                    valid_for=duration(self._links.lifetime("reset")))
-            case PasswordChanged() | EmailChanged() | SignupAttempt():
+            case EmailChangeRequested() | EmailChangeNotice():
+                return await self._email_change(message)
+            case PasswordChanged() | AddressConfirmed():
+                user = await self._users.find_by_uid(message.uid)
+                return None if user is None else self.render(message.kind, user.email, user=user, message=message)
+            case EmailChanged() | SignupAttempt():
                 user = await self._user(message)
                 if user is None:
                     return None
@@ -103,6 +108,32 @@ class MailComposer:
         # A record this version cannot read: retrying cannot help, straight to the dead letters.
         raise PermanentMailError("unknown mail message")
 
+    async def _email_change(self, message: EmailChangeRequested | EmailChangeNotice) -> Mail | None:
+        """The links of a change still pending as `message.change_id`; nothing for one replaced or done since."""
+        user = await self._users.find_by_uid(message.uid)
+        change = user.pending_email_change if user else None
+        if user is None or change is None or change.id != message.change_id:
+            return None
+        valid_for = duration(self._links.lifetime("email-new"))
+        if isinstance(message, EmailChangeNotice):
+            if not deliverable(user.email):
+                return None
+            confirm = await self._links.issue(user, "email-current") if change.current_must_confirm else None
+            cancel = await self._links.issue(user, "email-cancel")
+            return self.render("email-change-notice", user.email, user=user, change=change, valid_for=valid_for,
+                               confirm_link=self.link("confirm-email-change", token=confirm) if confirm else None,
+                               cancel_link=self.link("cancel-email-change", token=cancel))
+        return await self._to_new_address(user, change, valid_for)
+
+    async def _to_new_address(self, user: User, change: PendingEmailChange, valid_for: str) -> Mail:
+        # Looked up only here, at delivery: the request answered the same, at the same speed, for a taken address.
+        holder = await self._users.find_holder(change.email)
+        if holder is not None and holder.uid != user.uid:  # to the holder's own address, not a lookalike of it
+            return self.render("email-change-taken", holder.email, user=holder, requested=change.email)
+        token = await self._links.issue(user, "email-new")
+        return self.render("email-change-confirm", change.email, user=user, change=change, valid_for=valid_for,
+                           link=self.link("confirm-email-change", token=token))
+
     def render(self, template: str, to: str, **context: Any) -> Mail:
         config = self._config
         context = {"app_name": config.app_name, "app_logo_url": config.app_logo_url, "app_url": config.app_url,
@@ -111,8 +142,10 @@ class MailComposer:
         html = self._templates.get_template(f"{template}.html").render(context)
         return Mail(to=to, subject=SUBJECTS[template].format(app=config.app_name), text=text, html=html)
 
-    async def _user(self, message: VerifyAddress | VerifyRequest | ResetRequest | PasswordChanged | EmailChanged
+    async def _user(self, message: VerifyAddress | VerifyRequest | ResetRequest | EmailChanged
                     | SignupAttempt) -> User | None:
-        if isinstance(message, VerifyAddress | PasswordChanged | EmailChanged):
+        if isinstance(message, VerifyAddress | EmailChanged):
             return await self._users.find_by_uid(message.uid)
+        if isinstance(message, SignupAttempt):  # the address taken, or the one it looks like (its email_key)
+            return await self._users.find_holder(message.email)
         return await self._users.find_by_email(message.email)

@@ -39,10 +39,14 @@ class ResetRequest:
 
 @dataclass(frozen=True)
 class PasswordChanged:
-    """"Your password was changed": a security notice."""
+    """"Your password was changed": a security notice. After a reset, also what the proof of the address removed
+    (services/accounts/proof.py): the providers unlinked and the address a pending change would have moved the
+    account to."""
 
     kind: ClassVar[str] = "password-changed"
     uid: str
+    unlinked: tuple[str, ...] = ()
+    dropped_change: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,38 @@ class EmailChanged:
     kind: ClassVar[str] = "email-changed"
     uid: str
     old_email: str
+
+
+@dataclass(frozen=True)
+class EmailChangeRequested:
+    """To the address a pending change would move the account to: its confirmation link, or, when another
+    account has that address, a notice to its owner instead (the request answered the same either way)."""
+
+    kind: ClassVar[str] = "email-change-request"
+    uid: str
+    change_id: str
+
+
+@dataclass(frozen=True)
+class EmailChangeNotice:
+    """To the account's current address: a change was asked for, with a link that cancels it and, when the
+    request came without a fresh token, the confirmation this address must give too."""
+
+    kind: ClassVar[str] = "email-change-notice"
+    uid: str
+    change_id: str
+
+
+@dataclass(frozen=True)
+class AddressConfirmed:
+    """A verification link proved an address that was not verified: what that proof ended (the sessions, the
+    providers linked, a pending change), so the owner knows the account is theirs alone now."""
+
+    kind: ClassVar[str] = "address-confirmed"
+    uid: str
+    unlinked: tuple[str, ...] = ()
+    dropped_change: str = ""
+    sessions_ended: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +108,7 @@ class AccountDeleted:
 
 
 MailMessage = (VerifyAddress | VerifyRequest | ResetRequest | PasswordChanged | EmailChanged | SignupAttempt
-               | AccountDeleted)
+               | AccountDeleted | EmailChangeRequested | EmailChangeNotice | AddressConfirmed)
 MAIL_MESSAGES: MessageCodec[MailMessage] = MessageCodec(
-    [VerifyAddress, VerifyRequest, ResetRequest, PasswordChanged, EmailChanged, SignupAttempt, AccountDeleted])
+    [VerifyAddress, VerifyRequest, ResetRequest, PasswordChanged, EmailChanged, SignupAttempt, AccountDeleted,
+     EmailChangeRequested, EmailChangeNotice, AddressConfirmed])

@@ -3,18 +3,23 @@
 Kept apart from services/social/service.py, which talks to the providers (states, PKCE, code exchange, token checks)
 and hands over only an identity a provider has vouched for; every decision about our accounts is made here.
 
-Linking rules (no account takeover through a provider's say-so):
+Linking rules (no account takeover through a provider's say-so, and no pre-hijacked account: Sudhodanan and
+Paverd, "Pre-hijacked accounts", 2022):
 - an identity (provider, subject) seen before signs in its own user, whatever the emails say now;
 - a new identity whose email matches an existing account is linked to it only when the provider asserts
   that exact address is verified AND the account's own address is verified; otherwise `auth/account-exists`:
   the owner logs in and links the provider from there;
-- otherwise a new user is made, with the provider's name and `email_verified` as the provider asserts it,
-  and no password (password login fails for it like a wrong password until the user sets one).
+- a signed-in user links a provider only once the account's address is verified (`auth/email-not-verified`),
+  or while it has a placeholder address nobody can prove: an identity linked to an unverified address could be
+  a stranger's way into the account its owner later recovers (the trojan identifier);
+- otherwise a new user is made, with the provider's name, no password (password login fails for it like a
+  wrong password until the user sets one) and the provider's address only when the provider asserts it is
+  verified: an address it does not vouch for could be anyone's (the non-verifying identity provider), so the
+  account gets a placeholder (`<provider>-<hash>@users.invalid`) until the user proves an address of their
+  own with `PATCH /user {"email"}`.
 """
 
 from __future__ import annotations
-
-import hashlib
 
 from services.context import Caller, Client, TokenPair
 from services.infra import UserLocks
@@ -22,6 +27,7 @@ from services.operations import AuditLog
 from services.outcomes import (
     ACCOUNT_EXISTS,
     EMAIL_IN_USE,
+    EMAIL_NOT_VERIFIED,
     IDENTITY_IN_USE,
     IDENTITY_NOT_FOUND,
     INVALID_NAME,
@@ -34,7 +40,7 @@ from services.outcomes import (
 from services.sessions import SessionService
 from services.social.identities import IdentityStore, LinkedIdentity
 from services.social.provider import ProviderIdentity
-from services.users import User, UserStore, clean_name, normalize_email
+from services.users import User, UserStore, clean_name, deliverable, normalize_email, placeholder_address
 
 
 class SocialAccounts:
@@ -67,7 +73,15 @@ class SocialAccounts:
         if user is None:
             raise AuthError(TOKEN_REVOKED)
         self._refuse_disabled(user, client, vouched.provider)
+        self.check_may_link(user)
         await self._link(user, vouched, client)
+
+    @staticmethod
+    def check_may_link(user: User) -> None:
+        """A signed-in user links a provider only to a proven address, or to a placeholder nobody can prove."""
+        if not user.email_verified and deliverable(user.email):
+            raise AuthError(EMAIL_NOT_VERIFIED, "Verify your email address before you link a sign-in provider: "
+                                                "follow the link in the mail we sent you.")
 
     async def identities(self, caller: Caller) -> list[LinkedIdentity]:
         return await self._identities.list(caller.user.uid)
@@ -107,19 +121,20 @@ class SocialAccounts:
     async def _create(self, vouched: ProviderIdentity, email: str | None, client: Client) -> User:
         if self._disable_signup:
             raise AuthError(SIGNUP_DISABLED)
-        # No address from the provider: a unique placeholder in the reserved .invalid domain (RFC 2606),
+        # No address the provider vouches for: a unique placeholder in the reserved .invalid domain (RFC 2606),
         # which the user can replace with PATCH /user {"email"}.
-        address = email or f"{_identity_ref(vouched)}@users.invalid"
+        verified = bool(email) and vouched.email_verified
+        address = email if email and verified else placeholder_address(vouched.provider, vouched.subject)
         made = True
         try:
-            user = await self._users.create(
-                address, _display_name(vouched, address), "", email_verified=vouched.email_verified and bool(email))
+            user = await self._users.create(address, _display_name(vouched, email or address), "",
+                                            email_verified=verified)
         except AuthError as exc:
             if exc.outcome is not EMAIL_IN_USE:
                 raise
             # Someone took the address a moment ago (account-exists); but an address made up from this very
             # identity can only be ours: a sign-up whose user was stored while MongoDB answered 503. Finish it.
-            found = None if email else await self._users.find_by_email(address)
+            found = None if address == email else await self._users.find_by_email(address)
             if found is None:
                 raise AuthError(ACCOUNT_EXISTS) from None
             user, made = found, False
@@ -154,8 +169,8 @@ class SocialAccounts:
 
 
 def _identity_ref(vouched: ProviderIdentity) -> str:
-    """The identity's name in lock keys: the provider and a hash of its subject (never the subject itself)."""
-    return f"{vouched.provider}-{hashlib.sha256(vouched.subject.encode()).hexdigest()[:20]}"
+    """The identity's name in lock keys: the local part of its placeholder address (never the subject itself)."""
+    return placeholder_address(vouched.provider, vouched.subject).partition("@")[0]
 
 
 def _address(email: str | None) -> str | None:

@@ -96,6 +96,7 @@ class SocialLoginService:
         the cookie with this answer. A victim handed the resulting URL (login CSRF: "link my provider account
         to the attacker's user") comes back without that cookie, and the callback refuses the state.
         """
+        self._accounts.check_may_link(caller.user)
         return await self._begin(name, redirect_to, caller.user.uid, False)
 
     async def _begin(self, name: str, redirect_to: str | None, link_uid: str | None, fresh: bool) -> tuple[str, str]:

@@ -1,4 +1,5 @@
-"""Single-use tokens for the links we mail: verify an email address, reset a password.
+"""Single-use tokens for the links we mail: verify an email address, reset a password, confirm or cancel an
+address change.
 
 The token is `<uid>.<secret>`: 256 random bits from `secrets`, of which only a SHA-256 hash is stored,
 in `auth:{<uid>}:action:<purpose>` (a hash: `hash`, `expires_at`, `used`, `binding`). So:
@@ -6,7 +7,8 @@ in `auth:{<uid>}:action:<purpose>` (a hash: `hash`, `expires_at`, `used`, `bindi
 - a copy of Redis holds no usable link, and a guess is checked in constant time (`hmac.compare_digest`);
 - there is one live token per user and purpose: issuing a new one replaces the old (newer wins);
 - `binding` is a fingerprint of what the token was issued against (the address to verify; the password
-  hash and address for a reset): once that changes, the token is stale, whatever its age;
+  hash and address for a reset; the address and the pending change for an address change): once that
+  changes, the token is stale, whatever its age;
 - a record is kept `RECORD_GRACE` seconds past its expiry, so a page can say "expired" or "already
   used" instead of "invalid";
 - consuming is one Lua compare-and-set, so two clicks at once use a link once;
@@ -32,7 +34,10 @@ from services.outcomes import LINK_EXPIRED, LINK_INVALID, LINK_USED, AuthError, 
 from services.users import User, UserStore
 
 log = logging.getLogger("auth.links")
-Purpose = Literal["verify", "reset"]
+Purpose = Literal["verify", "reset", "email-new", "email-current", "email-cancel"]
+# An address change mails the new address a confirmation, the current one a cancellation and, when the change
+# was asked for without a fresh token, a confirmation too: one page confirms either.
+EMAIL_CHANGE_CONFIRMATIONS: tuple[Purpose, ...] = ("email-new", "email-current")
 RECORD_GRACE = 7 * 86_400
 _TOKEN = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})")
 
@@ -130,10 +135,14 @@ class ActionTokenStore:
 
 
 def binding_for(purpose: Purpose, user: User) -> str:
-    """A verification link proves one address; a reset link is for one address and one password."""
+    """A verification link proves one address; a reset link is for one address and one password; an address
+    change's links are for one request (a newer one, its completion or its cancellation makes them stale)."""
     if purpose == "verify":
         return fingerprint(purpose, user.email)
-    return fingerprint(purpose, user.email, user.password_hash)
+    if purpose == "reset":
+        return fingerprint(purpose, user.email, user.password_hash)
+    change = user.email_change
+    return fingerprint(purpose, user.email, change.id, change.email) if change else fingerprint(purpose, "")
 
 
 class ActionLinks:
@@ -176,6 +185,18 @@ class ActionLinks:
             await self._store.give_back(parsed, purpose, binding_for(purpose, then))
         except ServiceUnavailable:
             log.warning("a %s link of user %s could not be given back after a failed change", purpose, parsed.uid)
+
+    async def check_any(self, token: str | None, purposes: tuple[Purpose, ...]) -> tuple[User, Purpose]:
+        """Which of `purposes` a link is for, and its user, while it is usable. The secret matches at most one
+        record of the user (256 random bits each), so the first that is not INVALID is the link's own."""
+        parsed, user = await self._resolve(token)
+        state = LinkState.INVALID
+        for purpose in purposes:
+            state = await self._store.check(parsed, purpose, binding_for(purpose, user))
+            if state is not LinkState.INVALID:
+                self._raise_unless_valid(state)
+                return user, purpose
+        raise AuthError(self._FAILURES[state])
 
     async def _resolve(self, token: str | None) -> tuple[ParsedToken, User]:
         parsed = parse_token(token)

@@ -4,9 +4,17 @@ The layer every other domain stands on (sessions authenticate against it, accoun
 links to it), so it depends on none of them.
 """
 
-from services.users.fields import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, clean_name, normalize_email
-from services.users.models import User
+from services.users.fields import (
+    MAX_EMAIL_LENGTH,
+    MAX_NAME_LENGTH,
+    clean_name,
+    deliverable,
+    email_key,
+    normalize_email,
+    placeholder_address,
+)
+from services.users.models import ConfirmingAddress, PendingEmailChange, User
 from services.users.store import PRIVATE_FIELDS, UserStore
 
-__all__ = ["MAX_EMAIL_LENGTH", "MAX_NAME_LENGTH", "PRIVATE_FIELDS", "User", "UserStore", "clean_name",
-           "normalize_email"]
+__all__ = ["MAX_EMAIL_LENGTH", "MAX_NAME_LENGTH", "PRIVATE_FIELDS", "ConfirmingAddress", "PendingEmailChange", "User",
+           "UserStore", "clean_name", "deliverable", "email_key", "normalize_email", "placeholder_address"]

@@ -2,8 +2,56 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+ConfirmingAddress = Literal["new", "current"]
+
+
+@dataclass(frozen=True)
+class PendingEmailChange:
+    """An address change that waits for its confirmations (`PATCH /user {"email"}`, GoTrue's secure email change).
+
+    The new address always confirms; the current one too when the change was asked for without a fresh token
+    (`current_must_confirm`). Until both have, the account keeps its address: logins and resets use it.
+    `id` names this request: a newer one replaces it, and links made for it stop working.
+    """
+
+    id: str
+    email: str
+    requested_at: int
+    expires_at: int
+    current_must_confirm: bool
+    new_confirmed: bool = False
+    current_confirmed: bool = False
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= time.time()
+
+    @property
+    def complete(self) -> bool:
+        return self.new_confirmed and (self.current_confirmed or not self.current_must_confirm)
+
+    def public(self) -> dict[str, Any]:
+        """`GET /user/email-change`; `current_address_confirmed` is null when the current address need not."""
+        return {"email": self.email, "requested_at": self.requested_at, "expires_at": self.expires_at,
+                "new_address_confirmed": self.new_confirmed,
+                "current_address_confirmed": self.current_confirmed if self.current_must_confirm else None}
+
+    def document(self) -> dict[str, Any]:
+        return {"id": self.id, "email": self.email, "requested_at": self.requested_at,
+                "expires_at": self.expires_at, "current_must_confirm": self.current_must_confirm,
+                "new_confirmed": self.new_confirmed, "current_confirmed": self.current_confirmed}
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any] | None) -> PendingEmailChange | None:
+        if not isinstance(doc, dict):
+            return None
+        return cls(id=doc["id"], email=doc["email"], requested_at=doc["requested_at"], expires_at=doc["expires_at"],
+                   current_must_confirm=doc["current_must_confirm"], new_confirmed=doc.get("new_confirmed", False),
+                   current_confirmed=doc.get("current_confirmed", False))
 
 
 @dataclass(frozen=True)
@@ -18,6 +66,7 @@ class User:
     token_epoch: int
     picture: str | None = None
     disabled: bool = False
+    email_change: PendingEmailChange | None = None
     # Written before the sign-up's verification mail is queued, cleared after: set, a fault cut the sign-up short
     # and its retry (the same password) may finish it (services/accounts/service.py).
     signup_pending: bool = False
@@ -27,10 +76,17 @@ class User:
         """Accounts made by a social sign-in have none until the user sets one (PATCH /user with a fresh token)."""
         return bool(self.password_hash)
 
+    @property
+    def pending_email_change(self) -> PendingEmailChange | None:
+        """The change still waiting for its confirmations, if any; an expired one counts as none."""
+        change = self.email_change
+        return change if change is not None and not change.expired else None
+
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> User:
         return cls(uid=doc["_id"], email=doc["email"], name=doc["name"], password_hash=doc["password_hash"],
                    email_verified=doc.get("email_verified", False), created_at=doc["created_at"],
                    updated_at=doc["updated_at"], token_epoch=doc.get("token_epoch", 0),
                    picture=doc.get("picture"), disabled=doc.get("disabled", False),
+                   email_change=PendingEmailChange.from_document(doc.get("email_change")),
                    signup_pending=doc.get("signup_pending", False))

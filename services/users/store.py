@@ -1,14 +1,18 @@
-"""Users in MongoDB (PyMongo's asyncio driver, or the in-memory store of the embedded default): one document per user.
+"""Users in MongoDB (PyMongo's asyncio driver, or the in-memory store of the embedded default): one document per
+user.
 
-Document: `_id` (the uid, a UUID string), `email` (normalized, unique index), `name`, `password_hash`,
-`email_verified`, `created_at`/`updated_at` (unix seconds), `token_epoch`, the durable copy of the
-revocation counter that Redis serves on the hot path, `picture` (the storage key of the profile picture,
-or null), `disabled` and `signup_pending` (a sign-up not finished yet). Every query is built here from
-typed values; nothing from a request body reaches a filter as an operator.
+Document: `_id` (the uid, a UUID string), `email` (normalized, unique index), `email_key` (what a person
+reads in the address, services/users/fields.py: unique too, so a lookalike address is taken as well),
+`name`, `password_hash`, `email_verified`, `created_at`/`updated_at` (unix seconds), `token_epoch`, the
+durable copy of the revocation counter that Redis serves on the hot path, `picture` (the storage key of
+the profile picture, or null), `disabled`, `email_change` (a PendingEmailChange, or null) and `signup_pending`
+(a sign-up not finished yet). Every query
+is built here from typed values; nothing from a request body reaches a filter as an operator.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,11 +23,16 @@ from pymongo.errors import DuplicateKeyError
 
 from services.infra import Index, IndexBuild, mongo_guarded, mongo_outages
 from services.outcomes import EMAIL_IN_USE, AuthError
-from services.users.models import User
+from services.users.fields import email_key
+from services.users.models import ConfirmingAddress, PendingEmailChange, User
 
+log = logging.getLogger("auth.users")
 # Stored fields that never leave the server, not even in the user's own data export.
 PRIVATE_FIELDS = frozenset({"password_hash"})
-INDEXES = (Index((("email", 1),), "email_unique", unique=True), Index((("picture", 1),), "picture", sparse=True))
+# `email_key` is sparse: users stored by an earlier version have none until the backfill below gives them one.
+INDEXES = (Index((("email", 1),), "email_unique", unique=True),
+           Index((("email_key", 1),), "email_key_unique", unique=True, sparse=True),
+           Index((("picture", 1),), "picture", sparse=True))
 
 
 class UserStore:
@@ -31,8 +40,20 @@ class UserStore:
 
     def __init__(self, database: Any, indexes: IndexBuild, collection: str = "users") -> None:
         self._users = database[collection]
-        self._indexes = indexes  # writes wait for the unique email index (services/infra/index_build.py)
-        indexes.declare(self._users, *INDEXES)
+        self._indexes = indexes  # writes wait for the unique indexes (services/infra/index_build.py)
+        indexes.declare(self._users, *INDEXES, then=self._backfill_email_keys)
+
+    @mongo_guarded
+    async def _backfill_email_keys(self) -> None:
+        """Give users of an earlier version their `email_key`; one whose address looks like another user's
+        keeps none (both accounts stay as they are) and is named in the log for the operator."""
+        async for doc in self._users.find({"email_key": {"$exists": False}}, {"email": 1}):
+            try:
+                await self._users.update_one({"_id": doc["_id"], "email_key": {"$exists": False}},
+                                             {"$set": {"email_key": email_key(doc["email"])}})
+            except DuplicateKeyError:
+                log.warning("user %s has an address that looks like another user's; it keeps no email_key",
+                            doc["_id"])
 
     @mongo_guarded
     async def create(self, email: str, name: str, password_hash: str, email_verified: bool = False,
@@ -40,9 +61,10 @@ class UserStore:
         """An empty `password_hash` is an account without a password (made by a social sign-in); `signup_pending`
         marks a sign-up whose last steps are still to come."""
         now = int(time.time())
-        doc = {"_id": str(uuid.uuid4()), "email": email, "name": name, "password_hash": password_hash,
-               "email_verified": email_verified, "created_at": now, "updated_at": now, "token_epoch": 0,
-               "picture": None, "disabled": False, **({"signup_pending": True} if signup_pending else {})}
+        doc = {"_id": str(uuid.uuid4()), "email": email, "email_key": email_key(email), "name": name,
+               "password_hash": password_hash, "email_verified": email_verified, "created_at": now,
+               "updated_at": now, "token_epoch": 0, "picture": None, "disabled": False, "email_change": None,
+               **({"signup_pending": True} if signup_pending else {})}
         await self._indexes.required()
         try:
             await self._users.insert_one(doc)
@@ -56,6 +78,12 @@ class UserStore:
         return User.from_document(doc) if doc else None
 
     @mongo_guarded
+    async def find_holder(self, email: str) -> User | None:
+        """The user who has `email`, or an address a person reads as the same (its `email_key`)."""
+        doc = await self._users.find_one({"$or": [{"email": str(email)}, {"email_key": email_key(email)}]})
+        return User.from_document(doc) if doc else None
+
+    @mongo_guarded
     async def find_by_uid(self, uid: str) -> User | None:
         doc = await self._users.find_one({"_id": str(uid)})
         return User.from_document(doc) if doc else None
@@ -63,10 +91,13 @@ class UserStore:
     @mongo_guarded
     async def update(self, uid: str, changes: dict[str, Any], bump_epoch: bool = False) -> User | None:
         """Apply `changes` in one atomic write; `bump_epoch` also ends every token issued so far."""
+        if "email" in changes:  # the key always follows the address
+            changes = {**changes, "email_key": email_key(changes["email"])}
         update: dict[str, Any] = {"$set": {**changes, "updated_at": int(time.time())}}
         if bump_epoch:
             update["$inc"] = {"token_epoch": 1}
-        await self._indexes.required()
+        if "email" in changes:
+            await self._indexes.required()
         try:
             doc = await self._users.find_one_and_update({"_id": str(uid)}, update,
                                                         return_document=ReturnDocument.AFTER)
@@ -78,6 +109,54 @@ class UserStore:
     async def finish_signup(self, uid: str) -> None:
         """The sign-up's last step is done: the `signup_pending` mark goes (a finished account never carries it)."""
         await self._users.update_one({"_id": str(uid)}, {"$unset": {"signup_pending": ""}})
+
+    @mongo_guarded
+    async def replace_password_hash(self, uid: str, old: str, new: str) -> bool:
+        """Store `new` only if the hash is still `old` (a rehash must never undo a password change)."""
+        result = await self._users.update_one({"_id": str(uid), "password_hash": str(old)},
+                                              {"$set": {"password_hash": str(new)}})
+        return result.modified_count == 1
+
+    # --- a pending email change: every write is conditional, so concurrent requests settle in MongoDB ---------
+
+    @mongo_guarded
+    async def start_email_change(self, uid: str, epoch: int, change: PendingEmailChange) -> User | None:
+        """Record `change` in place of any earlier one, if the user's tokens of `epoch` still stand."""
+        doc = await self._users.find_one_and_update(
+            {"_id": str(uid), "token_epoch": int(epoch)},
+            {"$set": {"email_change": change.document(), "updated_at": int(time.time())}},
+            return_document=ReturnDocument.AFTER)
+        return User.from_document(doc) if doc else None
+
+    @mongo_guarded
+    async def confirm_email_change(self, uid: str, change_id: str, side: ConfirmingAddress) -> User | None:
+        """Mark change `change_id` confirmed by one address; None when it is no longer pending."""
+        doc = await self._users.find_one_and_update(
+            {"_id": str(uid), "email_change.id": str(change_id), "email_change.expires_at": {"$gt": time.time()}},
+            {"$set": {f"email_change.{side}_confirmed": True, "updated_at": int(time.time())}},
+            return_document=ReturnDocument.AFTER)
+        return User.from_document(doc) if doc else None
+
+    @mongo_guarded
+    async def complete_email_change(self, uid: str, change: PendingEmailChange) -> User | None:
+        """Give the user the change's address, proven by its own link, and end every token (the epoch) in
+        the same write; None when the change is no longer the pending one."""
+        await self._indexes.required()
+        try:
+            doc = await self._users.find_one_and_update(
+                {"_id": str(uid), "email_change.id": str(change.id)},
+                {"$set": {"email": change.email, "email_key": email_key(change.email), "email_verified": True,
+                          "email_change": None, "updated_at": int(time.time())}, "$inc": {"token_epoch": 1}},
+                return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:
+            raise AuthError(EMAIL_IN_USE) from None
+        return User.from_document(doc) if doc else None
+
+    @mongo_guarded
+    async def drop_email_change(self, uid: str, change_id: str) -> bool:
+        result = await self._users.update_one({"_id": str(uid), "email_change.id": str(change_id)},
+                                              {"$set": {"email_change": None, "updated_at": int(time.time())}})
+        return result.modified_count == 1
 
     @mongo_guarded
     async def swap_picture(self, uid: str, key: str | None) -> tuple[bool, str | None]:

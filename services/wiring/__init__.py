@@ -70,7 +70,8 @@ def build_services(config: Config, database: Any, redis: Any, executors: Executo
                           sessions=sessions, audit=audit)
     accounts = build_accounts(config=config, users=users, tokens=tokens, limits=limits, sessions=sessions, mail=mail,
                               pictures=pictures, social=social, audit=audit, observer=observer,
-                              executor=executors.cpu, notifier=notifier)
+                              executor=executors.cpu, strength_executor=executors.strength,
+                              notifier=notifier)
     operations = build_operations(config=config, redis=redis, database=database, indexes=indexes, tokens=tokens,
                                   mail=mail, audit=audit, observer=observer)
     return Services(config=config, redis=redis, database=database, indexes=indexes, users=users, tokens=tokens,

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from services.accounts import (
     AccountLifecycle,
     AccountService,
+    AddressProof,
+    EmailChange,
     EmailVerification,
     PasswordHasher,
     PasswordLogin,
@@ -37,16 +39,21 @@ class Accounts:
     verification: EmailVerification
     recovery: PasswordReset
     lifecycle: AccountLifecycle
+    email_change: EmailChange
 
 
 def build_accounts(*, config: Config, users: UserStore, tokens: Tokens, limits: Limits, sessions: Sessions,
                    mail: Mail, pictures: Pictures, social: Social, audit: AuditLog, observer: Observer,
-                   executor: Executor | None, notifier: AccountNotifier | None) -> Accounts:
+                   executor: Executor | None, notifier: AccountNotifier | None,
+                   strength_executor: Executor | None = None) -> Accounts:
+    """`strength_executor` runs zxcvbn's estimates (one thread, serving.py): never the pool bcrypt and logins use."""
     hasher = PasswordHasher(cost=config.bcrypt_cost, executor=executor)
     policy = PasswordPolicy(min_length=config.password_min_length, max_length=config.password_max_length,
-                            blocklist=common_passwords())
-    verification = EmailVerification(links=tokens.links, outbox=mail.outbox, throttle=limits.throttle, users=users,
-                                     audit=audit)
+                            blocklist=common_passwords(), min_score=config.password_min_score,
+                            service_words=(config.app_name,), executor=strength_executor or executor)
+    proof = AddressProof(sessions=sessions.manager, identities=social.identities, audit=audit)
+    verification = EmailVerification(links=tokens.links, outbox=mail.outbox, throttle=limits.throttle, audit=audit,
+                                     proof=proof)
     return Accounts(
         manager=AccountService(users=users, sessions=sessions.manager, hasher=hasher, policy=policy, audit=audit,
                                verification=verification, outbox=mail.outbox, disable_signup=config.disable_signup,
@@ -57,9 +64,11 @@ def build_accounts(*, config: Config, users: UserStore, tokens: Tokens, limits: 
                                      verification_required=config.email_verification_required, observer=observer,
                                      challenge=limits.lock_challenge),
         verification=verification,
-        recovery=PasswordReset(links=tokens.links, outbox=mail.outbox, throttle=limits.throttle,
-                               sessions=sessions.manager, hasher=hasher, policy=policy, audit=audit),
+        recovery=PasswordReset(links=tokens.links, outbox=mail.outbox, throttle=limits.throttle, proof=proof,
+                               hasher=hasher, policy=policy, audit=audit),
         lifecycle=AccountLifecycle(users=users, sessions=sessions.manager, pictures=pictures.manager,
                                    notifier=notifier or MailNotifier(outbox=mail.outbox), audit=audit,
                                    identities=social.identities),
+        email_change=EmailChange(users=users, sessions=sessions.manager, links=tokens.links, outbox=mail.outbox,
+                                 throttle=limits.throttle, audit=audit, lifetime=config.email_change_lifetime),
     )

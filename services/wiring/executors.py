@@ -1,10 +1,12 @@
 """The thread pools a serving process runs its CPU work in, one per kind of work, so that one cannot starve the
-other: password hashing and key files in one, picture decoding in the other.
+other: password hashing and key files in one, picture decoding in another, password strength estimates in a third.
 
 Before this split, two large uploads took both threads of a 2-core machine's one pool and a login waited 3.9 s
 behind them (issue 12, item 7). Now a picture waits for a picture thread (`PICTURE_THREADS`, 1 by default:
 each decode holds a full-size copy of its pixels, so the count of threads bounds the memory uploads can take)
-and logins keep their own threads. CPU priority follows the same order, per thread (Linux nice values):
+and logins keep their own threads. A password strength estimate (zxcvbn: a crafted password costs it up to 0.2 s,
+services/accounts/passwords.py) runs on one thread of its own, so a flood of them waits there and never takes the
+threads logins need. CPU priority follows the same order, per thread (Linux nice values):
 the event loop thread first, then the hashing threads 5 levels below it (a login flood must not slow
 `GET /user`, bench/compare.py), then the picture threads 5 below those, so logins win a core from uploads.
 """
@@ -28,9 +30,10 @@ class Executors:
 
     cpu: Executor | None = None  # bcrypt, key files
     pictures: Executor | None = None  # decoding and re-encoding uploaded pictures
+    strength: Executor | None = None  # password strength estimates, one at a time
 
     def shutdown(self) -> None:
-        for executor in (self.cpu, self.pictures):
+        for executor in (self.cpu, self.pictures, self.strength):
             if executor is not None:
                 executor.shutdown(wait=False, cancel_futures=True)
 
@@ -41,6 +44,8 @@ def build_executors(config: Config) -> Executors:
                                initializer=lower_thread_priority, initargs=(CPU_NICENESS,)),
         pictures=ThreadPoolExecutor(max_workers=config.picture_threads, thread_name_prefix="auth-pictures",
                                     initializer=lower_thread_priority, initargs=(PICTURE_NICENESS,)),
+        strength=ThreadPoolExecutor(max_workers=1, thread_name_prefix="auth-strength",
+                                    initializer=lower_thread_priority, initargs=(CPU_NICENESS,)),
     )
 
 

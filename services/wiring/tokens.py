@@ -29,5 +29,8 @@ def build_tokens(*, config: Config, redis: Any, users: UserStore, executor: Exec
                         refresh_lifetime=config.jwt_refresh_token_lifetime, leeway=config.jwt_leeway)
     links = ActionLinks(store=ActionTokenStore(redis=redis), users=users,
                         lifetimes={"verify": config.email_verification_lifetime,
-                                   "reset": config.password_reset_lifetime})
+                                   "reset": config.password_reset_lifetime,
+                                   "email-new": config.email_change_lifetime,
+                                   "email-current": config.email_change_lifetime,
+                                   "email-cancel": config.email_change_lifetime})
     return Tokens(keyring=keyring, jwts=jwts, links=links)

@@ -139,7 +139,7 @@ async def test_export_holds_everything_stored_but_the_password_hash(api: Api, mo
     me = (await api.get("/user", token=second["access_token"])).json
     assert user == {"uid": me["uid"], "email": EMAIL, "name": "Omar Quazi", "email_verified": False,
                     "created_at": int(me["created_at"]), "updated_at": int(me["updated_at"]), "token_epoch": 0,
-                    "picture": key, "disabled": False}
+                    "picture": key, "disabled": False, "email_key": EMAIL, "email_change": None}
     assert "password_hash" not in response.body.decode() and "$bcrypt" not in response.body.decode()
     assert export["picture_url"].partition("?")[0] == me["picture"].partition("?")[0]
     sessions = export["sessions"]

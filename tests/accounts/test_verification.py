@@ -1,6 +1,6 @@
 """Email verification over the JSON API, with the mail caught by a local SMTP server: sign-up mails a
-link, resending answers alike for every address, an email change verifies the new address and tells the
-old, and EMAIL_VERIFICATION_REQUIRED closes login to unverified accounts and sign-up to enumeration.
+link, resending answers alike for every address, and EMAIL_VERIFICATION_REQUIRED closes login to unverified
+accounts and sign-up to enumeration. (An address change: tests/accounts/test_email_change.py.)
 """
 
 from __future__ import annotations
@@ -69,6 +69,9 @@ async def test_resending_with_just_an_access_token(api: Api, mailbox: SmtpServer
     assert (response.status, response.json["code"]) == (200, "auth/verification-sent")
     token = await verification_token(mailbox, count=2)
     assert (await api.post("/verify", {"token": token})).status == 200
+    # The proof ended the sessions started before it (issue 12, item 2: tests/accounts/test_pre_hijacking.py).
+    assert (await api.post("/verify/resend", token=tokens["access_token"])).status == 401
+    tokens = (await api.login()).json["tokens"]
     done = await api.post("/verify/resend", token=tokens["access_token"])
     assert (done.status, done.json["code"]) == (200, "auth/email-already-verified")
     bad = await api.post("/verify/resend", {"email": "omar@quazi.co"}, token="not.a.token")
@@ -96,21 +99,6 @@ async def test_an_expired_verification_link_says_so(api: Api, mailbox: SmtpServe
                               int(time.time()) - 1)
     response = await api.post("/verify", {"token": token})
     assert (response.status, response.json["code"]) == (410, "auth/link-expired")
-
-
-@pytest.mark.gen_test
-async def test_an_email_change_verifies_the_new_address_and_tells_the_old(api: Api, mailbox: SmtpServer) -> None:
-    tokens = await api.signed_up_tokens()
-    old_link = await verification_token(mailbox)
-    assert (await api.patch("/user", {"email": "new@quazi.co"}, token=tokens["access_token"])).status == 200
-
-    notice = await mailbox.mail("omar@quazi.co", "email address was changed")
-    assert "new@quazi.co" in notice.text
-    response = await api.post("/verify", {"token": old_link})  # it was for the old address
-    assert (response.status, response.json["code"]) == (400, "auth/link-invalid")
-    assert not await verified(api, "new@quazi.co")
-    assert (await api.post("/verify", {"token": await verification_token(mailbox, "new@quazi.co")})).status == 200
-    assert await verified(api, "new@quazi.co")
 
 
 @with_settings(email_verification_required=True)
@@ -162,7 +150,7 @@ async def test_a_full_address_quota_skips_mails_nobody_asked_for_by_name(api: Ap
     resend = await api.post("/verify/resend", token=tokens["access_token"])
     assert (resend.status, resend.json["code"]) == (429, "auth/too-many-requests")
     assert (await api.patch("/user", {"email": "new@quazi.co"}, token=tokens["access_token"])).status == 200
-    await mailbox.mail("omar@quazi.co", "email address was changed")  # a security notice: always sent
-    await mailbox.mail("new@quazi.co", "Confirm")  # a fresh address has its own quota
+    await mailbox.mail("omar@quazi.co", "change of your")  # a security notice: always sent
+    await mailbox.mail("new@quazi.co", "Confirm your new")  # a fresh address has its own quota
     await settle(services.mail.outbox)
     assert len(mailbox.matching("omar@quazi.co", "Confirm")) == 1

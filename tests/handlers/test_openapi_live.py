@@ -66,8 +66,8 @@ class LiveServer:
         return assert_documented(template or path.partition("?")[0], method.lower(), answer.status,
                                  answer.headers, answer.body)
 
-    def login(self, email: str, fresh: bool = False) -> dict[str, str]:
-        return self.checked("POST", "/login", json_body={"email": email, "password": PASSWORD,
+    def login(self, email: str, fresh: bool = False, password: str = PASSWORD) -> dict[str, str]:
+        return self.checked("POST", "/login", json_body={"email": email, "password": password,
                                                          "fresh_token": fresh})["tokens"]
 
     def log_tail(self) -> str:
@@ -143,10 +143,17 @@ def test_every_success_on_a_live_server_is_as_documented(live_server: LiveServer
     changed = server.checked("PATCH", "/user", json_body={"password": PASSWORD + "!"}, token=fresh)
     server.checked("GET", "/user", token=fresh, status=401)
     pictures_on_a_live_server(server, changed["tokens"]["access_token"])
+    watcher = server.login(email, password=PASSWORD + "!")["access_token"]  # a second session, kept
+    server.checked("DELETE", "/user/email-change", token=watcher, status=404)
     server.checked("PATCH", "/user", json_body={"email": "moved@example.com"},
                    token=changed["tokens"]["access_token"])
+    assert server.checked("GET", "/user/email-change", token=watcher)["email_change"]["email"] == "moved@example.com"
+    server.checked("DELETE", "/user/email-change", token=watcher)
+    assert server.checked("GET", "/user/email-change", token=watcher)["email_change"] is None
+    server.checked("POST", "/email-change/confirm", json_body={"token": "made-up"}, status=400)
+    server.checked("POST", "/email-change/cancel", json_body={}, status=400)
 
-    moved = {"email": "moved@example.com", "password": PASSWORD + "!"}
+    moved = {"email": email, "password": PASSWORD + "!"}
     server.checked("POST", "/logout", token=server.checked("POST", "/login", json_body=moved)["tokens"]["access_token"])
     last = server.checked("POST", "/login", json_body=moved)["tokens"]["access_token"]
     server.checked("POST", "/logout/all", token=last)
@@ -198,6 +205,8 @@ def test_mail_flows_on_a_live_server_are_as_documented(live_server: LiveServer) 
     verify = printed_link(server, "verify-email", uid, count=2)
     server.checked("POST", "/verify", json_body={"token": verify})
     server.checked("POST", "/verify", json_body={"token": verify}, status=410)
+    server.checked("POST", "/verify/resend", token=access, status=401)  # the proof ended the sessions before it
+    access = server.login(email)["access_token"]
     server.checked("POST", "/verify/resend", token=access)  # auth/email-already-verified
     server.checked("POST", "/password/forgot", json_body={"email": email})
     server.checked("POST", "/password/forgot", json_body={"email": "not an address"}, status=400)

@@ -4,54 +4,23 @@ each outcome has its page, and every page is sent with a strict security policy.
 
 from __future__ import annotations
 
-import html
 import re
 import time
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from support.api import Api, Response, with_settings
 from support.mail import SmtpServer, mail_settings, settle
+from support.pages import Page, heading, open_page, submit
 
 from services.tokens import ActionTokenStore
 
 NEW_PASSWORD = "A brand new passphrase 77"
-XSRF_FIELD = re.compile(r'name="_xsrf" value="([^"]+)"')
 
 
 @pytest.fixture
 def settings(mailbox: SmtpServer, request: pytest.FixtureRequest) -> dict[str, Any]:
     return mail_settings(mailbox, **getattr(request, "param", {}))
-
-
-@dataclass
-class Page:
-    status: int
-    headers: Any
-    html: str
-    cookie: str
-
-    @property
-    def xsrf(self) -> str:
-        return html.unescape(XSRF_FIELD.search(self.html)[1])  # type: ignore[index]
-
-
-async def open_page(api: Api, path: str, cookie: str = "") -> Page:
-    response = await api.get(path, headers={"Cookie": cookie} if cookie else None)
-    cookies = [value.split(";")[0] for value in response.headers.get_list("Set-Cookie")]
-    return Page(response.status, response.headers, response.body.decode(), next(iter(cookies), cookie))
-
-
-async def submit(api: Api, path: str, page: Page | None, **fields: str) -> Page:
-    """Post a form as a browser would: the page's `_xsrf` in a field and in the cookie (without a page: neither)."""
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    if page is not None:
-        fields = {"_xsrf": page.xsrf, **fields}
-        headers["Cookie"] = page.cookie
-    response = await api.request("POST", path, body=urlencode(fields), headers=headers)
-    return Page(response.status, response.headers, response.body.decode(), page.cookie if page else "")
 
 
 async def reset_link(api: Api, mailbox: SmtpServer, count: int = 1) -> str:
@@ -60,10 +29,6 @@ async def reset_link(api: Api, mailbox: SmtpServer, count: int = 1) -> str:
     assert (await api.post("/password/forgot", {"email": "omar@quazi.co"})).status == 200
     link = (await mailbox.mail("omar@quazi.co", "Reset", count=count)).link("reset-password")
     return link.removeprefix("http://localhost:8080")
-
-
-def heading(page: Page) -> str:
-    return html.unescape(re.search(r"<h1>(.*?)</h1>", page.html)[1])  # type: ignore[index]
 
 
 def assert_page(page: Page) -> None:
@@ -92,7 +57,7 @@ async def test_the_reset_page_shows_a_form_and_uses_nothing_up(api: Api, mailbox
         assert page.status == 200 and heading(page) == "Choose a new password"
         assert_page(page)
     assert 'name="password" type="password" autocomplete="new-password" required' in page.html
-    assert 'minlength="8"' in page.html and "At least 8 characters" in page.html
+    assert 'minlength="12"' in page.html and "At least 12 characters" in page.html  # PASSWORD_MIN_LENGTH's default
     assert 'autocomplete="username" value="omar@quazi.co"' in page.html
     cookie = page.headers["Set-Cookie"]
     assert "_xsrf=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie

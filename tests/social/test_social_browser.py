@@ -16,6 +16,8 @@ import tornado.httpclient
 from support.api import Api, Response, assert_error
 from support.providers import CLIENT_ID, CLIENT_SECRET, FakeProviders, social_settings
 
+from services.wiring import Services
+
 APP_PAGE = "https://app.example.com/signed-in"
 
 
@@ -158,6 +160,13 @@ async def test_the_allowed_page_is_compared_normalised_with_any_query(browser: A
     assert (await api.get("/user", token=back.fragment["access_token"])).status == 200
 
 
+async def verified_tokens(api: Api, services: Services, email: str = "omar@quazi.co") -> dict[str, str]:
+    """A signed-in user whose address is verified: only such an account links a provider (issue 12, item 2)."""
+    tokens = await api.signed_up_tokens(email=email)
+    await services.users.update((await services.users.find_by_email(email)).uid, {"email_verified": True})
+    return tokens
+
+
 async def start_link(api: Api, browser: Any, access_token: str, provider: str = "google") -> tuple[Hop, Hop]:
     """`POST /user/identities/<provider>` with the token in a header, then the provider's consent page."""
     started = await api.post(f"/user/identities/{provider}", {"redirect_to": APP_PAGE}, token=access_token)
@@ -172,9 +181,9 @@ async def start_link(api: Api, browser: Any, access_token: str, provider: str = 
 
 
 @pytest.mark.gen_test
-async def test_a_signed_in_user_links_a_provider_in_the_browser(browser: Any, api: Api,
-                                                                fake_providers: FakeProviders) -> None:
-    tokens = await api.signed_up_tokens(email="someone@example.com")
+async def test_a_signed_in_user_links_a_provider_in_the_browser(browser: Any, api: Api, fake_providers: FakeProviders,
+                                                                services: Services) -> None:
+    tokens = await verified_tokens(api, services, "someone@example.com")
     start, consent = await start_link(api, browser, tokens["access_token"])
     assert tokens["access_token"] not in start.location  # the token never travels in a URL
     back = await browser(consent.location, cookie=start.cookie)
@@ -189,10 +198,11 @@ async def test_a_signed_in_user_links_a_provider_in_the_browser(browser: Any, ap
 @pytest.mark.parametrize("suffix", ["\r\nSet-Cookie: a=b", "\n", "\r", "?x=\r\n", "\t", "\x00", "\x7f", " ",
                                     "\u2028", "/..", "/%2e%2e/x"])
 @pytest.mark.gen_test
-async def test_a_linking_redirect_with_control_characters_is_refused(browser: Any, api: Api, suffix: str) -> None:
+async def test_a_linking_redirect_with_control_characters_is_refused(browser: Any, api: Api, services: Services,
+                                                                    suffix: str) -> None:
     """Issue 12, item 6: JSON carries a CR/LF as sent; it passed the allow-list, and `/callback` then crashed with
     a 500 whose traceback logged the victim's tokens and the provider's code."""
-    tokens = await api.signed_up_tokens()
+    tokens = await verified_tokens(api, services)
     started = await api.post("/user/identities/google", {"redirect_to": APP_PAGE + suffix},
                              token=tokens["access_token"])
     assert_error(started, 400, "auth/invalid-redirect")
@@ -200,11 +210,11 @@ async def test_a_linking_redirect_with_control_characters_is_refused(browser: An
 
 
 @pytest.mark.gen_test
-async def test_starting_a_link_needs_a_token_in_the_header(api: Api) -> None:
+async def test_starting_a_link_needs_a_token_in_the_header(api: Api, services: Services) -> None:
     assert_error(await api.post("/user/identities/google", {"redirect_to": APP_PAGE}), 401, "auth/token-missing")
     assert_error(await api.post("/user/identities/google", {"redirect_to": APP_PAGE}, token="not-a-token"),
                  401, "auth/token-invalid")
-    tokens = await api.signed_up_tokens()
+    tokens = await verified_tokens(api, services)
     assert_error(await api.post("/user/identities/google", {"redirect_to": "https://evil.example.com/"},
                                 token=tokens["access_token"]), 400, "auth/invalid-redirect")
     assert_error(await api.post("/user/identities/nope", {"redirect_to": APP_PAGE}, token=tokens["access_token"]),
@@ -224,10 +234,10 @@ async def test_the_old_link_token_parameter_no_longer_links(browser: Any, api: A
 
 @pytest.mark.gen_test
 async def test_a_link_started_by_one_user_cannot_be_finished_in_another_browser(
-        browser: Any, api: Api, fake_providers: FakeProviders) -> None:
+        browser: Any, api: Api, fake_providers: FakeProviders, services: Services) -> None:
     """Login CSRF: the attacker starts a link to their own account and sends the victim the authorize URL.
     The victim's browser comes back without the attacker's state cookie (or with its own), and is refused."""
-    attacker = await api.signed_up_tokens(email="attacker@example.com")
+    attacker = await verified_tokens(api, services, "attacker@example.com")
     start, consent = await start_link(api, browser, attacker["access_token"])
     assert_error(_as_response(await browser(consent.location)), 400, "auth/invalid-state")  # victim: no cookie
     # The state is burnt: not even the attacker's own browser can finish it afterwards.
@@ -245,10 +255,10 @@ async def test_a_link_started_by_one_user_cannot_be_finished_in_another_browser(
 
 
 @pytest.mark.gen_test
-async def test_an_identity_of_another_user_cannot_be_linked(browser: Any, api: Api,
-                                                            fake_providers: FakeProviders) -> None:
+async def test_an_identity_of_another_user_cannot_be_linked(browser: Any, api: Api, fake_providers: FakeProviders,
+                                                            services: Services) -> None:
     assert (await api.post("/login/google", {"id_token": fake_providers.id_token()})).status == 200
-    tokens = await api.signed_up_tokens(email="someone@example.com")
+    tokens = await verified_tokens(api, services, "someone@example.com")
     start, consent = await start_link(api, browser, tokens["access_token"])
     back = await browser(consent.location, cookie=start.cookie)
     assert back.fragment["code"] == "auth/identity-already-linked"
