@@ -1,14 +1,21 @@
 """Infrastructure: the MongoDB and Redis clients, the rules that turn their outages into 503s, and small tools on
 top of them (index creation, per-user locks, background jobs, the Redis server we run ourselves)."""
 
-from services.infra.backends import check_redis_mode, embedded_redis, is_cluster_url, mongo_database, redis_client
+from services.infra.backends import (
+    check_redis_mode,
+    embedded_redis,
+    is_cluster_url,
+    mongo_database,
+    probe_writes,
+    redis_client,
+)
 from services.infra.embedded_redis import EmbeddedRedis, redis_server_binary
 from services.infra.locks import UserLocks
 from services.infra.mongo_guard import mongo_guarded, mongo_outages
 from services.infra.mongo_indexes import IndexConflict, ensure_index
 from services.infra.outbox import Claimed, MessageCodec, Outbox, QueueKeys
 from services.infra.periodic import PeriodicTask
-from services.infra.redis_guard import is_redis_down, redis_guarded
+from services.infra.redis_guard import is_redis_down, is_refusing_writes, redis_guarded
 
 __all__ = [
            "Claimed",
@@ -24,9 +31,11 @@ __all__ = [
            "ensure_index",
            "is_cluster_url",
            "is_redis_down",
+           "is_refusing_writes",
            "mongo_database",
            "mongo_guarded",
            "mongo_outages",
+           "probe_writes",
            "redis_client",
            "redis_guarded",
            "redis_server_binary",

@@ -1,7 +1,8 @@
 """Readiness: whether this process should be sent traffic, for a load balancer's probe (`GET /readyz`).
 
-Ready means Redis answers PING, MongoDB answers `ping`, a signing key is loaded, and the server is not
-draining. Each check has a short timeout and they run at the same time, so a probe never waits long.
+Ready means Redis takes a write (PING alone passes while Redis refuses every write: out of memory, a full disk,
+a replica since a failover), MongoDB answers `ping`, a signing key is loaded, and the server is not draining.
+Each check has a short timeout and they run at the same time, so a probe never waits long.
 Liveness (`GET /healthz`) checks nothing: a process that answers HTTP is alive, and restarting it would not
 bring a database back.
 """
@@ -13,10 +14,13 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
+from services.infra import is_refusing_writes, probe_writes
+
 log = logging.getLogger("auth.readiness")
 
 OK = "ok"
 UNAVAILABLE = "unavailable"
+REFUSING_WRITES = "refusing-writes"
 NO_SIGNING_KEY = "no-signing-key"
 DRAINING = "draining"
 
@@ -40,7 +44,7 @@ class Readiness:
 
     async def checks(self) -> dict[str, str]:
         """Each dependency's state (`ok` or what is wrong), plus `draining` while shutting down."""
-        redis, mongo = await asyncio.gather(self._probe("redis", self._redis.ping()),
+        redis, mongo = await asyncio.gather(self._probe("redis", probe_writes(self._redis)),
                                             self._probe("mongo", self._database.command("ping")))
         checks = {"redis": redis, "mongo": mongo, "keys": OK if self._keyring.signing_key else NO_SIGNING_KEY}
         if self._draining:
@@ -51,8 +55,9 @@ class Readiness:
         try:
             await asyncio.wait_for(call, self._timeout)
         except Exception as exc:  # whatever the failure, the answer is "not ready"
-            log.warning("readiness: %s is unavailable: %s", name, exc or type(exc).__name__)
-            return UNAVAILABLE
+            state = REFUSING_WRITES if is_refusing_writes(exc) else UNAVAILABLE
+            log.warning("readiness: %s is %s: %s", name, state, exc or type(exc).__name__)
+            return state
         return OK
 
 
