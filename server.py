@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from runtime.serving import serve, serve_processes
+from runtime.serving import serve_process, serve_processes
 from services.config import SIGNING_ALGORITHMS, Config, ConfigError, load_config
 from services.infra import check_redis_mode, embedded_redis, mongo_database, redis_client
 from services.operations import configure_logging
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_mail_command(config, args))
     processes = config.processes or os.cpu_count() or 1
     if processes == 1:
-        return asyncio.run(serve(config))
+        return serve_process(config)
     return serve_processes(config, processes)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import typing
+from collections.abc import Callable
 from typing import Any
 
 import tornado.httpserver
@@ -21,8 +22,10 @@ log = logging.getLogger("auth.server")
 
 
 class DrainingHTTPServer(tornado.httpserver.HTTPServer):
-    def initialize(self, *args: Any, **kwargs: Any) -> None:
+    def initialize(self, *args: Any, in_flight: Callable[[int], None] = lambda count: None, **kwargs: Any) -> None:
+        """`in_flight(count)` is told the number of requests being read or answered whenever it changes."""
         super().initialize(*args, **kwargs)
+        self._in_flight = in_flight
         self._busy: dict[object, httputil.HTTPConnection] = {}
         self._idle_again = asyncio.Event()
         self.draining = False
@@ -62,10 +65,13 @@ class DrainingHTTPServer(tornado.httpserver.HTTPServer):
 
     def _request_started(self, server_conn: object, request_conn: httputil.HTTPConnection) -> None:
         self._busy[server_conn] = request_conn
+        self._in_flight(len(self._busy))
 
     def _request_done(self, server_conn: object) -> None:
-        if self._busy.pop(server_conn, None) is not None and not self._busy:
-            self._idle_again.set()
+        if self._busy.pop(server_conn, None) is not None:
+            self._in_flight(len(self._busy))
+            if not self._busy:
+                self._idle_again.set()
 
 
 class _TrackedRequest(httputil.HTTPMessageDelegate):

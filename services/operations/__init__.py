@@ -2,6 +2,7 @@
 the format of its log lines."""
 
 from services.operations.audit import AuditLog, account_ref
+from services.operations.liveness import Liveness
 from services.operations.log_format import configure_logging
 from services.operations.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from services.operations.metrics import Metrics, MetricsExposition, mark_process_dead, prepare_metrics_dir
@@ -10,6 +11,6 @@ from services.operations.readiness import Readiness, all_ok
 from services.operations.request_ids import HEADER as REQUEST_ID_HEADER
 from services.operations.request_ids import current_request_id, request_id_from
 
-__all__ = ["METRICS_CONTENT_TYPE", "NO_OBSERVER", "REQUEST_ID_HEADER", "AuditLog", "Metrics", "MetricsExposition",
-           "Observer", "Readiness", "account_ref", "all_ok", "configure_logging", "current_request_id",
-           "mark_process_dead", "prepare_metrics_dir", "request_id_from"]
+__all__ = ["METRICS_CONTENT_TYPE", "NO_OBSERVER", "REQUEST_ID_HEADER", "AuditLog", "Liveness", "Metrics",
+           "MetricsExposition", "Observer", "Readiness", "account_ref", "all_ok", "configure_logging",
+           "current_request_id", "mark_process_dead", "prepare_metrics_dir", "request_id_from"]

@@ -14,7 +14,7 @@ from typing import Any
 from services.config import Config
 from services.infra import check_redis_mode
 from services.mail import AccountNotifier, Mailer
-from services.operations import NO_OBSERVER, AuditLog, Metrics
+from services.operations import NO_OBSERVER, AuditLog, Liveness, Metrics
 from services.pictures import ObjectStorage
 from services.users import UserStore
 from services.wiring.accounts import Accounts, build_accounts
@@ -48,8 +48,9 @@ class Services:
 
 def build_services(config: Config, database: Any, redis: Any, executor: Executor | None = None,
                    mailer: Mailer | None = None, notifier: AccountNotifier | None = None,
-                   storage: ObjectStorage | None = None) -> Services:
-    """`mailer`, `notifier` and `storage` replace the ones the config names (tests)."""
+                   storage: ObjectStorage | None = None, liveness: Liveness | None = None) -> Services:
+    """`mailer`, `notifier` and `storage` replace the ones the config names (tests); `liveness` is the runtime's,
+    shared with the processes it forks (a fresh one, always alive, elsewhere)."""
     observer = Metrics(directory=config.metrics_path) if config.metrics_enabled else NO_OBSERVER
     audit = AuditLog()
     users = UserStore(database=database)
@@ -65,7 +66,7 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
                               pictures=pictures, social=social, audit=audit, observer=observer, executor=executor,
                               notifier=notifier)
     operations = build_operations(config=config, redis=redis, database=database, tokens=tokens, mail=mail,
-                                  audit=audit, observer=observer)
+                                  audit=audit, observer=observer, liveness=liveness or Liveness())
     return Services(config=config, redis=redis, database=database, users=users, tokens=tokens, limits=limits,
                     sessions=sessions, mail=mail, pictures=pictures, social=social, accounts=accounts,
                     operations=operations)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.config import Config
-from services.operations import AuditLog, MetricsExposition, Observer, Readiness
+from services.operations import AuditLog, Liveness, MetricsExposition, Observer, Readiness
 from services.wiring.mail import Mail
 from services.wiring.tokens import Tokens
 
@@ -16,13 +16,14 @@ class Operations:
     audit: AuditLog
     observer: Observer
     readiness: Readiness
+    liveness: Liveness  # shared with the processes forked after it was made (services/operations/liveness.py)
     exposition: MetricsExposition | None  # None when METRICS_ENABLED is off
 
 
 def build_operations(*, config: Config, redis: Any, database: Any, tokens: Tokens, mail: Mail, audit: AuditLog,
-                     observer: Observer) -> Operations:
+                     observer: Observer, liveness: Liveness) -> Operations:
     timeout = config.readiness_timeout_seconds
     exposition = (MetricsExposition(directory=config.metrics_path, keyring=tokens.keyring, outbox=mail.outbox,
                                     timeout=timeout) if config.metrics_enabled else None)
     readiness = Readiness(redis=redis, database=database, keyring=tokens.keyring, timeout=timeout)
-    return Operations(audit=audit, observer=observer, readiness=readiness, exposition=exposition)
+    return Operations(audit=audit, observer=observer, readiness=readiness, liveness=liveness, exposition=exposition)
