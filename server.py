@@ -55,6 +55,9 @@ def _config_path(named: str | None) -> str:
 
 
 def _keys_command(config: Config, args: argparse.Namespace) -> int:
+    # The output is the answer (a kid, a table): the ring's "loaded" line belongs in a server's log. A file that
+    # cannot be read still says so.
+    logging.getLogger("auth.keys").setLevel(logging.WARNING)
     folder = Path(config.jwt_keys)
     try:
         if args.keys_command == "generate":

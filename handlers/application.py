@@ -78,7 +78,7 @@ class AuthApplication(tornado.web.Application):
             (r"/verify-email/resend", ResendVerificationPage),
             (r"/reset-password", ResetPasswordPage),
             (r"/forgot-password", ForgotPasswordPage),
-            (r"/static/([a-z0-9-]+\.(?:css|svg))", StaticHandler),
+            (r"/static/([a-z0-9-]+\.(?:css|svg|png))", StaticHandler),
             # Operations: probes for load balancers, metrics for Prometheus (docs/operations.md).
             (r"/healthz", HealthHandler),
             (r"/readyz", ReadinessHandler),

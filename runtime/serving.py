@@ -18,6 +18,7 @@ import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 from pymongo.errors import ConfigurationError as MongoConfigurationError
 from pymongo.errors import ConnectionFailure as MongoConnectionFailure
@@ -206,6 +207,10 @@ def _banner(config: Config, embedded_redis_used: bool, processes: int = 1, port:
         lines += ["",
                   f"!! Redis is embedded: a redis-server child process with its data in {config.data_dir}/redis.",
                   "!! Set REDIS_URL=redis://host:6379/0 to share sessions and limits between servers."]
+    if urlsplit(config.app_url).hostname in ("localhost", "127.0.0.1", "::1"):
+        lines += ["",
+                  f"!! APP_URL: links in mails start with {config.app_url}, which only this machine can open.",
+                  "!! Set APP_URL=https://auth.example.com/ to the address users reach."]
     if config.mail_backend == "console":
         lines += ["",
                   "!! MAIL_BACKEND=console: verification and reset mails are printed here, not sent.",
