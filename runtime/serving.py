@@ -115,7 +115,10 @@ async def serve(config: Config, ready: Prepared, worker: bool = False) -> int:
             log.error("no signing key in %s: run `python server.py keys generate`", config.jwt_keys)
         # The handlers enforce MAX_CONTENT_LENGTH themselves, with a JSON 413; Tornado's own cap would just hang up.
         server = DrainingHTTPServer(make_app(services), xheaders=False, max_body_size=1 << 40,
-                                    in_flight=services.operations.observer.requests_in_flight)
+                                    in_flight=services.operations.observer.requests_in_flight,
+                                    header_timeout=config.http_header_timeout_seconds,
+                                    idle_timeout=config.http_idle_timeout_seconds,
+                                    body_timeout=config.http_body_timeout_seconds)
         server.add_sockets(ready.sockets)
         # What start-up built lives as long as the process: move it out of the collector's way, or every full
         # collection walks those objects while every request in flight waits (GET /user p99, see bench/README.md).

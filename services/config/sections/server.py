@@ -43,6 +43,15 @@ class ServerSettings:
                                       "bodies get 413 `auth/payload-too-large`.")
     cors_origins: tuple[str, ...] = setting((), "Browser origins allowed to call the API, e.g. "
                                             "`[https://app.example.com]`; `*` for any.")
+    http_header_timeout_seconds: float = setting(
+        10.0, "How long a new connection may take to send its first request's headers in full, in seconds; "
+        "past it the connection is closed (slow clients, such as a Slowloris attack, cannot hold descriptors).")
+    http_idle_timeout_seconds: float = setting(
+        75.0, "How long a keep-alive connection may wait between an answer and the next request's headers in full, "
+        "in seconds; keep it above your load balancer's idle timeout (60 s on AWS), so the balancer closes first.")
+    http_body_timeout_seconds: float = setting(
+        60.0, "How long a request's body may take to arrive in full, in seconds (an 8 MB picture needs about "
+        "140 KB/s at the default); past it the connection is closed.")
 
     def __post_init__(self) -> None:
         # One spelling for every consumer (mail links, callbacks, picture URLs, pages): the base ends with `/`.
@@ -61,6 +70,8 @@ class ServerSettings:
               "must have no query or fragment: it is the base of every link, callback and picture URL")
         check(1 <= self.port <= 65535 or self.port == 0, "PORT", "must be between 0 and 65535")
         check(self.max_content_length >= 1024, "MAX_CONTENT_LENGTH", "must be at least 1024 bytes")
+        for name in ("http_header_timeout_seconds", "http_idle_timeout_seconds", "http_body_timeout_seconds"):
+            check(getattr(self, name) > 0, name.upper(), "must be positive")
 
     @property
     def mail_logo_url(self) -> str:
