@@ -41,19 +41,14 @@ def _config_is_a_folder(start: Start) -> str:
     return "config.yaml"
 
 
-def _bad_host(start: Start) -> str:
-    start.settings["HOST"] = "256.0.0.1"
-    return "HOST"
+def _setting(name: str, value: str, **more: str) -> Callable[[Start], str]:
+    """A fault that is one setting's value (and whatever else it needs to show quickly)."""
 
+    def fault(start: Start) -> str:
+        start.settings.update({name: value, **more})
+        return name
 
-def _redis_url_scheme(start: Start) -> str:
-    start.settings["REDIS_URL"] = "http://127.0.0.1:6379/0"
-    return "REDIS_URL"
-
-
-def _redis_url_port(start: Start) -> str:
-    start.settings["REDIS_URL"] = "redis://127.0.0.1:sixty/0"
-    return "REDIS_URL"
+    return fault
 
 
 def _data_dir_is_a_file(start: Start) -> str:
@@ -73,21 +68,6 @@ def _empty_read_only_keys(start: Start) -> str:
     return "JWT_KEYS"
 
 
-def _mongo_unreachable(start: Start) -> str:
-    start.settings.update(MONGO_URL=f"mongodb://127.0.0.1:{free_port()}/auth", REDIS_TIMEOUT_SECONDS="0.2")
-    return "MONGO_URL"
-
-
-def _mongo_malformed_port(start: Start) -> str:
-    start.settings["MONGO_URL"] = "mongodb://db.example.com:port/auth"
-    return "MONGO_URL"
-
-
-def _mongo_malformed_scheme(start: Start) -> str:
-    start.settings["MONGO_URL"] = "mongodb:/db.example.com/auth"
-    return "MONGO_URL"
-
-
 def _busy_port(start: Start) -> str:
     taken = socket.create_server(("127.0.0.1", 0))
     start.held.append(taken)
@@ -96,11 +76,16 @@ def _busy_port(start: Start) -> str:
 
 
 FAULTS: dict[str, Callable[[Start], str]] = {
-    "config-not-utf-8": _config_not_utf8, "config-is-a-folder": _config_is_a_folder, "bad-host": _bad_host,
-    "redis-url-scheme": _redis_url_scheme, "redis-url-port": _redis_url_port, "data-dir-is-a-file": _data_dir_is_a_file,
-    "keys-is-a-file": _keys_is_a_file, "empty-read-only-keys": _empty_read_only_keys,
-    "mongo-unreachable": _mongo_unreachable, "mongo-malformed-port": _mongo_malformed_port,
-    "mongo-malformed-scheme": _mongo_malformed_scheme, "busy-port": _busy_port,
+    "config-not-utf-8": _config_not_utf8, "config-is-a-folder": _config_is_a_folder,
+    "bad-host": _setting("HOST", "256.0.0.1"),
+    "redis-url-scheme": _setting("REDIS_URL", "http://127.0.0.1:6379/0"),
+    "redis-url-port": _setting("REDIS_URL", "redis://127.0.0.1:sixty/0"),
+    "data-dir-is-a-file": _data_dir_is_a_file, "keys-is-a-file": _keys_is_a_file,
+    "empty-read-only-keys": _empty_read_only_keys,
+    "mongo-unreachable": _setting("MONGO_URL", "mongodb://127.0.0.1:1/auth", REDIS_TIMEOUT_SECONDS="0.2"),
+    "mongo-malformed-port": _setting("MONGO_URL", "mongodb://db.example.com:port/auth"),
+    "mongo-malformed-scheme": _setting("MONGO_URL", "mongodb:/db.example.com/auth"),
+    "busy-port": _busy_port,
 }
 
 
