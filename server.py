@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
 def _config_path(named: str | None) -> str:
     """`config.yaml` may be absent (defaults apply); a file the operator named must exist, or a typo runs defaults."""
     if named and not Path(named).is_file():
-        raise ConfigError(f"config file {named} does not exist (from --config or AUTH_CONFIG)")
+        problem = "is not a file" if Path(named).exists() else "does not exist"
+        raise ConfigError(f"config file {named} {problem} (from --config or AUTH_CONFIG)")
     return named or "config.yaml"
 
 
