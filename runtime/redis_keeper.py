@@ -60,7 +60,7 @@ class RedisKeeper:
         if self._restart_due(now):
             try:
                 self.redis.start(_START_TIMEOUT)
-            except RuntimeError as exc:
+            except (RuntimeError, OSError) as exc:  # OSError: no process could be made (out of descriptors)
                 self._start_failed(time.monotonic(), exc)
             else:
                 self._restarted(time.monotonic())
@@ -78,24 +78,34 @@ class RedisKeeper:
     async def keep_running(self) -> None:
         """Run until cancelled: wait for a death or the next due time, then do what is due."""
         while True:
-            due = self.next_wakeup()
-            wait = None if due is None else max(0.0, due - time.monotonic())
-            if self.redis.running:
-                await self._death(wait)
-            elif due is not None:
-                await asyncio.sleep(wait or 0.0)
-            elif self.redis.pid is None:
-                return  # stopped: nothing left to keep
-            now = time.monotonic()
-            self._notice_death(now)
-            if self._restart_due(now):
-                try:
-                    await self._start_without_blocking()
-                except RuntimeError as exc:
-                    self._start_failed(time.monotonic(), exc)
-                else:
-                    self._restarted(time.monotonic())
-            self._notice_recovery(time.monotonic())
+            try:
+                if not await self._keep_once():
+                    return
+            except Exception:  # the keeper must outlive any one surprise, or the next death goes unnoticed
+                log.exception("keeping the redis-server running failed; looking again in 1 s")
+                await asyncio.sleep(1.0)
+
+    async def _keep_once(self) -> bool:
+        """Wait for what comes next and deal with it; False once there is nothing left to keep."""
+        due = self.next_wakeup()
+        wait = None if due is None else max(0.0, due - time.monotonic())
+        if self.redis.running:
+            await self._death(wait)
+        elif due is not None:
+            await asyncio.sleep(wait or 0.0)
+        elif self.redis.pid is None:
+            return False  # stopped: nothing left to keep
+        now = time.monotonic()
+        self._notice_death(now)
+        if self._restart_due(now):
+            try:
+                await self._start_without_blocking()
+            except (RuntimeError, OSError) as exc:
+                self._start_failed(time.monotonic(), exc)
+            else:
+                self._restarted(time.monotonic())
+        self._notice_recovery(time.monotonic())
+        return True
 
     async def _death(self, within: float | None) -> None:
         """Return when the process exits, or after `within` seconds (or one poll, where pidfds do not exist)."""
@@ -135,7 +145,7 @@ class RedisKeeper:
         self._schedule(now, self._restarts.ended(now), f"redis-server (pid {self.redis.pid}) died after "
                        f"{uptime:.1f} s ({_describe(code)})")
 
-    def _start_failed(self, now: float, exc: RuntimeError) -> None:
+    def _start_failed(self, now: float, exc: Exception) -> None:
         self._restarts.started(now)  # started and gone at once: a failed start
         self._schedule(now, self._restarts.ended(now), f"redis-server did not start again: {exc}")
 

@@ -62,7 +62,7 @@ def prepared(config: Config) -> Iterator[Prepared]:
             keeper = RedisKeeper(embedded_redis(config), liveness)
             try:
                 keeper.start()
-            except RuntimeError as exc:
+            except (RuntimeError, OSError) as exc:  # redis-server's reason, or no process could be made
                 raise CannotStart(f"setting DATA_DIR: the embedded redis-server in {keeper.redis.folder} did not "
                                   f"start: {exc}") from None
         yield Prepared(sockets, keeper, liveness)
