@@ -104,8 +104,10 @@ class EmbeddedRedis:
         ]
         if not self.port:
             args += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
+        # A session of its own: Ctrl-C in a terminal signals the whole foreground group, and redis-server must not
+        # stop before the requests it serves do; we stop it once they have (and it dies with us all the same).
         self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,  # noqa: S603 (our binary, our args)
-                                         stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+                                         stderr=subprocess.PIPE, preexec_fn=_die_with_parent, start_new_session=True)
 
     def ready(self) -> bool:
         """Whether the launched server answers PING; RuntimeError if it exited instead."""

@@ -116,16 +116,15 @@ def start(tmp_path: Path) -> Iterator[Start]:
         held.close()
 
 
-def session_members(session: int) -> list[int]:
-    """Processes still in the server's session (its redis-server, had it started one)."""
+def left_running(folder: Path) -> list[int]:
+    """Processes whose command line names `folder`: a redis-server the server started there, say."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+            if entry.name.isdigit() and str(folder).encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
             continue
-        if fields[0] != "Z" and int(fields[3]) == session:
-            found.append(int(entry.name))
     return found
 
 
@@ -155,5 +154,5 @@ def test_a_start_up_fault_is_one_line_naming_it_and_exit_2(start: Start, fault: 
     lines = text.strip().splitlines()
     assert len(lines) == 1, text
     assert named in lines[0]
-    assert not session_members(process.pid), "nothing the server started outlives it"
+    assert not left_running(start.folder), "nothing the server started outlives it"
     assert not (start.folder / "data" / "redis" / "redis.sock").exists()
