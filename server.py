@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from runtime.serving import serve, serve_processes
+from runtime.serving import serve_process, serve_processes
 from services.config import SIGNING_ALGORITHMS, Config, ConfigError, load_config
 from services.infra import (
     check_redis_mode,
@@ -51,18 +51,22 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_mail_command(config, args))
     processes = config.processes or os.cpu_count() or 1
     if processes == 1:
-        return asyncio.run(serve(config))
+        return serve_process(config)
     return serve_processes(config, processes)
 
 
 def _config_path(named: str | None) -> str:
     """`config.yaml` may be absent (defaults apply); a file the operator named must exist, or a typo runs defaults."""
     if named and not Path(named).is_file():
-        raise ConfigError(f"config file {named} does not exist (from --config or AUTH_CONFIG)")
+        problem = "is not a file" if Path(named).exists() else "does not exist"
+        raise ConfigError(f"config file {named} {problem} (from --config or AUTH_CONFIG)")
     return named or "config.yaml"
 
 
 def _keys_command(config: Config, args: argparse.Namespace) -> int:
+    # The output is the answer (a kid, a table): the ring's "loaded" line belongs in a server's log. A file that
+    # cannot be read still says so.
+    logging.getLogger("auth.keys").setLevel(logging.WARNING)
     folder = Path(config.jwt_keys)
     try:
         if args.keys_command == "generate":

@@ -90,7 +90,7 @@ class AuthApplication(tornado.web.Application):
             (r"/forgot-password", ForgotPasswordPage),
             (r"/confirm-email-change", ConfirmEmailChangePage),
             (r"/cancel-email-change", CancelEmailChangePage),
-            (r"/static/([a-z0-9-]+\.(?:css|svg))", StaticHandler),
+            (r"/static/([a-z0-9-]+\.(?:css|svg|png))", StaticHandler),
             # Operations: probes for load balancers, metrics for Prometheus (docs/operations.md).
             (r"/healthz", HealthHandler),
             (r"/readyz", ReadinessHandler),

@@ -11,11 +11,13 @@ import tornado.web
 
 from handlers.bodies import JsonBody, form_fields, uploaded_file
 from handlers.log_safety import request_summary, sent_values
+from handlers.negotiation import prefers_html
 from services.context import Caller, Client
 from services.limits import QuotaName
 from services.operations import REQUEST_ID_HEADER, current_request_id, log_safe_exception, request_id_from, scrub
 from services.outcomes import (
     INTERNAL_ERROR,
+    NOT_FOUND,
     PAYLOAD_TOO_LARGE,
     UNAVAILABLE,
     AuthError,
@@ -138,12 +140,26 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = error_for(kwargs.get("exc_info"), status_code)
+        if error.outcome is NOT_FOUND:
+            # The same answer for an unknown address and a hidden one (/metrics): a page for a browser, else JSON.
+            self.add_header("Vary", "Accept")
+            if prefers_html(self.request.headers.get("Accept")):
+                self._write_not_found_page(error)
+                return
         self.set_status(error.status)
         if error.status == 405:  # RFC 9110 §15.5.6: say which methods would have worked
             self.set_header("Allow", ", ".join([*self._allowed_methods(), "OPTIONS"]))
         self.set_error_headers(error)
         self.finish(json.dumps({"status": "error", "code": error.code, "message": error.message, **error.details},
                                separators=(",", ":")))
+
+    def _write_not_found_page(self, error: AuthError) -> None:
+        pages = self.application.pages
+        self.set_status(error.status)
+        self.set_error_headers(error)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Content-Security-Policy", pages.security_policy)
+        self.finish(pages.render("message.html", title="Page not found", message=error.message, renewal=None))
 
     def error_headers(self, error: AuthError) -> dict[str, str]:
         """The error's own headers and, on a 503, when to retry.
@@ -228,7 +244,7 @@ class BaseHandler(tornado.web.RequestHandler):
 
 
 class NotFoundHandler(BaseHandler):
-    """Every unknown address answers the API's JSON 404."""
+    """Every unknown address answers the API's 404: JSON, or a page for a browser (handlers/negotiation.py)."""
 
     def prepare(self) -> None:
         raise tornado.web.HTTPError(404)

@@ -1,7 +1,8 @@
 """Probes and metrics for whoever runs the server: load balancers, orchestrators and Prometheus.
 
-`/healthz` is open to everyone and checks nothing. `/readyz` tells anyone whether to send traffic, and only
-clients from `METRICS_ALLOWED_NETWORKS` which dependency is down. `/metrics` exists only for those networks:
+`/healthz` is open to everyone and checks no dependency: only whether the server can still recover by itself.
+`/readyz` tells anyone whether to send traffic. Only clients from `METRICS_ALLOWED_NETWORKS` learn which part is
+down (`checks`). `/metrics` exists only for those networks:
 everyone else gets the API's 404, so the internet learns neither the numbers nor that the route is there.
 """
 
@@ -13,7 +14,7 @@ import tornado.web
 
 from handlers.base import BaseHandler
 from services.operations import METRICS_CONTENT_TYPE, all_ok
-from services.outcomes import NOT_READY, AuthError
+from services.outcomes import NOT_ALIVE, NOT_READY, AuthError
 
 
 class OperationsHandler(BaseHandler):
@@ -26,10 +27,14 @@ class OperationsHandler(BaseHandler):
         return any(address in network for network in self.application.operator_networks)
 
 
-class HealthHandler(BaseHandler):
-    """Alive: the process answers HTTP. No dependency is checked, so a database outage restarts nothing."""
+class HealthHandler(OperationsHandler):
+    """Alive: the process answers HTTP and nothing it runs itself is beyond repair (the embedded redis-server
+    keeps dying at start: runtime/redis_keeper.py). No dependency is checked: a database outage restarts nothing."""
 
     def get(self) -> None:
+        checks = self.services.operations.liveness.checks()
+        if checks:
+            raise AuthError(NOT_ALIVE, details={"checks": checks} if self.from_operators() else {})
         self.write_json({"status": "ok"})
 
 

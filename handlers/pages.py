@@ -69,7 +69,8 @@ class PageKit:
         base = urlsplit(config.app_url).path  # APP_URL ends with "/", so does its path
         version = hashlib.sha256(self.static["pages.css"]).hexdigest()[:12]
         self.globals = {
-            "app_name": config.app_name, "app_logo_url": config.app_logo_url, "app_url": config.app_url,
+            "app_name": config.app_name, "app_logo_url": config.app_logo_url or f"{base}static/logo.svg",
+            "app_url": config.app_url, "continue_url": config.pages_continue_url,
             "base": base, "css_url": f"{base}static/pages.css?v={version}",
             "password_min_length": config.password_min_length, "password_max_length": config.password_max_length,
         }
@@ -259,6 +260,8 @@ class StaticHandler(BaseHandler):
         body = self.application.pages.static.get(name)
         if body is None:
             raise AuthError(NOT_FOUND)
-        self.set_header("Content-Type", f"{mimetypes.guess_type(name)[0]}; charset=utf-8")
+        media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        text = media_type.startswith("text/") or media_type.endswith("+xml")  # CSS, SVG: text with a charset
+        self.set_header("Content-Type", f"{media_type}; charset=utf-8" if text else media_type)
         self.set_header("Cache-Control", "public, max-age=86400")
         self.finish(body)

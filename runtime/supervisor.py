@@ -5,6 +5,10 @@ running loop copies their state half-way), then only waits for signals: it resta
 with a growing delay, gives up loudly when workers keep dying at start, and on SIGTERM or SIGINT passes
 SIGTERM on to every worker and waits for them (a second stop signal is passed on too). Workers get SIGTERM
 from the kernel if the parent dies without that (Linux parent-death signal), so no worker outlives it.
+
+Companions are other children the parent keeps beside the workers (the embedded redis-server): each is looked
+after (`tend`) whenever the parent wakes up, and says when it next needs to be (`next_wakeup`). The parent reaps
+its workers by pid, never with `waitpid(-1)`, so a companion's exit status stays for its own `Popen` to read.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
+
+from runtime.restarts import RestartPolicy, Restarts
 
 log = logging.getLogger("auth.supervisor")
 
@@ -29,14 +36,23 @@ _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 _WATCHED = {*_STOP_SIGNALS, signal.SIGCHLD}
 
 
+class Companion(Protocol):
+    """A child process the supervisor keeps running beside its workers."""
+
+    def tend(self, now: float) -> None:
+        """Notice an exit, start it again when due: called on every wake-up of the parent."""
+
+    def next_wakeup(self) -> float | None:
+        """The monotonic time it next needs `tend`, or None until something happens to it."""
+
+
 @dataclass
 class _Slot:
     """One worker position: the process that fills it now and how its recent starts went."""
 
     index: int
+    restarts: Restarts
     pid: int | None = None
-    started_at: float = 0.0
-    failed_starts: int = 0
     restart_at: float | None = None
 
 
@@ -45,21 +61,20 @@ class Supervisor:
 
     def __init__(self, count: int, work: Callable[[int], int], *,
                  on_worker_exit: Callable[[int], None] = lambda pid: None,
-                 on_stopping: Callable[[], None] = lambda: None,
+                 on_stopping: Callable[[], None] = lambda: None, companions: Sequence[Companion] = (),
                  stop_timeout: float = 30.0, stable_after: float = 10.0, max_failed_starts: int = 5,
                  backoff_base: float = 0.5, backoff_max: float = 30.0) -> None:
         """`on_worker_exit(pid)` runs in the parent for every worker that ends, for whatever reason;
         `on_stopping()` runs once the parent decides to stop (e.g. to close its copy of the listening sockets).
         A worker that dies within `stable_after` seconds of its start counts as a failed start."""
-        self._slots = [_Slot(index) for index in range(count)]
+        policy = RestartPolicy(stable_after=stable_after, max_failed_starts=max_failed_starts,
+                               backoff_base=backoff_base, backoff_max=backoff_max)
+        self._slots = [_Slot(index, Restarts(policy)) for index in range(count)]
         self._work = work
         self._on_worker_exit = on_worker_exit
         self._on_stopping = on_stopping
+        self._companions = companions
         self._stop_timeout = stop_timeout
-        self._stable_after = stable_after
-        self._max_failed_starts = max_failed_starts
-        self._backoff_base = backoff_base
-        self._backoff_max = backoff_max
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT (0 once every worker has stopped cleanly) or until workers crash-loop (1)."""
@@ -95,37 +110,41 @@ class Supervisor:
             for slot in self._slots:
                 if slot.pid is None and slot.restart_at is not None and slot.restart_at <= now:
                     self._spawn(slot)
+            for companion in self._companions:
+                companion.tend(time.monotonic())
 
     def _next_wakeup(self) -> float:
         pending = [slot.restart_at for slot in self._slots if slot.pid is None and slot.restart_at is not None]
+        pending += [due for due in (companion.next_wakeup() for companion in self._companions) if due is not None]
         return max(0.0, min(pending) - time.monotonic()) if pending else 3600.0
 
     def _reap(self) -> list[tuple[_Slot, int]]:
         ended = []
-        while True:
+        for slot in self._slots:
+            if slot.pid is None:
+                continue
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return ended
+                pid, status = os.waitpid(slot.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped already: nothing more to learn about it
+                pid, status = slot.pid, 0
             if pid == 0:
-                return ended
+                continue
             self._on_worker_exit(pid)
-            slot = next((slot for slot in self._slots if slot.pid == pid), None)
-            if slot is not None:
-                slot.pid = None
-                ended.append((slot, status))
+            slot.pid = None
+            ended.append((slot, status))
+        return ended
 
     def _worker_ended(self, slot: _Slot, status: int) -> bool:
         """Schedule the restart of a worker that died on its own; False when workers keep failing at start."""
-        uptime = time.monotonic() - slot.started_at
-        slot.failed_starts = slot.failed_starts + 1 if uptime < self._stable_after else 0
-        if slot.failed_starts >= self._max_failed_starts:
+        now = time.monotonic()
+        uptime = now - slot.restarts.started_at
+        delay = slot.restarts.ended(now)
+        if delay is None:
+            policy = slot.restarts.policy
             log.critical("worker %d died %d times in a row within %.0f s of its start (last: %s): giving up; "
-                         "the worker's own log lines above say why", slot.index, slot.failed_starts,
-                         self._stable_after, _describe(status))
+                         "the worker's own log lines above say why", slot.index, slot.restarts.failed_starts,
+                         policy.stable_after, _describe(status))
             return False
-        delay = 0.0 if not slot.failed_starts else min(self._backoff_max,
-                                                        self._backoff_base * 2 ** (slot.failed_starts - 1))
         log.error("worker %d %s after %.1f s; starting another in %.1f s", slot.index, _describe(status), uptime,
                   delay)
         slot.restart_at = time.monotonic() + delay
@@ -163,7 +182,8 @@ class Supervisor:
         pid = os.fork()
         if pid == 0:
             os._exit(self._child(slot.index, parent))
-        slot.pid, slot.started_at, slot.restart_at = pid, time.monotonic(), None
+        slot.pid, slot.restart_at = pid, None
+        slot.restarts.started(time.monotonic())
         log.info("worker %d started: pid %d", slot.index, pid)
 
     def _child(self, index: int, parent: int) -> int:

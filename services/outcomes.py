@@ -172,6 +172,7 @@ METHOD_NOT_ALLOWED = Outcome(405, "auth/method-not-allowed", "This address does 
 BAD_REQUEST = Outcome(400, "auth/bad-request", "The request could not be understood.")
 UNAVAILABLE = Outcome(503, "auth/unavailable", "The service is temporarily unavailable; please retry shortly.")
 NOT_READY = Outcome(503, "auth/not-ready", "This server is not ready to take requests; see checks.")
+NOT_ALIVE = Outcome(503, "auth/not-alive", "This server cannot recover by itself and needs a restart; see checks.")
 INTERNAL_ERROR = Outcome(500, "auth/internal-error", "Something went wrong on our side.")
 
 

@@ -55,7 +55,10 @@ Another file: `python server.py --config path.yaml` or `AUTH_CONFIG=path.yaml`; 
 exist. `serve --port` and `serve --processes` override `PORT` and `PROCESSES`.
 
 An unknown setting or a bad value stops the server at start, before it touches keys or data, with one line that
-names the setting (exit code 2).
+names the setting (exit code 2). So does anything else the server cannot start with: a `config.yaml` that is not
+UTF-8 text or not a file, `DATA_DIR` or `JWT_KEYS` naming a file, an empty keys folder that cannot be written, a
+`HOST` that is not this machine's, a `PORT` already taken, a `MONGO_URL` the driver cannot parse or a MongoDB
+that cannot be reached, a `DATA_DIR` another server is using.
 
 How values are written:
 

@@ -56,9 +56,15 @@ class Rate:
 def read_yaml_settings(path: Path, known: Collection[str]) -> dict[str, object]:
     """The settings a YAML file sets, by UPPER_CASE name; an unknown name is refused (a typo would be ignored)."""
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:  # a folder, unreadable, gone
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a mapping of SETTING: value")
     for key in data:

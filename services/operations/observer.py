@@ -14,6 +14,9 @@ class Observer:
     def request_finished(self, route: str, method: str, status: int, seconds: float) -> None:
         """One HTTP answer: `route` is the handler's name, never the raw path (bounded label values)."""
 
+    def requests_in_flight(self, count: int) -> None:
+        """This process now has `count` requests whose headers have arrived and whose answer is not written yet."""
+
     def login_finished(self, outcome: str) -> None:
         """`success`, or the error code the login was refused with."""
 

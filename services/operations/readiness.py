@@ -1,6 +1,7 @@
 """Readiness: whether this process should be sent traffic, for a load balancer's probe (`GET /readyz`).
 
-Ready means Redis answers PING, MongoDB answers `ping` and has the indexes this version needs (a server that
+Ready means Redis takes a write (PING alone passes while Redis refuses every write: out of memory, a full disk,
+a replica since a failover), MongoDB answers `ping` and has the indexes this version needs (a server that
 started while MongoDB was down makes them once it answers: services/infra/index_build.py), a signing key is
 loaded, and the server is not draining. Each check has a short timeout and they run at the same time, so a
 probe never waits long.
@@ -15,11 +16,14 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
+from services.infra import is_refusing_writes, probe_writes
+
 log = logging.getLogger("auth.readiness")
 
 OK = "ok"
 UNAVAILABLE = "unavailable"
 INDEXES_PENDING = "indexes-pending"
+REFUSING_WRITES = "refusing-writes"
 NO_SIGNING_KEY = "no-signing-key"
 DRAINING = "draining"
 
@@ -44,7 +48,7 @@ class Readiness:
 
     async def checks(self) -> dict[str, str]:
         """Each dependency's state (`ok` or what is wrong), plus `draining` while shutting down."""
-        redis, mongo = await asyncio.gather(self._probe("redis", self._redis.ping()), self._mongo())
+        redis, mongo = await asyncio.gather(self._probe("redis", probe_writes(self._redis)), self._mongo())
         checks = {"redis": redis, "mongo": mongo, "keys": OK if self._keyring.signing_key else NO_SIGNING_KEY}
         if self._draining:
             checks["draining"] = DRAINING
@@ -61,8 +65,9 @@ class Readiness:
         try:
             await asyncio.wait_for(call, self._timeout)
         except Exception as exc:  # whatever the failure, the answer is "not ready"
-            log.warning("readiness: %s is unavailable: %s", name, exc or type(exc).__name__)
-            return UNAVAILABLE
+            state = REFUSING_WRITES if is_refusing_writes(exc) else UNAVAILABLE
+            log.warning("readiness: %s is %s: %s", name, state, exc or type(exc).__name__)
+            return state
         return OK
 
 

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
@@ -23,6 +24,10 @@ PRIVATE_SUFFIX = ".key"
 PUBLIC_SUFFIX = ".pub"
 RETIRED_SUFFIX = ".key.retired"
 MIN_RSA_BITS = 2048
+# A PEM key of any supported kind is a few kilobytes; anything far larger in the folder is not a key, and is not read.
+MAX_KEY_FILE_BYTES = 64 * 1024
+# What cryptography raises for a file it cannot use: not PEM, a key it cannot parse, an algorithm it lacks.
+_UNPARSABLE = (ValueError, TypeError, UnsupportedAlgorithm)
 
 
 class KeyFileError(ValueError):
@@ -66,7 +71,10 @@ def is_valid_kid(kid: str) -> bool:
 
 
 def scan(folder: Path) -> dict[str, tuple[int, ...]]:
-    """A cheap fingerprint of every kid's files (mtime and size), to tell when something changed."""
+    """A cheap fingerprint of every kid's files (mtime and size), to tell when something changed.
+
+    A missing folder holds no keys; one that cannot be listed (a file, no permission) raises OSError. An entry
+    that vanishes while it is looked at (a pair being rotated by another process) is simply not there this time."""
     fingerprints: dict[str, list[int]] = {}
     try:
         entries = list(os.scandir(folder))
@@ -74,38 +82,65 @@ def scan(folder: Path) -> dict[str, tuple[int, ...]]:
         return {}
     for entry in entries:
         for suffix in (PRIVATE_SUFFIX, PUBLIC_SUFFIX):
-            if entry.name.endswith(suffix) and entry.is_file():
-                kid = entry.name[: -len(suffix)]
-                if is_valid_kid(kid):
-                    stat = entry.stat()
-                    fingerprints.setdefault(kid, [0, 0, 0, 0])
-                    offset = 0 if suffix == PRIVATE_SUFFIX else 2
-                    fingerprints[kid][offset:offset + 2] = [stat.st_mtime_ns, stat.st_size]
+            kid = entry.name[: -len(suffix)]
+            if not entry.name.endswith(suffix) or not is_valid_kid(kid):
+                continue
+            try:
+                if not entry.is_file():
+                    continue
+                stat = entry.stat()
+            except OSError:
+                continue
+            fingerprints.setdefault(kid, [0, 0, 0, 0])
+            offset = 0 if suffix == PRIVATE_SUFFIX else 2
+            fingerprints[kid][offset:offset + 2] = [stat.st_mtime_ns, stat.st_size]
     return {kid: tuple(values) for kid, values in fingerprints.items() if values[2]}
 
 
 def load(folder: Path, kid: str) -> LoadedKey:
-    """Parse `<kid>.pub` and, when present, `<kid>.key`, and check that the two belong together."""
+    """Parse `<kid>.pub` and, when present, `<kid>.key`, and check that the two belong together.
+
+    Whatever is wrong with either file (unreadable, not ASCII, not PEM, a key we do not accept) raises KeyFileError
+    naming the file, so the key ring can skip this pair and load the others."""
     public_path = folder / f"{kid}{PUBLIC_SUFFIX}"
     private_path = folder / f"{kid}{PRIVATE_SUFFIX}"
+    public_pem, modified_ns = _read_pem(public_path)
     try:
-        public_pem = public_path.read_bytes()
-        public_key = serialization.load_pem_public_key(public_pem)
-    except (OSError, ValueError, TypeError) as exc:
+        public_key = serialization.load_pem_public_key(public_pem.encode())
+    except _UNPARSABLE as exc:
         raise KeyFileError(f"{public_path.name}: {exc}") from None
     alg = algorithm_for(public_key)
     private_key = None
-    modified_ns = public_path.stat().st_mtime_ns
     if private_path.exists():
+        private_pem, private_modified_ns = _read_pem(private_path)
         try:
-            private_key = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
-        except (OSError, ValueError, TypeError) as exc:
+            private_key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+        except _UNPARSABLE as exc:
             raise KeyFileError(f"{private_path.name}: {exc}") from None
         if _public_der(private_key.public_key()) != _public_der(public_key):  # type: ignore[arg-type]
             raise KeyFileError(f"{private_path.name} and {public_path.name} are not a pair")
-        modified_ns = max(modified_ns, private_path.stat().st_mtime_ns)
-    return LoadedKey(kid=kid, alg=alg, public_key=public_key, public_pem=public_pem.decode().strip(),
+        modified_ns = max(modified_ns, private_modified_ns)
+    return LoadedKey(kid=kid, alg=alg, public_key=public_key, public_pem=public_pem.strip(),
                      private_key=private_key, modified_ns=modified_ns)
+
+
+def _read_pem(path: Path) -> tuple[str, int]:
+    """A PEM file's text and modification time, read from one open file (so both are of the same version).
+
+    PEM is ASCII (RFC 7468 §2): a byte beyond it (a Latin-1 comment, a binary file) makes the file unusable rather
+    than an error of the whole ring."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_KEY_FILE_BYTES + 1)
+            modified_ns = os.fstat(handle.fileno()).st_mtime_ns
+    except OSError as exc:
+        raise KeyFileError(f"{path.name}: {exc.strerror or exc}") from None
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise KeyFileError(f"{path.name}: larger than {MAX_KEY_FILE_BYTES} bytes, not a key")
+    try:
+        return data.decode("ascii"), modified_ns
+    except UnicodeDecodeError as exc:
+        raise KeyFileError(f"{path.name}: byte {exc.start} is not ASCII, and PEM is ASCII text (RFC 7468)") from None
 
 
 def generate(folder: Path, alg: str = "RS256") -> str:

@@ -69,13 +69,20 @@ class KeyRing:
     # --- loading ------------------------------------------------------------------------------------
 
     async def reload(self) -> bool:
-        """Re-read changed key files off the event loop; returns whether the ring changed."""
+        """Re-read changed key files off the event loop; returns whether the ring changed.
+
+        A file that cannot be used is skipped with one log line (per version of it) and never stops the other
+        keys from loading or going; a folder that cannot be listed keeps the current keys until it can."""
         loop = asyncio.get_running_loop()
         try:
-            keys, fingerprints = await loop.run_in_executor(self._executor, self._read_changes)
+            read = await loop.run_in_executor(self._executor, self._read_changes)
         except Exception:
             self._observer.keyring_reloaded("failed")
             raise
+        if read is None:
+            self._observer.keyring_reloaded("failed")
+            return False
+        keys, fingerprints = read
         changed = keys.keys() != self._keys.keys() or any(keys[k] is not self._keys[k] for k in keys)
         self._fingerprints = fingerprints
         if changed:
@@ -89,8 +96,14 @@ class KeyRing:
             self._newly_skipped = 0
         return changed
 
-    def _read_changes(self) -> tuple[dict[str, LoadedKey], dict[str, tuple[int, ...]]]:
-        fingerprints = keyfiles.scan(self.folder)
+    def _read_changes(self) -> tuple[dict[str, LoadedKey], dict[str, tuple[int, ...]]] | None:
+        try:
+            fingerprints = keyfiles.scan(self.folder)
+        except OSError as exc:
+            self._report("folder", (), f"cannot read the keys folder {self.folder}: {exc.strerror or exc}; "
+                         "keeping the keys loaded so far")
+            return None
+        self._reported = {entry for entry in self._reported if entry[0] != "folder"}  # readable again
         keys: dict[str, LoadedKey] = {}
         for kid, fingerprint in fingerprints.items():
             previous = self._keys.get(kid)
@@ -99,15 +112,22 @@ class KeyRing:
                 continue
             try:
                 keys[kid] = keyfiles.load(self.folder, kid)
-            except KeyFileError as exc:
-                if (kid, fingerprint) not in self._reported:
-                    self._reported.add((kid, fingerprint))
+            except Exception as exc:  # KeyFileError, or a surprise of the crypto library: one file, never the ring
+                problem = str(exc) if isinstance(exc, KeyFileError) else f"{type(exc).__name__}: {exc}"
+                if self._report(kid, fingerprint, f"skipping key {kid}: {problem}"):
                     self._newly_skipped += 1
-                    log.warning("skipping key %s: %s", kid, exc)
                 if previous is not None:
                     # A pair being rewritten in place reads as garbage for a moment: keep the last good copy.
                     keys[kid] = previous
         return keys, fingerprints
+
+    def _report(self, what: str, version: tuple[int, ...], message: str) -> bool:
+        """Log a problem once per version of what has it (not once per round); True the first time."""
+        if (what, version) in self._reported:
+            return False
+        self._reported.add((what, version))
+        log.warning("%s", message)
+        return True
 
     def _choose_signing_key(self, keys: Mapping[str, LoadedKey]) -> LoadedKey | None:
         if self.signing_kid:

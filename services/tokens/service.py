@@ -143,8 +143,12 @@ class TokenService:
     @staticmethod
     def _expect_type(claims: Claims, expected_type: TokenType) -> Claims:
         if claims.token_type != expected_type:
-            raise AuthError(TOKEN_INVALID, f"This endpoint needs an {expected_type.replace('_', ' ')}.")
+            raise AuthError(TOKEN_INVALID, _WRONG_TYPE[expected_type])
         return claims
+
+
+_WRONG_TYPE: dict[TokenType, str] = {"access_token": "This endpoint needs an access token.",
+                                     "refresh_token": "This endpoint needs a refresh token."}
 
 
 def _claims_from(payload: dict[str, Any], kid: str) -> Claims:

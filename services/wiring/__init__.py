@@ -15,7 +15,7 @@ from typing import Any
 from services.config import Config
 from services.infra import IndexBuild, IndexBuildFailed, check_redis_mode, mongo_hosts
 from services.mail import AccountNotifier, Mailer
-from services.operations import NO_OBSERVER, AuditLog, Metrics, audit_key
+from services.operations import NO_OBSERVER, AuditLog, Liveness, Metrics, audit_key
 from services.pictures import ObjectStorage
 from services.users import UserStore
 from services.wiring.accounts import Accounts, build_accounts
@@ -51,9 +51,10 @@ class Services:
 
 def build_services(config: Config, database: Any, redis: Any, executors: Executors | None = None,
                    mailer: Mailer | None = None, notifier: AccountNotifier | None = None,
-                   storage: ObjectStorage | None = None) -> Services:
+                    storage: ObjectStorage | None = None, liveness: Liveness | None = None) -> Services:
     """`executors`: the process's thread pools (build_executors; none: the loop's default executor).
-    `mailer`, `notifier` and `storage` replace the ones the config names (tests)."""
+    `mailer`, `notifier` and `storage` replace the ones the config names (tests); `liveness` is the runtime's,
+    shared with the processes it forks (a fresh one, always alive, elsewhere)."""
     executors = executors or Executors()
     observer = Metrics(directory=config.metrics_path) if config.metrics_enabled else NO_OBSERVER
     audit = AuditLog(key=audit_key(config.audit_hmac_key, Path(config.data_dir)))
@@ -73,7 +74,7 @@ def build_services(config: Config, database: Any, redis: Any, executors: Executo
                               executor=executors.cpu, strength_executor=executors.strength,
                               notifier=notifier)
     operations = build_operations(config=config, redis=redis, database=database, indexes=indexes, tokens=tokens,
-                                  mail=mail, audit=audit, observer=observer)
+                                  mail=mail, audit=audit, observer=observer, liveness=liveness or Liveness())
     return Services(config=config, redis=redis, database=database, indexes=indexes, users=users, tokens=tokens,
                     limits=limits, sessions=sessions, mail=mail, pictures=pictures, social=social, accounts=accounts,
                     operations=operations)

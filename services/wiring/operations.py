@@ -7,7 +7,7 @@ from typing import Any
 
 from services.config import Config
 from services.infra import IndexBuild
-from services.operations import AuditLog, MetricsExposition, Observer, Readiness
+from services.operations import AuditLog, Liveness, MetricsExposition, Observer, Readiness
 from services.wiring.mail import Mail
 from services.wiring.tokens import Tokens
 
@@ -17,14 +17,15 @@ class Operations:
     audit: AuditLog
     observer: Observer
     readiness: Readiness
+    liveness: Liveness  # shared with the processes forked after it was made (services/operations/liveness.py)
     exposition: MetricsExposition | None  # None when METRICS_ENABLED is off
 
 
 def build_operations(*, config: Config, redis: Any, database: Any, indexes: IndexBuild, tokens: Tokens, mail: Mail,
-                     audit: AuditLog, observer: Observer) -> Operations:
+                     audit: AuditLog, observer: Observer, liveness: Liveness) -> Operations:
     timeout = config.readiness_timeout_seconds
     exposition = (MetricsExposition(directory=config.metrics_path, keyring=tokens.keyring, outbox=mail.outbox,
                                     timeout=timeout) if config.metrics_enabled else None)
     readiness = Readiness(redis=redis, database=database, indexes=indexes, keyring=tokens.keyring,
                           timeout=timeout)
-    return Operations(audit=audit, observer=observer, readiness=readiness, exposition=exposition)
+    return Operations(audit=audit, observer=observer, readiness=readiness, liveness=liveness, exposition=exposition)

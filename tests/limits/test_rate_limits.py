@@ -172,10 +172,11 @@ async def test_without_trusted_proxies_forwarded_for_is_ignored(api: Api) -> Non
 
 @pytest.fixture
 def two_servers(redis_url: str, keys_dir: Path, tmp_path: Path, services: Any) -> Iterator[list[str]]:
-    """Two `server.py serve` processes on one (flushed) Redis; yields their base URLs, then SIGTERMs them."""
+    """Two `server.py serve` processes on one (flushed) Redis; yields their base URLs, then SIGTERMs them. Each has a
+    DATA_DIR of its own: a second server in the same folder refuses to start (one server per folder)."""
     ports, processes = [free_port(), free_port()], []
     for n, port in enumerate(ports):
-        env = {**os.environ, "REDIS_URL": redis_url, "JWT_KEYS": str(keys_dir), "DATA_DIR": str(tmp_path),
+        env = {**os.environ, "REDIS_URL": redis_url, "JWT_KEYS": str(keys_dir), "DATA_DIR": str(tmp_path / f"data{n}"),
                "BCRYPT_COST": "4", "RATE_LIMIT_SIGNUP": "5/60", "PORT": str(port), "LOG_LEVEL": "WARNING"}
         env.pop("MONGO_URL", None)
         with (tmp_path / f"server{n}.log").open("w") as log:

@@ -20,7 +20,17 @@ from pathlib import Path
 
 import pytest
 from support.api import PASSWORD
-from support.processes import SERVER, alive, children_of, free_port, half_sent, read_all, server_environ
+from support.processes import (
+    SERVER,
+    alive,
+    children_of,
+    free_port,
+    half_sent,
+    read_all,
+    refuses_connections,
+    server_environ,
+    wait_for,
+)
 
 from runtime import serving
 from services.config import load_config
@@ -84,15 +94,6 @@ def served_by(client_port: int, server_port: int, pids: list[int]) -> int:
             except OSError:
                 continue
     raise AssertionError(f"no worker of {pids} holds socket {inode}")
-
-
-def wait_for(probe: object, within: float = 20.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if probe():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{probe} did not come true within {within} s")
 
 
 @pytest.fixture
@@ -174,12 +175,12 @@ def test_sigterm_stops_every_worker_and_the_shared_redis(pool: Pool) -> None:
 
 
 def test_sigterm_lets_a_worker_finish_the_request_it_is_reading(pool: Pool) -> None:
+    """Issue 12, item 19: no fixed waits. `half_sent` returns once a worker counts the request in flight, and the
+    port is watched until it refuses connections, however long a loaded machine takes to get there."""
     signup = json.dumps({"name": "Omar", "email": "omar@quazi.co", "password": PASSWORD}).encode()
     in_flight = half_sent(pool.port, "/signup", signup)
     pool.process.send_signal(signal.SIGTERM)
-    time.sleep(0.5)
-    with pytest.raises(ConnectionRefusedError):
-        http.client.HTTPConnection("127.0.0.1", pool.port, timeout=2).connect()
+    wait_for(lambda: refuses_connections(pool.port))
     in_flight.sendall(signup[10:])
     head, _, body = read_all(in_flight).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 OK"), head
@@ -192,7 +193,7 @@ def test_sigterm_lets_a_worker_finish_the_request_it_is_reading(pool: Pool) -> N
 def test_workers_serve_through_the_delay_and_a_second_sigterm_to_the_supervisor_ends_it(pool: Pool) -> None:
     workers = pool.workers()
     pool.process.send_signal(signal.SIGTERM)
-    time.sleep(0.5)
+    wait_for(lambda: pool.log.count("/readyz answers 503") == 2)  # each worker got it
     for _ in range(10):  # new connections, spread over both workers by the kernel
         assert pool.jwks_kids()[0] in workers
     connection = http.client.HTTPConnection("127.0.0.1", pool.port, timeout=5)
@@ -232,3 +233,58 @@ def test_metrics_from_any_worker_count_every_workers_requests(pool: Pool) -> Non
             if line.startswith("auth_http_request_duration_seconds_count{") and 'route="JwksHandler"' in line]
     assert len(jwks) == 1, text
     assert float(jwks[0].rsplit(" ", 1)[1]) == requests
+
+
+def redis_of(pool: Pool) -> int | None:
+    found = [pid for pid in children_of(pool.process.pid) if alive(pid) and is_redis(pid)]
+    return found[0] if len(found) == 1 else None
+
+
+def readiness_from_a_new_connection(port: int) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/readyz")
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_the_supervisor_starts_the_shared_redis_again_when_it_dies(pool: Pool) -> None:
+    """Issue 12, item 12, with `--processes N`: the supervisor owns the embedded redis-server and keeps it."""
+    first = redis_of(pool)
+    assert first is not None
+    subprocess.run(["kill", "-KILL", str(first)], check=True)
+    wait_for(lambda: redis_of(pool) not in (None, first))
+    wait_for(lambda: all(readiness_from_a_new_connection(pool.port) == 200 for _ in range(6)))
+    assert "redis-server started again" in pool.log
+    assert len(pool.workers()) == 2, "the workers were not restarted: they reconnected"
+    replacement = redis_of(pool)
+    assert replacement is not None
+    pool.process.kill()  # no clean-up runs: the kernel's parent-death signal must end the new one too
+    wait_for(lambda: not alive(replacement), within=10)
+
+
+def test_every_workers_healthz_fails_once_the_shared_redis_cannot_be_brought_back(pool: Pool) -> None:
+    redis = redis_of(pool)
+    assert redis is not None
+    os.kill(redis, signal.SIGSTOP)
+    (pool.folder / "data" / "redis" / "appendonly.aof").write_bytes(b"this is not a command\r\n")
+    os.kill(redis, signal.SIGKILL)
+    answered_by: set[int] = set()
+
+    def every_worker_says_it() -> bool:
+        connection = http.client.HTTPConnection("127.0.0.1", pool.port, timeout=5)
+        try:
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            body = json.loads(response.read())
+            assert connection.sock is not None
+            worker = served_by(connection.sock.getsockname()[1], pool.port, pool.workers())
+        finally:
+            connection.close()
+        if response.status == 503:
+            assert body["checks"] == {"redis-server": "gave-up"}, body
+            answered_by.add(worker)
+        return answered_by == set(pool.workers())
+
+    wait_for(every_worker_says_it, within=40)

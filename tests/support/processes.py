@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,15 @@ def alive(pid: int) -> bool:
         return False
 
 
+def wait_for(probe: Callable[[], object], within: float = 30.0) -> None:
+    """Poll `probe` until it holds; fail the test with what it was waiting for if `within` seconds pass first."""
+    deadline = time.monotonic() + within
+    while not probe():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{probe} did not come true within {within} s")
+        time.sleep(0.05)
+
+
 def wait_until_serving(server: Server, within: float = 30.0) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -124,11 +134,31 @@ def start_server(tmp_path: Path, **settings: str) -> Server:
 
 
 def half_sent(port: int, path: str, body: bytes) -> socket.socket:
+    """A POST whose headers and first 10 bytes of body the server has read: it returns once the server counts the
+    request in flight (waiting for that, not sleeping a guess, keeps it right on a loaded machine)."""
     client = socket.create_connection(("127.0.0.1", port), timeout=10)
     client.sendall(b"POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                    b"Content-Length: %d\r\n\r\n" % (path.encode(), len(body)) + body[:10])
-    time.sleep(0.5)
+    wait_for(lambda: requests_in_flight(port) >= 2)  # this one, and the scrape that asks
     return client
+
+
+def requests_in_flight(port: int) -> float:
+    """The server's `auth_http_requests_in_flight`, summed over its processes, the scrape itself included."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("auth_http_requests_in_flight "):
+                return float(line.split()[1])
+    return 0.0
+
+
+def refuses_connections(port: int) -> bool:
+    """Whether nothing listens on `port` any more."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
 
 
 def read_all(client: socket.socket) -> bytes:

@@ -6,9 +6,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
+from pymongo.errors import ConfigurationError as MongoConfigurationError
+from pymongo.uri_parser import parse_uri
+
 from services.config.setting import check, setting
+from services.config.values import ConfigError
 
 READ_PREFERENCES = ("primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest")
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
 
 
 @dataclass(frozen=True)
@@ -35,10 +40,16 @@ class StoreSettings:
                              "a cluster: `redis+cluster://host:port,host:port`; empty: start an embedded "
                              "redis-server.")
     redis_timeout_seconds: float = setting(1.0, "A Redis slower than this many seconds counts as down (503).")
-    data_dir: str = setting("data", "Where the embedded Redis keeps its files.")
+    data_dir: str = setting("data", "Where the server keeps its own files: the embedded Redis's data and, by "
+                            "default, the metrics. One server per folder: the first start locks it "
+                            "(`DATA_DIR/server.lock`), and a second one in the same folder exits 2 naming the first.")
     unavailable_retry_after: int = setting(5, "`Retry-After` seconds sent with 503 `auth/unavailable` (at least 1).")
 
     def __post_init__(self) -> None:
+        if self.redis_url:
+            _check_redis_url(self.redis_url)
+        if self.mongo_url:
+            _check_mongo_url(self.mongo_url)
         check(self.redis_timeout_seconds > 0, "REDIS_TIMEOUT_SECONDS", "must be positive")
         check(self.unavailable_retry_after >= 1, "UNAVAILABLE_RETRY_AFTER", "must be at least 1")
         concern = self.mongo_write_concern
@@ -64,6 +75,35 @@ class StoreSettings:
     @property
     def embedded_redis(self) -> bool:
         return not self.redis_url
+
+
+def _check_redis_url(url: str) -> None:
+    """What redis-py would refuse with a traceback at the first connection, refused here with one line."""
+    parts = urlsplit(url)
+    check(parts.scheme.lower() in REDIS_SCHEMES, "REDIS_URL",
+          f"must start with one of {', '.join(f'{scheme}://' for scheme in REDIS_SCHEMES)}")
+    if parts.scheme.lower() == "unix":
+        check(bool(parts.path), "REDIS_URL", "names no socket: write unix:///path/to/redis.sock")
+    elif "+cluster" not in parts.scheme.lower():  # a cluster's list of nodes is checked where it is split
+        try:
+            parts.port  # noqa: B018 (the property parses the port, and raises when it is no port)
+        except ValueError:
+            check(False, "REDIS_URL", "has a port that is not a number from 0 to 65535")
+
+
+def _check_mongo_url(url: str) -> None:
+    """The URL's form, as the driver parses it, without the DNS lookup a `mongodb+srv://` one would make."""
+    check(url.startswith(("mongodb://", "mongodb+srv://")), "MONGO_URL",
+          "must start with mongodb:// or mongodb+srv://")
+    if url.startswith("mongodb+srv://"):
+        host = urlsplit(url).netloc.rpartition("@")[2]
+        check(bool(host) and "," not in host and ":" not in host, "MONGO_URL",
+              "mongodb+srv:// names one host name, without a port")
+        return
+    try:
+        parse_uri(url)
+    except (MongoConfigurationError, ValueError) as exc:  # the driver's own words; they never repeat the password
+        raise ConfigError(f"setting MONGO_URL: {exc}") from None
 
 
 def _url_write_concern(mongo_url: str) -> str:
