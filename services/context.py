@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.tokens import Claims, IssuedToken
+from services.tokens import Assurance, Claims, IssuedToken
 from services.users import User
 
 
@@ -40,3 +40,8 @@ class Caller:
     @property
     def session_id(self) -> str:
         return self.claims.session_id
+
+    @property
+    def assurance(self) -> Assurance:
+        """How this session's holder proved who they are (`aal`, `amr`)."""
+        return self.claims.assurance

@@ -38,7 +38,7 @@ class RefreshRotation:
     async def _refresh(self, refresh_token: str | None, client: Client) -> TokenPair:
         caller = await self._authenticator.authenticate(refresh_token, "refresh_token")
         claims, user = caller.claims, caller.user
-        rotation, current_jti = await self._store.rotate(
+        rotation, current_jti, assurance = await self._store.rotate(
             user.uid, claims.session_id, claims.token_id, str(uuid.uuid4()), client.ip, client.user_agent)
         if rotation in (Rotation.REUSED, Rotation.MISSING):
             if rotation is Rotation.REUSED:
@@ -50,6 +50,6 @@ class RefreshRotation:
                            replayed=rotation is Rotation.REPLAYED)
         epoch = claims.epoch
         return TokenPair(
-            access=self._tokens.issue(user.uid, "access_token", epoch, claims.session_id),
+            access=self._tokens.issue(user.uid, "access_token", epoch, claims.session_id, assurance=assurance),
             refresh=self._tokens.issue(user.uid, "refresh_token", epoch, claims.session_id, token_id=current_jti),
         )

@@ -3,7 +3,9 @@
 Every key a script touches is one user's, `auth:{<uid>}:...`, so it runs in that user's Redis Cluster slot; the
 session keys a script reaches through the index are built from `ARGV` prefix + sid, in that same slot. A session
 record is JSON: `id`, `created_at`, `last_used_at` (seconds), `ip`, `user_agent`, `current` and `parent` (refresh
-token ids) and `rotated_at` (ms, when `current` became current). The index is a sorted set of sids by login time.
+token ids), `rotated_at` (ms, when `current` became current) and `aal` and `amr` (how the holder proved who they
+are: services/tokens/assurance.py; a record from before has neither). The index is a sorted set of sids by login
+time.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ return ended
 # The current token rotates; its parent hands back the current one (compatible: while it is the parent; strict:
 # within the interval after the rotation); anything else is a copy in someone else's hands and ends the session.
 # Every honoured refresh re-arms the idle TTL, never past the absolute end; a session past its end ends here too.
-# Returns {outcome, current jti}.
+# Returns {outcome, current jti, the session's aal and amr (JSON)}: a refresh keeps the session's level.
 ROTATE = """
 local raw = redis.call('GET', KEYS[1])
 if not raw then return {'missing', ''} end
@@ -71,7 +73,8 @@ elseif session.parent == ARGV[1] and (ARGV[9] ~= '1' or within_interval) then
 else
   return ends('reused')
 end
-if judge_only then return {outcome, session.current} end
+local assurance = {session.aal or '', cjson.encode(session.amr or {})}
+if judge_only then return {outcome, session.current, assurance[1], assurance[2]} end
 if outcome == 'rotated' then
   session.parent = session.current
   session.current = ARGV[2]
@@ -82,7 +85,24 @@ session.ip = ARGV[4]
 session.user_agent = ARGV[5]
 redis.call('SET', KEYS[1], cjson.encode(session), 'EX', ttl)
 redis.call('EXPIRE', KEYS[2], ARGV[12])
-return {outcome, session.current}
+return {outcome, session.current, assurance[1], assurance[2]}
+"""
+
+# KEYS: the session. ARGV: the new refresh token id, now (ms), aal, amr (JSON). A second factor raises the session's
+# level: the new refresh token becomes current and the one before is no parent (a copy taken before the second
+# factor, say on the device it is now proven on, must not refresh into tokens of the higher level). The TTL stays.
+# Returns 1, or 0 when the session has ended.
+ELEVATE = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local session = cjson.decode(raw)
+session.current = ARGV[1]
+session.parent = ''
+session.rotated_at = tonumber(ARGV[2])
+session.aal = ARGV[3]
+session.amr = cjson.decode(ARGV[4])
+redis.call('SET', KEYS[1], cjson.encode(session), 'KEEPTTL')
+return 1
 """
 
 # KEYS: the index. ARGV: the session key prefix. Ends every session the index lists, and the index, in one step:

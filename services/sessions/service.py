@@ -15,8 +15,10 @@ from services.operations import AuditLog
 from services.outcomes import SESSION_NOT_FOUND, TOKEN_REVOKED, AuthError
 from services.sessions.epochs import TokenEpochs
 from services.sessions.store import Session, SessionStore
-from services.tokens import TokenService
+from services.tokens import PASSWORD, Assurance, TokenService
 from services.users import User, UserStore
+
+PASSWORD_LOGIN = Assurance.single(PASSWORD)
 
 
 class SessionService:
@@ -28,21 +30,39 @@ class SessionService:
         self._tokens = tokens
         self._audit = audit
 
-    async def start(self, user: User, fresh: bool, client: Client) -> tuple[TokenPair, Session]:
-        """A new session for `user`, and the first token pair bound to it (a login of any kind).
+    async def start(self, user: User, fresh: bool, client: Client,
+                    assurance: Assurance = PASSWORD_LOGIN) -> tuple[TokenPair, Session]:
+        """A new session for `user`, and the first token pair bound to it (a login of any kind: `assurance` says
+        how the user proved who they are; the session keeps it for its refreshes).
 
         The tokens are signed first: a login refused for want of a signing key leaves no session behind. A login
         past `SESSION_MAX_PER_USER` ends the user's oldest sessions in the same step."""
         epoch = await self._current_epoch(user)
         sid, refresh_jti = uuid.uuid4().hex, str(uuid.uuid4())
-        pair = TokenPair(
-            access=self._tokens.issue(user.uid, "access_token", epoch, sid, fresh=fresh),
-            refresh=self._tokens.issue(user.uid, "refresh_token", epoch, sid, token_id=refresh_jti),
-        )
-        created = await self._store.create(user.uid, sid, refresh_jti, client.ip, client.user_agent)
+        pair = self._pair(user.uid, epoch, sid, refresh_jti, fresh, assurance)
+        created = await self._store.create(user.uid, sid, refresh_jti, client.ip, client.user_agent, assurance)
         for ended in created.ended:
             self._audit.record("session.evicted", uid=user.uid, sid=ended, ip=client.ip, by=sid)
         return pair, created.session
+
+    async def elevate(self, caller: Caller, assurance: Assurance, client: Client) -> TokenPair:
+        """Raise the caller's own session to `assurance` (a second factor proven in it) and hand out tokens of that
+        level; the session's refresh token from before stops working (services/sessions/scripts.py ELEVATE)."""
+        refresh_jti = str(uuid.uuid4())
+        pair = self._pair(caller.uid, caller.claims.epoch, caller.session_id, refresh_jti, caller.claims.fresh,
+                          assurance)
+        if not await self._store.elevate(caller.uid, caller.session_id, refresh_jti, assurance):
+            raise AuthError(TOKEN_REVOKED)
+        self._audit.record("session.elevated", uid=caller.uid, sid=caller.session_id, ip=client.ip,
+                           aal=assurance.aal, amr=list(assurance.amr))
+        return pair
+
+    def _pair(self, uid: str, epoch: int, sid: str, refresh_jti: str, fresh: bool,
+              assurance: Assurance) -> TokenPair:
+        return TokenPair(
+            access=self._tokens.issue(uid, "access_token", epoch, sid, fresh=fresh, assurance=assurance),
+            refresh=self._tokens.issue(uid, "refresh_token", epoch, sid, token_id=refresh_jti),
+        )
 
     async def list(self, uid: str) -> list[Session]:
         return await self._store.list(uid)

@@ -31,6 +31,7 @@ from services.infra import redis_guarded
 from services.sessions import scripts
 from services.sessions.epochs import TokenEpochs
 from services.sessions.policy import ReuseMode, SessionPolicy
+from services.tokens import Assurance
 
 
 class Rotation(Enum):
@@ -76,6 +77,7 @@ class SessionStore:
         self._create = redis.register_script(scripts.CREATE)
         self._rotate = redis.register_script(scripts.ROTATE)
         self._revoke_all = redis.register_script(scripts.REVOKE_ALL)
+        self._elevate = redis.register_script(scripts.ELEVATE)
 
     @staticmethod
     def key(uid: str, sid: str) -> str:
@@ -85,11 +87,13 @@ class SessionStore:
     def index_key(uid: str) -> str:
         return f"auth:{{{uid}}}:sessions"
 
-    async def create(self, uid: str, sid: str, refresh_jti: str, ip: str, user_agent: str) -> Created:
+    async def create(self, uid: str, sid: str, refresh_jti: str, ip: str, user_agent: str,
+                     assurance: Assurance) -> Created:
         now_ms = int(time.time() * 1000)
         now = now_ms // 1000
         session = Session(id=sid, created_at=now, last_used_at=now, ip=ip, user_agent=user_agent[:512])
-        record = {**session.__dict__, "current": refresh_jti, "parent": "", "rotated_at": now_ms}
+        record = {**session.__dict__, "current": refresh_jti, "parent": "", "rotated_at": now_ms,
+                  "aal": assurance.aal, "amr": list(assurance.amr)}
         ended = await self._guard(self._create(
             keys=[self.key(uid, sid), self.index_key(uid)],
             args=[sid, json.dumps(record), now_ms, self._policy.longest_ttl, self._policy.max_per_user,
@@ -103,28 +107,39 @@ class SessionStore:
         return TokenState(epoch=int(epoch) if epoch is not None else None, session_alive=session is not None)
 
     async def rotate(self, uid: str, sid: str, presented_jti: str, new_jti: str, ip: str,
-                     user_agent: str) -> tuple[Rotation, str]:
-        """Atomically decide what a presented refresh token means; returns the outcome and the current jti."""
+                     user_agent: str) -> tuple[Rotation, str, Assurance]:
+        """Atomically decide what a presented refresh token means; returns the outcome, the current jti and the
+        session's assurance (what the tokens it hands out carry)."""
         return await self._judge(uid, sid, presented_jti, new_jti, ip, user_agent[:512], judge_only=False)
+
+    async def elevate(self, uid: str, sid: str, new_refresh_jti: str, assurance: Assurance) -> bool:
+        """Give the session `assurance` (a second factor was proven in it) and a new current refresh token, the one
+        before no longer honoured; False when the session has ended."""
+        return bool(await self._guard(self._elevate(
+            keys=[self.key(uid, sid)],
+            args=[new_refresh_jti, int(time.time() * 1000), assurance.aal, json.dumps(list(assurance.amr))])))
 
     async def accepts(self, uid: str, sid: str, refresh_jti: str) -> bool:
         """Whether the session would still honour this refresh token (the rotation's own rule, nothing written).
 
         A refresh token the session would no longer honour is a copy the owner no longer holds; it must not vouch
         for anyone."""
-        rotation, _ = await self._judge(uid, sid, refresh_jti, "", "", "", judge_only=True)
+        rotation, _, _ = await self._judge(uid, sid, refresh_jti, "", "", "", judge_only=True)
         return rotation in (Rotation.ROTATED, Rotation.REPLAYED)
 
     async def _judge(self, uid: str, sid: str, presented_jti: str, new_jti: str, ip: str, user_agent: str,
-                     judge_only: bool) -> tuple[Rotation, str]:
+                     judge_only: bool) -> tuple[Rotation, str, Assurance]:
         policy = self._policy
-        outcome, current = await self._guard(self._rotate(
+        outcome, current, *assurance = await self._guard(self._rotate(
             keys=[self.key(uid, sid), self.index_key(uid)],
             args=[presented_jti, new_jti, int(time.time() * 1000), ip, user_agent, policy.idle_ttl, sid,
                   policy.max_lifetime, int(policy.reuse is ReuseMode.STRICT), policy.reuse_interval * 1000,
                   int(judge_only), policy.longest_ttl],
         ))
-        return Rotation(outcome), current
+        level, methods = assurance or ("", "[]")
+        amr = json.loads(methods) or []  # Lua's cjson writes an empty list as {}
+        # A record from before assurance existed has neither: aal1, methods unknown.
+        return Rotation(outcome), current, Assurance.parsed(level or None, amr if level else None) or Assurance()
 
     async def list(self, uid: str) -> list[Session]:
         sids = await self._guard(self._redis.zrange(self.index_key(uid), 0, -1))

@@ -40,6 +40,7 @@ from services.outcomes import (
 from services.sessions import SessionService
 from services.social.identities import IdentityStore, LinkedIdentity
 from services.social.provider import ProviderIdentity
+from services.tokens import FEDERATED, Assurance
 from services.users import User, UserStore, clean_name, deliverable, normalize_email, placeholder_address
 
 
@@ -62,7 +63,7 @@ class SocialAccounts:
         async with self._locks.hold(_identity_ref(vouched), "sign-in"):
             user = await self._user_for(vouched, client)
         self._refuse_disabled(user, client, vouched.provider)
-        tokens, session = await self._sessions.start(user, fresh, client)
+        tokens, session = await self._sessions.start(user, fresh, client, Assurance.single(FEDERATED))
         self._audit.record("login.ok", uid=user.uid, sid=session.id, ip=client.ip, fresh=fresh,
                            provider=vouched.provider)
         return user, tokens

@@ -13,12 +13,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import jwt
 
 from services.outcomes import TOKEN_EXPIRED, TOKEN_INVALID, TOKEN_MISSING, AuthError
+from services.tokens.assurance import Assurance
 from services.tokens.keyfiles import LoadedKey
 from services.tokens.keyring import KeyRing
 
@@ -26,6 +28,8 @@ TokenType = Literal["access_token", "refresh_token"]
 HEADER_TYPES: dict[str, str] = {"access_token": "at+jwt", "refresh_token": "rt+jwt"}
 MAX_TOKEN_BYTES = 8192
 _REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]
+# What `extra_claims` may never set: the registered claims (RFC 7519 §4.1) and every claim a check of ours reads.
+RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "epoch", "data", "aal", "amr"})
 
 
 class NoSigningKey(RuntimeError):
@@ -45,6 +49,7 @@ class Claims:
     issued_at: int
     token_id: str
     key_id: str
+    assurance: Assurance = field(default_factory=Assurance)
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,10 @@ class TokenService:
         self._jwt = jwt.PyJWT()
 
     def issue(self, subject: str, token_type: TokenType, epoch: int, session_id: str, fresh: bool = False,
-              token_id: str | None = None) -> IssuedToken:
+              token_id: str | None = None, *, assurance: Assurance | None = None,
+              extra_claims: Mapping[str, Any] | None = None) -> IssuedToken:
+        """`assurance` goes into access tokens as `aal` and `amr` (refresh tokens leave it to their session's record);
+        `extra_claims` adds claims of other features (never one of RESERVED_CLAIMS: ValueError)."""
         key = self._keyring.signing_key
         if key is None or key.private_key is None:
             raise NoSigningKey("no signing key in the key ring")
@@ -82,6 +90,13 @@ class TokenService:
             "epoch": epoch,
             "data": {"type": token_type, "fresh": fresh},
         }
+        if token_type == "access_token" and assurance is not None:  # noqa: S105 (a token kind, not a secret)
+            payload["aal"], payload["amr"] = assurance.aal, list(assurance.amr)
+        if extra_claims:
+            clash = RESERVED_CLAIMS & extra_claims.keys()
+            if clash:
+                raise ValueError(f"extra claims may not set {sorted(clash)}")
+            payload.update(extra_claims)
         headers = {"kid": key.kid, "typ": HEADER_TYPES[token_type]}
         token = jwt.encode(payload, key.private_key, algorithm=key.alg, headers=headers)  # type: ignore[arg-type]
         return IssuedToken(token=token, expires_at=expires_at)
@@ -158,12 +173,14 @@ def _claims_from(payload: dict[str, Any], kid: str) -> Claims:
     # PyJWT accepts any `int()`-able time ("123", 1e30); we only ever issue JSON integers.
     if not all(type(payload[name]) is int for name in ("exp", "iat", "nbf")):
         raise AuthError(TOKEN_INVALID)
+    assurance = Assurance.parsed(payload.get("aal"), payload.get("amr"))
     if not (isinstance(data, dict) and data.get("type") in HEADER_TYPES and _is_id(sub) and _is_id(jti)
-            and _is_id(sid) and type(epoch) is int and isinstance(data.get("fresh", False), bool)):
+            and _is_id(sid) and type(epoch) is int and isinstance(data.get("fresh", False), bool)
+            and assurance is not None):
         raise AuthError(TOKEN_INVALID)
     return Claims(subject=sub, token_type=data["type"], fresh=data.get("fresh", False), epoch=epoch,
                   session_id=sid, expires_at=int(payload["exp"]), issued_at=int(payload["iat"]), token_id=jti,
-                  key_id=kid)
+                  key_id=kid, assurance=assurance)
 
 
 def _is_id(value: object) -> bool:

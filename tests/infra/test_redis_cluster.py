@@ -25,7 +25,7 @@ from services.infra.backends import check_redis_mode, cluster_seeds, redis_clien
 from services.limits import LoginFailures
 from services.limits.limiter import subject_key
 from services.sessions import SessionPolicy, SessionStore, TokenEpochs
-from services.tokens import ActionTokenStore
+from services.tokens import ActionTokenStore, Assurance
 
 
 def slots(*keys: str) -> set[int]:
@@ -132,7 +132,7 @@ async def all_keys(client: Any) -> set[str]:
 async def test_revoke_everyone_reaches_every_primary(cluster: Any) -> None:
     store, uids = SessionStore(cluster, SessionPolicy(refresh_lifetime=60)), [str(uuid.uuid4()) for _ in range(12)]
     for uid in uids:
-        await store.create(uid, uuid.uuid4().hex, "jti", "203.0.113.7", "test")
+        await store.create(uid, uuid.uuid4().hex, "jti", "203.0.113.7", "test", Assurance.single("pwd"))
         await cluster.set(TokenEpochs.key(uid), 1)
     nodes = {cluster.get_node_from_key(SessionStore.index_key(uid)).name for uid in uids}
     assert len(nodes) == 3  # 12 random users land on all three primaries (1 in ~30 000 runs would not)
@@ -144,7 +144,7 @@ async def test_revoke_everyone_reaches_every_primary(cluster: Any) -> None:
 async def test_forget_user_deletes_that_users_keys_only(cluster: Any) -> None:
     store, gone, kept = SessionStore(cluster, SessionPolicy(refresh_lifetime=60)), str(uuid.uuid4()), str(uuid.uuid4())
     for uid in (gone, kept):
-        await store.create(uid, uuid.uuid4().hex, "jti", "203.0.113.7", "test")
+        await store.create(uid, uuid.uuid4().hex, "jti", "203.0.113.7", "test", Assurance.single("pwd"))
         await cluster.set(TokenEpochs.key(uid), 1)
         await cluster.hset(ActionTokenStore.key(uid, "reset"), "hash", "x")
     await store.forget_user(gone)
