@@ -166,6 +166,27 @@ INVALID_STATE = Outcome(400, "auth/invalid-state",
 IDENTITY_LINKED = Outcome(200, "auth/identity-linked", "The provider account is now linked to yours.")
 IDENTITY_UNLINKED = Outcome(200, "auth/identity-unlinked", "The provider account is no longer linked to yours.")
 
+# Metadata (user_metadata is the user's own; app_metadata only admins set).
+CHANGED_USER_METADATA = Outcome(200, "auth/changed-user-metadata", "Successfully changed your user_metadata!")
+INVALID_METADATA = Outcome(400, "auth/invalid-metadata", "Metadata must be a JSON object of at most 4 KB.")
+
+# The admin API (Authorization: Bearer pja_...).
+ADMIN_KEY_REQUIRED = Outcome(401, "auth/admin-key-required",
+                             "This address needs an admin key: Authorization: Bearer pja_...")
+INSUFFICIENT_SCOPE = Outcome(403, "auth/insufficient-scope", "This admin key does not have the scope this needs.")
+USER_NOT_FOUND = Outcome(404, "auth/user-not-found", "There is no user with that id.")
+INVALID_CURSOR = Outcome(400, "auth/invalid-cursor", "That cursor is not one this server handed out.")
+USER_CREATED = Outcome(201, "auth/user-created", "The user has been created.")
+USER_UPDATED = Outcome(200, "auth/user-updated", "The user has been changed.")
+USER_DELETED = Outcome(200, "auth/user-deleted", "The user and everything stored with it are deleted.")
+SESSIONS_ENDED = Outcome(200, "auth/sessions-ended", "Every session of the user has ended.")
+USERS_IMPORTED = Outcome(200, "auth/users-imported", "The import is done; the report says what became of each line.")
+INVALID_IMPORT = Outcome(400, "auth/invalid-import", "Send the users as JSON lines: one JSON object per line.")
+
+# Auth hooks (HOOKS).
+SIGNUP_REJECTED = Outcome(403, "auth/signup-rejected", "This sign-up was not accepted.")
+HOOK_FAILED = Outcome(503, "auth/hook-failed", "A service this server consults did not answer; please retry shortly.")
+
 # Protocol and server.
 NOT_FOUND = Outcome(404, "auth/not-found", "There is nothing at this address.")
 METHOD_NOT_ALLOWED = Outcome(405, "auth/method-not-allowed", "This address does not accept that method.")

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from services.config.hooks import HookConfig
 from services.config.providers import ProviderConfig
 from services.config.setting import example_of, help_of, is_secret
 from services.config.settings import sections
@@ -152,7 +153,7 @@ def _comment(text: str) -> list[str]:
 def _yaml_value(value: Any, hint: Any) -> str:
     if isinstance(value, tuple):
         if not value:
-            return " {}" if ProviderConfig in typing.get_args(hint) else " []"
+            return " {}" if {ProviderConfig, HookConfig} & set(typing.get_args(hint)) else " []"
         return "".join(f"\n  - {_yaml_scalar(item)}" for item in value)
     return f" {_yaml_scalar(value)}"
 

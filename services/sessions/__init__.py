@@ -2,6 +2,7 @@
 user's epoch; refresh-token rotation with reuse detection; how long sessions live and how many a user holds;
 logging out here, everywhere, or everyone."""
 
+from services.sessions.access import APP_METADATA_CLAIM, AccessTokens, ClaimsHook
 from services.sessions.authenticator import Authenticator
 from services.sessions.epochs import TokenEpochs
 from services.sessions.policy import ReuseMode, SessionPolicy
@@ -9,5 +10,6 @@ from services.sessions.refresh import RefreshRotation
 from services.sessions.service import SessionService
 from services.sessions.store import Created, Rotation, Session, SessionStore, TokenState
 
-__all__ = ["Authenticator", "Created", "RefreshRotation", "ReuseMode", "Rotation", "Session", "SessionPolicy",
-           "SessionService", "SessionStore", "TokenEpochs", "TokenState"]
+__all__ = ["APP_METADATA_CLAIM", "AccessTokens", "Authenticator", "ClaimsHook", "Created", "RefreshRotation",
+           "ReuseMode", "Rotation", "Session", "SessionPolicy", "SessionService", "SessionStore", "TokenEpochs",
+           "TokenState"]

@@ -9,6 +9,7 @@ from services.context import Client, TokenPair
 from services.limits import Throttle
 from services.operations import NO_OBSERVER, AuditLog, Observer
 from services.outcomes import TOKEN_REVOKED, AuthError
+from services.sessions.access import AccessTokens
 from services.sessions.authenticator import Authenticator
 from services.sessions.store import Rotation, SessionStore
 from services.tokens import TokenService
@@ -18,8 +19,10 @@ log = logging.getLogger("auth.sessions")
 
 class RefreshRotation:
     def __init__(self, *, authenticator: Authenticator, store: SessionStore, tokens: TokenService,
-                 throttle: Throttle, audit: AuditLog, observer: Observer = NO_OBSERVER) -> None:
+                 throttle: Throttle, audit: AuditLog, observer: Observer = NO_OBSERVER,
+                 access: AccessTokens | None = None) -> None:
         self._authenticator = authenticator
+        self._access = access or AccessTokens(tokens=tokens)
         self._store = store
         self._tokens = tokens
         self._throttle = throttle
@@ -50,6 +53,6 @@ class RefreshRotation:
                            replayed=rotation is Rotation.REPLAYED)
         epoch = claims.epoch
         return TokenPair(
-            access=self._tokens.issue(user.uid, "access_token", epoch, claims.session_id, assurance=assurance),
+            access=await self._access.issue(user, epoch, claims.session_id, assurance=assurance),
             refresh=self._tokens.issue(user.uid, "refresh_token", epoch, claims.session_id, token_id=current_jti),
         )

@@ -13,6 +13,7 @@ from typing import Any
 from services.context import Caller, Client, TokenPair
 from services.operations import AuditLog
 from services.outcomes import SESSION_NOT_FOUND, TOKEN_REVOKED, AuthError
+from services.sessions.access import AccessTokens
 from services.sessions.epochs import TokenEpochs
 from services.sessions.store import Session, SessionStore
 from services.tokens import PASSWORD, Assurance, TokenService
@@ -23,8 +24,9 @@ PASSWORD_LOGIN = Assurance.single(PASSWORD)
 
 class SessionService:
     def __init__(self, *, users: UserStore, store: SessionStore, epochs: TokenEpochs, tokens: TokenService,
-                 audit: AuditLog) -> None:
+                 audit: AuditLog, access: AccessTokens | None = None) -> None:
         self._users = users
+        self._access = access or AccessTokens(tokens=tokens)
         self._store = store
         self._epochs = epochs
         self._tokens = tokens
@@ -39,7 +41,7 @@ class SessionService:
         past `SESSION_MAX_PER_USER` ends the user's oldest sessions in the same step."""
         epoch = await self._current_epoch(user)
         sid, refresh_jti = uuid.uuid4().hex, str(uuid.uuid4())
-        pair = self._pair(user.uid, epoch, sid, refresh_jti, fresh, assurance)
+        pair = await self._pair(user, epoch, sid, refresh_jti, fresh, assurance)
         created = await self._store.create(user.uid, sid, refresh_jti, client.ip, client.user_agent, assurance)
         for ended in created.ended:
             self._audit.record("session.evicted", uid=user.uid, sid=ended, ip=client.ip, by=sid)
@@ -49,19 +51,19 @@ class SessionService:
         """Raise the caller's own session to `assurance` (a second factor proven in it) and hand out tokens of that
         level; the session's refresh token from before stops working (services/sessions/scripts.py ELEVATE)."""
         refresh_jti = str(uuid.uuid4())
-        pair = self._pair(caller.uid, caller.claims.epoch, caller.session_id, refresh_jti, caller.claims.fresh,
-                          assurance)
+        pair = await self._pair(caller.user, caller.claims.epoch, caller.session_id, refresh_jti, caller.claims.fresh,
+                                assurance)
         if not await self._store.elevate(caller.uid, caller.session_id, refresh_jti, assurance):
             raise AuthError(TOKEN_REVOKED)
         self._audit.record("session.elevated", uid=caller.uid, sid=caller.session_id, ip=client.ip,
                            aal=assurance.aal, amr=list(assurance.amr))
         return pair
 
-    def _pair(self, uid: str, epoch: int, sid: str, refresh_jti: str, fresh: bool,
-              assurance: Assurance) -> TokenPair:
+    async def _pair(self, user: User, epoch: int, sid: str, refresh_jti: str, fresh: bool,
+                    assurance: Assurance) -> TokenPair:
         return TokenPair(
-            access=self._tokens.issue(uid, "access_token", epoch, sid, fresh=fresh, assurance=assurance),
-            refresh=self._tokens.issue(uid, "refresh_token", epoch, sid, token_id=refresh_jti),
+            access=await self._access.issue(user, epoch, sid, fresh=fresh, assurance=assurance),
+            refresh=self._tokens.issue(user.uid, "refresh_token", epoch, sid, token_id=refresh_jti),
         )
 
     async def list(self, uid: str) -> list[Session]:

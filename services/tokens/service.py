@@ -77,13 +77,18 @@ class TokenService:
               extra_claims: Mapping[str, Any] | None = None) -> IssuedToken:
         """`assurance` goes into access tokens as `aal` and `amr` (refresh tokens leave it to their session's record);
         `extra_claims` adds claims of other features (never one of RESERVED_CLAIMS: ValueError)."""
-        key = self._keyring.signing_key
-        if key is None or key.private_key is None:
+        return self.sign(self.claims(subject, token_type, epoch, session_id, fresh, token_id, assurance=assurance,
+                                     extra_claims=extra_claims))
+
+    def claims(self, subject: str, token_type: TokenType, epoch: int, session_id: str, fresh: bool = False,
+               token_id: str | None = None, *, assurance: Assurance | None = None,
+               extra_claims: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The payload `issue` signs: what a custom_access_token hook is shown before `sign` (services/hooks/)."""
+        if self._keyring.signing_key is None:
             raise NoSigningKey("no signing key in the key ring")
         now = int(time.time())
-        expires_at = now + self._lifetimes[token_type]
         payload: dict[str, Any] = {
-            "iat": now, "nbf": now, "exp": expires_at,
+            "iat": now, "nbf": now, "exp": now + self._lifetimes[token_type],
             "iss": self._issuer, "aud": self._audience, "sub": subject,
             "jti": token_id or str(uuid.uuid4()),
             "sid": session_id,
@@ -97,9 +102,16 @@ class TokenService:
             if clash:
                 raise ValueError(f"extra claims may not set {sorted(clash)}")
             payload.update(extra_claims)
-        headers = {"kid": key.kid, "typ": HEADER_TYPES[token_type]}
+        return payload
+
+    def sign(self, payload: dict[str, Any]) -> IssuedToken:
+        """Sign a payload made by `claims` (its `data.type` says which kind of token it is)."""
+        key = self._keyring.signing_key
+        if key is None or key.private_key is None:
+            raise NoSigningKey("no signing key in the key ring")
+        headers = {"kid": key.kid, "typ": HEADER_TYPES[payload["data"]["type"]]}
         token = jwt.encode(payload, key.private_key, algorithm=key.alg, headers=headers)  # type: ignore[arg-type]
-        return IssuedToken(token=token, expires_at=expires_at)
+        return IssuedToken(token=token, expires_at=payload["exp"])
 
     def verify(self, token: str | None, expected_type: TokenType) -> Claims:
         """Check everything a token can be checked for without a store; raise AuthError otherwise."""

@@ -70,6 +70,10 @@ class User:
     # Written before the sign-up's verification mail is queued, cleared after: set, a fault cut the sign-up short
     # and its retry (the same password) may finish it (services/accounts/service.py).
     signup_pending: bool = False
+    # Set by admins only (roles, plans: a claim of every new access token) and by the user (preferences), each a
+    # JSON object; None while never set, so answers of accounts without them stay as they were.
+    app_metadata: dict[str, Any] | None = None
+    user_metadata: dict[str, Any] | None = None
 
     @property
     def has_password(self) -> bool:
@@ -89,4 +93,5 @@ class User:
                    updated_at=doc["updated_at"], token_epoch=doc.get("token_epoch", 0),
                    picture=doc.get("picture"), disabled=doc.get("disabled", False),
                    email_change=PendingEmailChange.from_document(doc.get("email_change")),
-                   signup_pending=doc.get("signup_pending", False))
+                   signup_pending=doc.get("signup_pending", False), app_metadata=doc.get("app_metadata") or None,
+                   user_metadata=doc.get("user_metadata") or None)

@@ -6,7 +6,7 @@ reads in the address, services/users/fields.py: unique too, so a lookalike addre
 `name`, `password_hash`, `email_verified`, `created_at`/`updated_at` (unix seconds), `token_epoch`, the
 durable copy of the revocation counter that Redis serves on the hot path, `picture` (the storage key of
 the profile picture, or null), `disabled`, `email_change` (a PendingEmailChange, or null) and `signup_pending`
-(a sign-up not finished yet). Every query
+(a sign-up not finished yet), `app_metadata` and `user_metadata` (JSON objects, absent until set). Every query
 is built here from typed values; nothing from a request body reaches a filter as an operator.
 """
 
@@ -23,8 +23,10 @@ from pymongo.errors import DuplicateKeyError
 
 from services.infra import Index, IndexBuild, mongo_guarded, mongo_outages
 from services.outcomes import EMAIL_IN_USE, AuthError
+from services.users.admission import OpenSignups, SignupAttempt, SignupGate, SignupMethod
 from services.users.fields import email_key
 from services.users.models import ConfirmingAddress, PendingEmailChange, User
+from services.users.pages import PageRequest, page_filter
 
 log = logging.getLogger("auth.users")
 # Stored fields that never leave the server, not even in the user's own data export.
@@ -32,14 +34,18 @@ PRIVATE_FIELDS = frozenset({"password_hash"})
 # `email_key` is sparse: users stored by an earlier version have none until the backfill below gives them one.
 INDEXES = (Index((("email", 1),), "email_unique", unique=True),
            Index((("email_key", 1),), "email_key_unique", unique=True, sparse=True),
-           Index((("picture", 1),), "picture", sparse=True))
+           Index((("picture", 1),), "picture", sparse=True),
+           # The admin API's pages: keyset pagination in (created_at, _id) order (services/users/pages.py).
+           Index((("created_at", 1), ("_id", 1)), "created_at_id"))
 
 
 class UserStore:
     """The MongoDB collection behind `User`; works the same on MongoDB and on the in-memory store."""
 
-    def __init__(self, database: Any, indexes: IndexBuild, collection: str = "users") -> None:
+    def __init__(self, database: Any, indexes: IndexBuild, collection: str = "users",
+                 gate: SignupGate | None = None) -> None:
         self._users = database[collection]
+        self._gate = gate or OpenSignups()
         self._indexes = indexes  # writes wait for the unique indexes (services/infra/index_build.py)
         indexes.declare(self._users, *INDEXES, then=self._backfill_email_keys)
 
@@ -55,22 +61,52 @@ class UserStore:
                 log.warning("user %s has an address that looks like another user's; it keeps no email_key",
                             doc["_id"])
 
-    @mongo_guarded
     async def create(self, email: str, name: str, password_hash: str, email_verified: bool = False,
-                     signup_pending: bool = False) -> User:
+                     signup_pending: bool = False, *, method: SignupMethod = "password", provider: str | None = None,
+                     app_metadata: dict[str, Any] | None = None,
+                     user_metadata: dict[str, Any] | None = None) -> User:
         """An empty `password_hash` is an account without a password (made by a social sign-in); `signup_pending`
-        marks a sign-up whose last steps are still to come."""
+        marks a sign-up whose last steps are still to come. Every sign-up passes the gate first (the
+        `before_signup` hook, services/users/admission.py): a refusal writes nothing."""
+        await self._gate.admit(SignupAttempt(email=email, name=name, method=method, email_verified=email_verified,
+                                             provider=provider, app_metadata=app_metadata))
         now = int(time.time())
         doc = {"_id": str(uuid.uuid4()), "email": email, "email_key": email_key(email), "name": name,
                "password_hash": password_hash, "email_verified": email_verified, "created_at": now,
                "updated_at": now, "token_epoch": 0, "picture": None, "disabled": False, "email_change": None,
-               **({"signup_pending": True} if signup_pending else {})}
+               **({"signup_pending": True} if signup_pending else {}),
+               **({"app_metadata": app_metadata} if app_metadata else {}),
+               **({"user_metadata": user_metadata} if user_metadata else {})}
+        if not await self._insert(doc):
+            raise AuthError(EMAIL_IN_USE)
+        return User.from_document(doc)
+
+    async def create_imported(self, email: str, name: str, password_hash: str, email_verified: bool,
+                              created_at: int, app_metadata: dict[str, Any] | None) -> User | None:
+        """A user moved in from another system (services/imports/), with the hash and creation time it had there;
+        None when the address is taken (an import is idempotent by address). No sign-up gate: the account
+        exists already, elsewhere."""
+        doc = {"_id": str(uuid.uuid4()), "email": email, "email_key": email_key(email), "name": name,
+               "password_hash": password_hash, "email_verified": email_verified, "created_at": int(created_at),
+               "updated_at": int(time.time()), "token_epoch": 0, "picture": None, "disabled": False,
+               "email_change": None, **({"app_metadata": app_metadata} if app_metadata else {})}
+        return User.from_document(doc) if await self._insert(doc) else None
+
+    @mongo_guarded
+    async def _insert(self, doc: dict[str, Any]) -> bool:
+        """One new user document, in one write; False when its address (or one that looks the same) is taken."""
         await self._indexes.required()
         try:
             await self._users.insert_one(doc)
         except DuplicateKeyError:
-            raise AuthError(EMAIL_IN_USE) from None
-        return User.from_document(doc)
+            return False
+        return True
+
+    @mongo_guarded
+    async def page(self, request: PageRequest) -> list[User]:
+        """One page of users in (created_at, _id) order, after the request's cursor (services/users/pages.py)."""
+        cursor = self._users.find(page_filter(request)).sort([("created_at", 1), ("_id", 1)]).limit(request.limit)
+        return [User.from_document(doc) async for doc in cursor]
 
     @mongo_guarded
     async def find_by_email(self, email: str) -> User | None:

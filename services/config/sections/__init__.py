@@ -5,6 +5,8 @@
 """
 
 from services.config.sections.accounts import AccountSettings
+from services.config.sections.admin import AdminSettings
+from services.config.sections.hooks import HookSettings
 from services.config.sections.limits import LimitSettings
 from services.config.sections.mail import MailSettings
 from services.config.sections.operations import PRIVATE_NETWORKS, OperationSettings
@@ -15,5 +17,5 @@ from services.config.sections.stores import StoreSettings
 from services.config.sections.tokens import SIGNING_ALGORITHMS, TokenSettings
 
 __all__ = ["MAX_PRESIGN_SECONDS", "PILLOW_BOMB_PIXELS", "PRIVATE_NETWORKS", "SIGNING_ALGORITHMS", "AccountSettings",
-           "LimitSettings", "MailSettings", "OperationSettings", "PictureSettings", "ServerSettings",
-           "SocialSettings", "StoreSettings", "TokenSettings"]
+           "AdminSettings", "HookSettings", "LimitSettings", "MailSettings", "OperationSettings", "PictureSettings",
+           "ServerSettings", "SocialSettings", "StoreSettings", "TokenSettings"]
