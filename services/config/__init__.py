@@ -7,6 +7,7 @@ structures of their own; `urls.py` is the one normal form of a URL that settings
 `docs.py` writes `config.yaml` and `docs/configuration.md` from the help text (`python -m services.config.docs`).
 """
 
+from services.config.hooks import HOOK_NAMES, WEBHOOK_EVENTS, HookConfig, WebhookConfig
 from services.config.networks import Network, parse_networks
 from services.config.providers import PROVIDER_NAME, ProviderConfig, load_signing_key, parse_providers
 from services.config.sections import MAX_PRESIGN_SECONDS, PILLOW_BOMB_PIXELS, PRIVATE_NETWORKS, SIGNING_ALGORITHMS
@@ -14,6 +15,26 @@ from services.config.settings import Config, load_config, sections, setting_name
 from services.config.urls import normalized_url
 from services.config.values import ConfigError, Rate
 
-__all__ = ["MAX_PRESIGN_SECONDS", "PILLOW_BOMB_PIXELS", "PRIVATE_NETWORKS", "PROVIDER_NAME", "SIGNING_ALGORITHMS",
-           "Config", "ConfigError", "Network", "ProviderConfig", "Rate", "load_config", "load_signing_key",
-           "normalized_url", "parse_networks", "parse_providers", "sections", "setting_names"]
+__all__ = [
+           "HOOK_NAMES",
+           "MAX_PRESIGN_SECONDS",
+           "PILLOW_BOMB_PIXELS",
+           "PRIVATE_NETWORKS",
+           "PROVIDER_NAME",
+           "SIGNING_ALGORITHMS",
+           "WEBHOOK_EVENTS",
+           "Config",
+           "ConfigError",
+           "HookConfig",
+           "Network",
+           "ProviderConfig",
+           "Rate",
+           "WebhookConfig",
+           "load_config",
+           "load_signing_key",
+           "normalized_url",
+           "parse_networks",
+           "parse_providers",
+           "sections",
+           "setting_names",
+]

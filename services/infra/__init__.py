@@ -17,6 +17,7 @@ from services.infra.locks import UserLocks
 from services.infra.memory_mongo import InMemoryMongo
 from services.infra.mongo_guard import is_mongo_down, mongo_guarded, mongo_outages
 from services.infra.mongo_indexes import DuplicateValues, Index, IndexBuildFailed, IndexConflict
+from services.infra.ordered_outbox import OrderedOutbox
 from services.infra.outbox import Claimed, MessageCodec, Outbox, QueueKeys
 from services.infra.periodic import PeriodicTask
 from services.infra.redis_guard import is_redis_down, is_refusing_writes, redis_guarded
@@ -31,6 +32,7 @@ __all__ = [
     "IndexBuildFailed",
     "IndexConflict",
     "MessageCodec",
+    "OrderedOutbox",
     "Outbox",
     "PeriodicTask",
     "QueueKeys",

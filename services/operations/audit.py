@@ -22,6 +22,7 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,12 @@ class AuditLog:
     def __init__(self, key: bytes, logger: logging.Logger = _log) -> None:
         self._key = key
         self._logger = logger
+        self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+
+    def subscribe(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
+        """Also hand every recorded event to `listener` (the webhooks: services/hooks/publisher.py), which must be
+        quick and synchronous: it runs inside the request that recorded the event."""
+        self._listeners.append(listener)
 
     def account_ref(self, identifier: str) -> str:
         """A stable pseudonym for what was typed as an address, to correlate lines without storing it."""
@@ -84,3 +91,8 @@ class AuditLog:
         fields = {k: v for k, v in entry.items() if v is not None}
         # Text logs keep the JSON text as the message; JSON logs (LOG_FORMAT=json) carry the fields as members.
         self._logger.info(json.dumps(fields, separators=(",", ":")), extra={"fields": fields, "json_message": event})
+        for listener in self._listeners:
+            try:
+                listener(event, fields)
+            except Exception:  # a listener's bug must never fail the request that was audited
+                self._logger.exception("audit listener failed on %s", event)

@@ -12,6 +12,7 @@ with the other services, so tests build as many as they like, each with its own 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -76,9 +77,12 @@ class Metrics(Observer):
                                 ("rule",), registry=None)
         self._reloads = Counter("auth_keyring_reloads", "Rounds of the key ring's reload, by result.",
                                 ("result",), registry=None)
+        self._webhooks = Counter("auth_webhook_deliveries", "Webhook delivery attempts by outcome: delivered, retry "
+                                 "or dead.", ("outcome",), registry=None)
         # Without labels a metric writes its sample file at once: made on first use.
         self._skipped: Counter | None = None
         self._in_flight: Gauge | None = None
+        self._dropped: Counter | None = None
 
     @contextmanager
     def _creating(self) -> Iterator[None]:
@@ -141,6 +145,16 @@ class Metrics(Observer):
                                         registry=None)
         self._skipped.inc(count)
 
+    def webhook_delivered(self, outcome: str) -> None:
+        self._child(self._webhooks, outcome).inc()
+
+    def webhook_event_dropped(self) -> None:
+        if self._dropped is None:
+            with self._creating():
+                self._dropped = Counter("auth_webhook_events_dropped", "Webhook events lost while Redis was "
+                                        "unreachable and the publisher's buffer was full.")
+        self._dropped.inc()
+
     def close(self) -> None:
         self._children.clear()
         self._latency_children.clear()
@@ -150,8 +164,9 @@ class Metrics(Observer):
 class MetricsExposition:
     """`GET /metrics`: every process's files merged, plus what is read at scrape time (key ring, outbox)."""
 
-    def __init__(self, directory: Path, keyring: Any, outbox: Any, timeout: float) -> None:
+    def __init__(self, directory: Path, keyring: Any, outbox: Any, timeout: float, webhooks: Any = None) -> None:
         self._directory = directory
+        self._webhooks = webhooks
         self._keyring = keyring
         self._outbox = outbox
         self._timeout = timeout
@@ -172,6 +187,14 @@ class MetricsExposition:
         except Exception:  # Redis down or slow: the scrape still answers, without this gauge
             return families
         families.append(GaugeMetricFamily("auth_mail_outbox_depth", "Mails waiting or being sent.", value=depth))
+        if self._webhooks is not None:
+            with contextlib.suppress(Exception):
+                waiting, dead = await asyncio.wait_for(
+                    asyncio.gather(self._webhooks.pending(), self._webhooks.dead_count()), self._timeout)
+                families += [GaugeMetricFamily("auth_webhook_queue_depth", "Webhook deliveries waiting or being "
+                                               "made.", value=waiting),
+                             GaugeMetricFamily("auth_webhook_dead_letters", "Webhook deliveries set aside after "
+                                               "failing for good.", value=dead)]
         return families
 
 

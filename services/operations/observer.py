@@ -33,6 +33,12 @@ class Observer:
     def key_files_skipped(self, count: int) -> None:
         """Key pairs in the folder that could not be read (each reported once) and were left out of the ring."""
 
+    def webhook_delivered(self, outcome: str) -> None:
+        """One delivery attempt of a webhook event: `delivered`, `retry` (failed, tried again later) or `dead`."""
+
+    def webhook_event_dropped(self) -> None:
+        """An event the publisher could not keep while Redis was unreachable (its buffer was full)."""
+
     def close(self) -> None:
         """The server stops: release whatever the observer holds."""
 

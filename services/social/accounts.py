@@ -129,7 +129,7 @@ class SocialAccounts:
         made = True
         try:
             user = await self._users.create(address, _display_name(vouched, email or address), "",
-                                            email_verified=verified)
+                                            email_verified=verified, method="social", provider=vouched.provider)
         except AuthError as exc:
             if exc.outcome is not EMAIL_IN_USE:
                 raise

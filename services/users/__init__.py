@@ -4,7 +4,7 @@ The layer every other domain stands on (sessions authenticate against it, accoun
 links to it), so it depends on none of them.
 """
 
-from services.users.admission import OpenSignups, SignupAttempt, SignupGate, SignupMethod
+from services.users.admission import OpenSignups, SignupCandidate, SignupGate, SignupMethod
 from services.users.fields import (
     MAX_EMAIL_LENGTH,
     MAX_NAME_LENGTH,
@@ -19,5 +19,5 @@ from services.users.pages import PageRequest, Position
 from services.users.store import PRIVATE_FIELDS, UserStore
 
 __all__ = ["MAX_EMAIL_LENGTH", "MAX_NAME_LENGTH", "PRIVATE_FIELDS", "ConfirmingAddress", "OpenSignups", "PageRequest",
-           "PendingEmailChange", "Position", "SignupAttempt", "SignupGate", "SignupMethod", "User", "UserStore",
+           "PendingEmailChange", "Position", "SignupCandidate", "SignupGate", "SignupMethod", "User", "UserStore",
            "clean_name", "deliverable", "email_key", "normalize_email", "placeholder_address"]

@@ -15,7 +15,7 @@ SignupMethod = Literal["password", "social", "admin", "otp", "magic_link", "anon
 
 
 @dataclass(frozen=True)
-class SignupAttempt:
+class SignupCandidate:
     """What is known of an account about to be made: never a password or its hash."""
 
     email: str
@@ -32,12 +32,12 @@ class SignupAttempt:
 
 
 class SignupGate(Protocol):
-    async def admit(self, attempt: SignupAttempt) -> None:
+    async def admit(self, attempt: SignupCandidate) -> None:
         """Return to let the account be made; raise AuthError to refuse it."""
 
 
 class OpenSignups:
     """The gate without a `before_signup` hook: every sign-up the rest of the rules allow."""
 
-    async def admit(self, attempt: SignupAttempt) -> None:
+    async def admit(self, attempt: SignupCandidate) -> None:
         return None

@@ -80,6 +80,14 @@ class User:
         """Accounts made by a social sign-in have none until the user sets one (PATCH /user with a fresh token)."""
         return bool(self.password_hash)
 
+    def admin_view(self) -> dict[str, Any]:
+        """The user as the admin API and webhook receivers see it: never the password hash; metadata when set."""
+        return {"uid": self.uid, "email": self.email, "name": self.name, "email_verified": self.email_verified,
+                "disabled": self.disabled, "has_password": self.has_password, "created_at": self.created_at,
+                "updated_at": self.updated_at,
+                **({"app_metadata": self.app_metadata} if self.app_metadata else {}),
+                **({"user_metadata": self.user_metadata} if self.user_metadata else {})}
+
     @property
     def pending_email_change(self) -> PendingEmailChange | None:
         """The change still waiting for its confirmations, if any; an expired one counts as none."""

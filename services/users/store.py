@@ -23,7 +23,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.infra import Index, IndexBuild, mongo_guarded, mongo_outages
 from services.outcomes import EMAIL_IN_USE, AuthError
-from services.users.admission import OpenSignups, SignupAttempt, SignupGate, SignupMethod
+from services.users.admission import OpenSignups, SignupCandidate, SignupGate, SignupMethod
 from services.users.fields import email_key
 from services.users.models import ConfirmingAddress, PendingEmailChange, User
 from services.users.pages import PageRequest, page_filter
@@ -68,7 +68,7 @@ class UserStore:
         """An empty `password_hash` is an account without a password (made by a social sign-in); `signup_pending`
         marks a sign-up whose last steps are still to come. Every sign-up passes the gate first (the
         `before_signup` hook, services/users/admission.py): a refusal writes nothing."""
-        await self._gate.admit(SignupAttempt(email=email, name=name, method=method, email_verified=email_verified,
+        await self._gate.admit(SignupCandidate(email=email, name=name, method=method, email_verified=email_verified,
                                              provider=provider, app_metadata=app_metadata))
         now = int(time.time())
         doc = {"_id": str(uuid.uuid4()), "email": email, "email_key": email_key(email), "name": name,
