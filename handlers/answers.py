@@ -37,8 +37,12 @@ def refresh_answer(tokens: TokenPair) -> dict[str, Any]:
 
 
 def user_answer(user: User, picture_url: str | None) -> dict[str, Any]:
-    """`GET /user`. The seed shows the timestamps as strings here; kept so seed clients parse them unchanged."""
+    """`GET /user`. The seed shows the timestamps as strings here; kept so seed clients parse them unchanged.
+    `app_metadata` and `user_metadata` only when set: the answer of an account without them is the seed's."""
+    metadata = {name: value for name, value in (("app_metadata", user.app_metadata),
+                                                ("user_metadata", user.user_metadata)) if value}
     return {
+        **metadata,
         "created_at": str(user.created_at),
         "email": user.email,
         "email_verified": user.email_verified,

@@ -7,6 +7,7 @@ from typing import Any
 import tornado.web
 
 from handlers.access_log import log_request
+from handlers.admin import UID, AdminImportHandler, AdminUserHandler, AdminUserSessionsHandler, AdminUsersHandler
 from handlers.auth import LoginHandler, RefreshHandler, SignupHandler
 from handlers.base import NotFoundHandler
 from handlers.meta import IndexHandler, JwksHandler, OpenApiHandler, PublicKeysHandler, SettingsHandler, load_openapi
@@ -82,6 +83,11 @@ class AuthApplication(tornado.web.Application):
             (rf"/callback/({PROVIDER})", CallbackHandler),
             (r"/user/identities", IdentitiesHandler),
             (rf"/user/identities/({PROVIDER})", IdentityHandler),
+            # The admin API: admin keys only (docs/admin.md).
+            (r"/admin/users", AdminUsersHandler),
+            (r"/admin/users/import", AdminImportHandler),
+            (rf"/admin/users/{UID}", AdminUserHandler),
+            (rf"/admin/users/{UID}/sessions", AdminUserSessionsHandler),
             (r"/openapi\.json", OpenApiHandler, {"document": load_openapi(services.config)}),
             # HTML pages, opened from the links we mail.
             (r"/verify-email", VerifyEmailPage),

@@ -12,6 +12,7 @@ import tornado.web
 from handlers.bodies import JsonBody, form_fields, uploaded_file
 from handlers.log_safety import request_summary, sent_values
 from handlers.negotiation import prefers_html
+from services.admin import ADMIN_KEY_PREFIX
 from services.context import Caller, Client
 from services.limits import QuotaName
 from services.operations import REQUEST_ID_HEADER, current_request_id, log_safe_exception, request_id_from, scrub
@@ -19,6 +20,7 @@ from services.outcomes import (
     INTERNAL_ERROR,
     NOT_FOUND,
     PAYLOAD_TOO_LARGE,
+    TOKEN_INVALID,
     UNAVAILABLE,
     AuthError,
     Outcome,
@@ -220,7 +222,10 @@ class BaseHandler(tornado.web.RequestHandler):
 
     async def caller(self) -> Caller:
         """Who is calling: the bearer token checked against its signature, session and epoch, or a 401."""
-        return await self.services.sessions.authenticator.authenticate(self.bearer_token())
+        token = self.bearer_token()
+        if token and token.startswith(ADMIN_KEY_PREFIX):  # never a user: an admin key works on /admin/... only
+            raise AuthError(TOKEN_INVALID, "An admin key is not a user's token; it works on /admin/... only.")
+        return await self.services.sessions.authenticator.authenticate(token)
 
     # --- the caller and its quotas ------------------------------------------------------------------
 

@@ -55,6 +55,19 @@ class JsonBody:
     def optional_text(self, name: str) -> str | None:
         return self.text(name) if self._fields.get(name) is not None else None
 
+    def object(self, name: str) -> dict[str, Any]:
+        """A JSON object field (metadata); its contents are the service's to check."""
+        value = self._fields.get(name)
+        if not isinstance(value, dict):
+            raise AuthError(INVALID_FIELD, f"The field '{name}' must be a JSON object.")
+        return value
+
+    def optional_flag(self, name: str) -> bool | None:
+        return self.flag(name) if self._fields.get(name) is not None else None
+
+    def names(self) -> set[str]:
+        return set(self._fields)
+
     def flag(self, name: str, default: bool = False) -> bool:
         value = self._fields.get(name, default)
         if value is None:

@@ -10,12 +10,13 @@ from services.outcomes import (
     CHANGED_EMAIL,
     CHANGED_NAME,
     CHANGED_PASSWORD,
+    CHANGED_USER_METADATA,
     EMAIL_CHANGE_CANCELLED,
     NOTHING_TO_CHANGE,
     AuthError,
 )
 
-CHANGEABLE = ("name", "email", "password")
+CHANGEABLE = ("name", "email", "password", "user_metadata")
 
 
 class UserHandler(BaseHandler):
@@ -33,6 +34,9 @@ class UserHandler(BaseHandler):
         if fields == ["name"]:
             await accounts.change_name(caller, body.text("name"))
             self.write_outcome(CHANGED_NAME)
+        elif fields == ["user_metadata"]:
+            await accounts.change_user_metadata(caller, body.object("user_metadata"))
+            self.write_outcome(CHANGED_USER_METADATA)
         elif fields == ["email"]:
             # The seed's answer; the change itself waits for the mailboxes (services/accounts/email_change.py).
             await self.services.accounts.email_change.request(caller, body.text("email"), self.client)

@@ -3,6 +3,7 @@ resetting a forgotten password, what proving an address ends, and the account's 
 delete)."""
 
 from services.accounts.email_change import EmailChange
+from services.accounts.imported_hashes import UnsupportedHash, check_imported, verify_imported
 from services.accounts.lifecycle import AccountLifecycle
 from services.accounts.login import PasswordLogin
 from services.accounts.passwords import PasswordHasher, PasswordPolicy, common_passwords, normalize_password
@@ -12,4 +13,5 @@ from services.accounts.service import AccountService
 from services.accounts.verification import EmailVerification
 
 __all__ = ["AccountLifecycle", "AccountService", "AddressProof", "EmailChange", "EmailVerification", "PasswordHasher",
-           "PasswordLogin", "PasswordPolicy", "PasswordReset", "common_passwords", "normalize_password"]
+           "PasswordLogin", "PasswordPolicy", "PasswordReset", "UnsupportedHash", "check_imported", "common_passwords",
+           "normalize_password", "verify_imported"]

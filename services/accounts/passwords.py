@@ -30,20 +30,13 @@ from enum import Enum
 
 import bcrypt
 
+from services.accounts.imported_hashes import verify_imported
 from services.outcomes import WEAK_PASSWORD, AuthError
 
 _PREFIX = "$bcrypt-sha256$v=2,"
 _WORDS = re.compile(r"[^\W_]+")
 ZXCVBN_MAX_LENGTH = 32  # zxcvbn's own limit is 72: 3.9 s for a crafted password (bench/password_checks.py)
 L33T_MAX_LETTERS = 4
-
-
-
-
-
-
-
-
 
 
 def normalize_password(password: str) -> str:
@@ -167,7 +160,8 @@ class PasswordHasher:
         # dummy one's, and it costs what a wrong password costs.
         if not stored or not any(results):
             return PasswordMatch.NO
-        return PasswordMatch.YES if results[0] else PasswordMatch.LEGACY
+        # An imported hash (services/accounts/imported_hashes.py) is replaced by ours at its first match.
+        return PasswordMatch.YES if results[0] and stored.startswith(_PREFIX) else PasswordMatch.LEGACY
 
     def _hash_sync(self, password: str) -> str:
         salt = bcrypt.gensalt(self._cost)
@@ -177,7 +171,7 @@ class PasswordHasher:
     @staticmethod
     def _verify_sync(password: str, stored: str) -> bool:
         if not stored.startswith(_PREFIX):
-            return False
+            return verify_imported(password, stored)
         digest = stored[len(_PREFIX):].encode()
         salt = digest[:29]
         try:

@@ -18,7 +18,7 @@ from services.outcomes import (
     Outcome,
 )
 from services.sessions import SessionService
-from services.users import User, UserStore, clean_name, normalize_email
+from services.users import User, UserStore, clean_name, metadata_object, normalize_email
 
 
 class AccountService:
@@ -80,6 +80,14 @@ class AccountService:
 
     async def change_name(self, caller: Caller, name: str) -> User:
         user = await self._users.update(caller.user.uid, {"name": clean_name(name)})
+        self._audit.record("account.updated", uid=caller.user.uid, sid=caller.session_id, fields=["name"])
+        return user or caller.user
+
+    async def change_user_metadata(self, caller: Caller, metadata: object) -> User:
+        """`PATCH /user {"user_metadata": {...}}`: the user's own JSON object, replacing the one before ({} clears
+        it)."""
+        user = await self._users.update(caller.user.uid, {"user_metadata": metadata_object(metadata, "user_metadata")})
+        self._audit.record("account.updated", uid=caller.user.uid, sid=caller.session_id, fields=["user_metadata"])
         return user or caller.user
 
     async def change_password(self, caller: Caller, password: str, client: Client) -> TokenPair:

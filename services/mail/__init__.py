@@ -18,6 +18,7 @@ from services.mail.messages import (
     EmailChanged,
     EmailChangeNotice,
     EmailChangeRequested,
+    Invitation,
     MailMessage,
     PasswordChanged,
     ResetRequest,
@@ -29,6 +30,7 @@ from services.mail.notifier import AccountNotifier, MailNotifier
 from services.mail.worker import MailWorker
 
 __all__ = ["MAIL_MESSAGES", "AccountDeleted", "AccountNotifier", "AddressConfirmed", "ConsoleMailer",
-           "EmailChangeNotice", "EmailChangeRequested", "EmailChanged", "Mail", "MailComposer", "MailMessage",
-           "MailNotifier", "MailWorker", "Mailer", "MailgunMailer", "PasswordChanged", "PermanentMailError",
-           "ResetRequest", "SignupAttempt", "SmtpMailer", "VerifyAddress", "VerifyRequest", "build_mailer"]
+           "EmailChangeNotice", "EmailChangeRequested", "EmailChanged", "Invitation", "Mail", "MailComposer",
+           "MailMessage", "MailNotifier", "MailWorker", "Mailer", "MailgunMailer", "PasswordChanged",
+           "PermanentMailError", "ResetRequest", "SignupAttempt", "SmtpMailer", "VerifyAddress", "VerifyRequest",
+           "build_mailer"]

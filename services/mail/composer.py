@@ -22,6 +22,7 @@ from services.mail.messages import (
     EmailChanged,
     EmailChangeNotice,
     EmailChangeRequested,
+    Invitation,
     MailMessage,
     PasswordChanged,
     ResetRequest,
@@ -45,6 +46,7 @@ SUBJECTS = {
     "email-change-notice": "A change of your {app} email address was requested",
     "email-change-taken": "Someone tried to move a {app} account to your address",
     "address-confirmed": "Your {app} email address is confirmed",
+    "invite": "You are invited to {app}",
 }
 
 
@@ -91,6 +93,13 @@ class MailComposer:
                     return None
                 token = await self._links.issue(user, "reset")
                 return self.render("reset", user.email, user=user, link=self.link("reset-password", token=token),
+                                   valid_for=duration(self._links.lifetime("reset")))
+            case Invitation(uid=uid):
+                user = await self._users.find_by_uid(uid)
+                if user is None or not deliverable(user.email):
+                    return None
+                token = await self._links.issue(user, "reset")
+                return self.render("invite", user.email, user=user, link=self.link("reset-password", token=token),
                                    valid_for=duration(self._links.lifetime("reset")))
             case EmailChangeRequested() | EmailChangeNotice():
                 return await self._email_change(message)

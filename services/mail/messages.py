@@ -107,8 +107,16 @@ class AccountDeleted:
     name: str
 
 
+@dataclass(frozen=True)
+class Invitation:
+    """An admin made this account without a password (POST /admin/users): a link to choose one, the reset link."""
+
+    kind: ClassVar[str] = "invite"
+    uid: str
+
+
 MailMessage = (VerifyAddress | VerifyRequest | ResetRequest | PasswordChanged | EmailChanged | SignupAttempt
-               | AccountDeleted | EmailChangeRequested | EmailChangeNotice | AddressConfirmed)
+               | AccountDeleted | EmailChangeRequested | EmailChangeNotice | AddressConfirmed | Invitation)
 MAIL_MESSAGES: MessageCodec[MailMessage] = MessageCodec(
     [VerifyAddress, VerifyRequest, ResetRequest, PasswordChanged, EmailChanged, SignupAttempt, AccountDeleted,
-     EmailChangeRequested, EmailChangeNotice, AddressConfirmed])
+     EmailChangeRequested, EmailChangeNotice, AddressConfirmed, Invitation])

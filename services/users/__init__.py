@@ -14,10 +14,12 @@ from services.users.fields import (
     normalize_email,
     placeholder_address,
 )
+from services.users.metadata import MAX_METADATA_BYTES, metadata_object
 from services.users.models import ConfirmingAddress, PendingEmailChange, User
 from services.users.pages import PageRequest, Position
 from services.users.store import PRIVATE_FIELDS, UserStore
 
-__all__ = ["MAX_EMAIL_LENGTH", "MAX_NAME_LENGTH", "PRIVATE_FIELDS", "ConfirmingAddress", "OpenSignups", "PageRequest",
-           "PendingEmailChange", "Position", "SignupCandidate", "SignupGate", "SignupMethod", "User", "UserStore",
-           "clean_name", "deliverable", "email_key", "normalize_email", "placeholder_address"]
+__all__ = ["MAX_EMAIL_LENGTH", "MAX_METADATA_BYTES", "MAX_NAME_LENGTH", "PRIVATE_FIELDS", "ConfirmingAddress",
+           "OpenSignups", "PageRequest", "PendingEmailChange", "Position", "SignupCandidate", "SignupGate",
+           "SignupMethod", "User", "UserStore", "clean_name", "deliverable", "email_key", "metadata_object",
+           "normalize_email", "placeholder_address"]

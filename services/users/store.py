@@ -82,14 +82,16 @@ class UserStore:
         return User.from_document(doc)
 
     async def create_imported(self, email: str, name: str, password_hash: str, email_verified: bool,
-                              created_at: int, app_metadata: dict[str, Any] | None) -> User | None:
+                              created_at: int, app_metadata: dict[str, Any] | None = None,
+                              user_metadata: dict[str, Any] | None = None) -> User | None:
         """A user moved in from another system (services/imports/), with the hash and creation time it had there;
         None when the address is taken (an import is idempotent by address). No sign-up gate: the account
         exists already, elsewhere."""
         doc = {"_id": str(uuid.uuid4()), "email": email, "email_key": email_key(email), "name": name,
                "password_hash": password_hash, "email_verified": email_verified, "created_at": int(created_at),
                "updated_at": int(time.time()), "token_epoch": 0, "picture": None, "disabled": False,
-               "email_change": None, **({"app_metadata": app_metadata} if app_metadata else {})}
+               "email_change": None, **({"app_metadata": app_metadata} if app_metadata else {}),
+               **({"user_metadata": user_metadata} if user_metadata else {})}
         return User.from_document(doc) if await self._insert(doc) else None
 
     @mongo_guarded

@@ -19,7 +19,9 @@ from services.operations import NO_OBSERVER, AuditLog, Liveness, Metrics, audit_
 from services.pictures import ObjectStorage
 from services.users import UserStore
 from services.wiring.accounts import Accounts, build_accounts
+from services.wiring.admin import Admin, build_admin
 from services.wiring.executors import Executors, build_executors
+from services.wiring.hooks import Hooks, Webhooks, build_hooks, build_webhooks
 from services.wiring.limits import Limits, build_limits
 from services.wiring.mail import Mail, build_mail
 from services.wiring.operations import Operations, build_operations
@@ -28,8 +30,9 @@ from services.wiring.sessions import Sessions, build_sessions
 from services.wiring.social import Social, build_social
 from services.wiring.tokens import Tokens, build_tokens
 
-__all__ = ["Accounts", "Executors", "Limits", "Mail", "Operations", "Pictures", "Services", "Sessions", "Social",
-           "Tokens", "build_executors", "build_services", "start_services", "stop_services"]
+__all__ = ["Accounts", "Admin", "Executors", "Hooks", "Limits", "Mail", "Operations", "Pictures", "Services",
+           "Sessions", "Social", "Tokens", "Webhooks", "build_executors", "build_services", "start_services",
+           "stop_services"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class Services:
     social: Social
     accounts: Accounts
     operations: Operations
+    hooks: Hooks
+    webhooks: Webhooks
+    admin: Admin
 
 
 def build_services(config: Config, database: Any, redis: Any, executors: Executors | None = None,
@@ -57,14 +63,16 @@ def build_services(config: Config, database: Any, redis: Any, executors: Executo
     shared with the processes it forks (a fresh one, always alive, elsewhere)."""
     executors = executors or Executors()
     observer = Metrics(directory=config.metrics_path) if config.metrics_enabled else NO_OBSERVER
-    audit = AuditLog(key=audit_key(config.audit_hmac_key, Path(config.data_dir)))
+    audit_secret = audit_key(config.audit_hmac_key, Path(config.data_dir))
+    audit = AuditLog(key=audit_secret)
     indexes = IndexBuild(database=database, timeout=config.mongo_timeout_seconds, where=mongo_hosts(config.mongo_url))
-    users = UserStore(database=database, indexes=indexes)
+    hooks = build_hooks(config=config)
+    users = UserStore(database=database, indexes=indexes, gate=hooks.auth)
     tokens = build_tokens(config=config, redis=redis, users=users, executor=executors.cpu, observer=observer)
     limits = build_limits(config=config, redis=redis, observer=observer)
     sessions = build_sessions(config=config, redis=redis, users=users, tokens=tokens, limits=limits, audit=audit,
-                              observer=observer)
-    mail = build_mail(config=config, redis=redis, users=users, tokens=tokens, mailer=mailer)
+                              observer=observer, claims_hook=hooks.auth)
+    mail = build_mail(config=config, redis=redis, users=users, tokens=tokens, mailer=mailer or hooks.mailer)
     pictures = build_pictures(config=config, database=database, indexes=indexes, users=users, audit=audit,
                               executors=executors, storage=storage)
     social = build_social(config=config, redis=redis, database=database, indexes=indexes, users=users,
@@ -73,11 +81,15 @@ def build_services(config: Config, database: Any, redis: Any, executors: Executo
                               pictures=pictures, social=social, audit=audit, observer=observer,
                               executor=executors.cpu, strength_executor=executors.strength,
                               notifier=notifier)
+    webhooks = build_webhooks(config=config, redis=redis, users=users, audit=audit, observer=observer, hooks=hooks)
+    admin = build_admin(config=config, redis=redis, users=users, sessions=sessions, accounts=accounts, mail=mail,
+                        audit=audit, audit_key=audit_secret)
     operations = build_operations(config=config, redis=redis, database=database, indexes=indexes, tokens=tokens,
-                                  mail=mail, audit=audit, observer=observer, liveness=liveness or Liveness())
+                                  mail=mail, audit=audit, observer=observer, liveness=liveness or Liveness(),
+                                  webhooks=webhooks.outbox if config.webhooks else None)
     return Services(config=config, redis=redis, database=database, indexes=indexes, users=users, tokens=tokens,
                     limits=limits, sessions=sessions, mail=mail, pictures=pictures, social=social, accounts=accounts,
-                    operations=operations)
+                    operations=operations, hooks=hooks, webhooks=webhooks, admin=admin)
 
 
 async def start_services(services: Services, on_fatal: Callable[[IndexBuildFailed], None] | None = None) -> None:
@@ -92,14 +104,18 @@ async def start_services(services: Services, on_fatal: Callable[[IndexBuildFaile
     services.tokens.keyring.start_watching(services.config.jwt_keys_reload_seconds)
     services.pictures.manager.start_sweeping()
     services.mail.worker.start()
+    services.webhooks.worker.start()
 
 
 async def stop_services(services: Services) -> None:
+    await services.webhooks.publisher.stop()  # what was recorded is queued before the process ends
+    await services.webhooks.worker.stop()
     await services.mail.worker.stop()
     await services.tokens.keyring.stop_watching()
     await services.pictures.manager.stop_sweeping()
     await services.pictures.storage.close()
     services.social.sign_in.close()
+    services.hooks.poster.close()
     await services.indexes.stop()
     await services.redis.aclose()
     await services.database.client.close()

@@ -40,6 +40,8 @@ class Accounts:
     recovery: PasswordReset
     lifecycle: AccountLifecycle
     email_change: EmailChange
+    hasher: PasswordHasher  # the admin API sets passwords with the same hash and policy
+    policy: PasswordPolicy
 
 
 def build_accounts(*, config: Config, users: UserStore, tokens: Tokens, limits: Limits, sessions: Sessions,
@@ -71,4 +73,6 @@ def build_accounts(*, config: Config, users: UserStore, tokens: Tokens, limits: 
                                    identities=social.identities),
         email_change=EmailChange(users=users, sessions=sessions.manager, links=tokens.links, outbox=mail.outbox,
                                  throttle=limits.throttle, audit=audit, lifetime=config.email_change_lifetime),
+        hasher=hasher,
+        policy=policy,
     )

@@ -22,10 +22,11 @@ class Operations:
 
 
 def build_operations(*, config: Config, redis: Any, database: Any, indexes: IndexBuild, tokens: Tokens, mail: Mail,
-                     audit: AuditLog, observer: Observer, liveness: Liveness) -> Operations:
+                     audit: AuditLog, observer: Observer, liveness: Liveness, webhooks: Any = None) -> Operations:
+    """`webhooks`: the webhook queue, for its depth and dead letters on /metrics (None without WEBHOOKS)."""
     timeout = config.readiness_timeout_seconds
     exposition = (MetricsExposition(directory=config.metrics_path, keyring=tokens.keyring, outbox=mail.outbox,
-                                    timeout=timeout) if config.metrics_enabled else None)
+                                    timeout=timeout, webhooks=webhooks) if config.metrics_enabled else None)
     readiness = Readiness(redis=redis, database=database, indexes=indexes, keyring=tokens.keyring,
                           timeout=timeout)
     return Operations(audit=audit, observer=observer, readiness=readiness, liveness=liveness, exposition=exposition)

@@ -8,7 +8,9 @@ from typing import Any
 from services.config import Config
 from services.operations import AuditLog, Observer
 from services.sessions import (
+    AccessTokens,
     Authenticator,
+    ClaimsHook,
     RefreshRotation,
     ReuseMode,
     SessionPolicy,
@@ -31,7 +33,8 @@ class Sessions:
 
 
 def build_sessions(*, config: Config, redis: Any, users: UserStore, tokens: Tokens, limits: Limits, audit: AuditLog,
-                   observer: Observer) -> Sessions:
+                   observer: Observer, claims_hook: ClaimsHook | None = None) -> Sessions:
+    """`claims_hook`: the custom_access_token hook, consulted for every access token (services/hooks/)."""
     policy = SessionPolicy(refresh_lifetime=config.jwt_refresh_token_lifetime,
                            idle_timeout=config.session_idle_timeout, max_lifetime=config.session_max_lifetime,
                            max_per_user=config.session_max_per_user, reuse=ReuseMode(config.refresh_token_reuse),
@@ -40,9 +43,11 @@ def build_sessions(*, config: Config, redis: Any, users: UserStore, tokens: Toke
     # An idle user's epoch is refilled from MongoDB: the cache need not outlive a refresh token.
     epochs = TokenEpochs(redis=redis, ttl_seconds=config.jwt_refresh_token_lifetime)
     authenticator = Authenticator(tokens=tokens.jwts, users=users, store=store, epochs=epochs)
+    access = AccessTokens(tokens=tokens.jwts, hook=claims_hook)
     return Sessions(
         store=store, epochs=epochs, authenticator=authenticator,
         refresh=RefreshRotation(authenticator=authenticator, store=store, tokens=tokens.jwts,
-                                throttle=limits.throttle, audit=audit, observer=observer),
-        manager=SessionService(users=users, store=store, epochs=epochs, tokens=tokens.jwts, audit=audit),
+                                throttle=limits.throttle, audit=audit, observer=observer, access=access),
+        manager=SessionService(users=users, store=store, epochs=epochs, tokens=tokens.jwts, audit=audit,
+                               access=access),
     )
