@@ -19,7 +19,7 @@ from support.mail import RecordingNotifier, SmtpServer, mail_settings
 from support.pictures import png
 from support.processes import SERVER, server_environ
 
-from server import run_users_command
+from commands.users import run_users_command
 from services.config import Config
 from services.wiring import Services
 

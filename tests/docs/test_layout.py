@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = [ROOT / "server.py", *sorted((ROOT / "services").rglob("*.py")), *sorted((ROOT / "handlers").rglob("*.py")),
-        *sorted((ROOT / "runtime").rglob("*.py"))]
+        *sorted((ROOT / "runtime").rglob("*.py")), *sorted((ROOT / "commands").rglob("*.py"))]
 DOMAINS = sorted(p.parent for p in (ROOT / "services").glob("*/__init__.py"))
 MAX_LINES = 300
 
