@@ -24,6 +24,7 @@ from support.mongo import MongoDatabases, drop_run, run_prefix
 from support.processes import free_port
 from support.providers import FakeProviders, make_fake_app, rsa_key
 from support.s3 import MotoServer
+from support.webhooks import Receiver, start_receiver
 
 from handlers.application import make_app
 from services.config import Config, load_config
@@ -221,4 +222,12 @@ def fake_providers(io_loop: Any, provider_keys: list[Any]) -> Iterator[FakeProvi
     server.add_sockets([sock])
     fake.base_url = f"http://127.0.0.1:{port}"
     yield fake
+    server.stop()
+
+
+@pytest.fixture
+def receiver(io_loop: Any) -> Iterator[Receiver]:
+    """A hook and webhook receiver on a loopback port that checks every signature (support/webhooks.py)."""
+    found, server = start_receiver()
+    yield found
     server.stop()

@@ -46,11 +46,14 @@ def check_imported(stored: str) -> str:
 
 
 def verify_imported(password: str, stored: str) -> bool:
+    """Whether `password` is the one `stored` was made from; False, never an exception, for a damaged hash."""
     try:
-        scheme, parts = _parsed(stored)
-    except UnsupportedHash:
+        return _verify(password.encode("utf-8"), *_parsed(stored))
+    except ValueError:  # UnsupportedHash, a bcrypt salt or an scrypt parameter the library refuses
         return False
-    secret = password.encode("utf-8")
+
+
+def _verify(secret: bytes, scheme: str, parts: list[str]) -> bool:
     if scheme in ("bcrypt", "django-bcrypt"):
         return bcrypt.checkpw(secret[:72], _bcrypt_form(parts[0]))
     if scheme == "django-bcrypt-sha256":

@@ -77,11 +77,15 @@ def test_a_malformed_stored_hash_never_verifies_and_never_raises(hasher: Passwor
     assert verifies(hasher, PASSWORD, stored) is False
 
 
-def test_a_plain_bcrypt_hash_of_the_password_is_not_accepted(hasher: PasswordHasher) -> None:
+def test_a_plain_bcrypt_hash_verifies_as_an_imported_one_and_asks_to_be_replaced(hasher: PasswordHasher) -> None:
+    """Issue 17: users imported from another system keep its bcrypt hash until their first login rehashes it."""
     import bcrypt
 
+    from services.accounts.passwords import PasswordMatch
+
     plain = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
-    assert verifies(hasher, PASSWORD, plain) is False
+    assert asyncio.run(hasher.match(PASSWORD, plain)) is PasswordMatch.LEGACY
+    assert verifies(hasher, PASSWORD + "!", plain) is False
 
 
 def test_no_stored_hash_is_false_even_for_the_dummy_password(hasher: PasswordHasher) -> None:
