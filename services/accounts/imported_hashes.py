@@ -7,7 +7,7 @@ then the imported hash is kept as it came:
 - bcrypt: `$2a$`, `$2b$`, `$2y$` (PHP's name for `$2b$`), cost in the hash; as those systems did, only the first
   72 bytes of the password count (bcrypt's own limit);
 - argon2id (and argon2i): the PHC string `$argon2id$v=19$m=...,t=...,p=...$salt$hash`, verified by argon2-cffi;
-- Django: `pbkdf2_sha256$<iterations>$<salt>$<base64>`, `scrypt$<salt>$<n>$<r>$<p>$<base64>`,
+- Django: `pbkdf2_sha256$<iterations>$<salt>$<base64>`, `scrypt$<n>$<salt>$<r>$<p>$<base64>`,
   `argon2$argon2id$...`, `bcrypt$<bcrypt hash>` and `bcrypt_sha256$<bcrypt hash of the SHA-256 hex digest>`;
 - Werkzeug: `pbkdf2:sha256:<iterations>$<salt>$<hex>` and `scrypt:<n>:<r>:<p>$<salt>$<hex>`.
 
@@ -106,10 +106,11 @@ def _parsed(stored: str) -> tuple[str, list[str]]:
         _iterations(fields[1])
         _base64(fields[3])
         return "django-pbkdf2", fields[1:]
-    if fields[0] == "scrypt" and len(fields) == 6:
-        _scrypt_cost(fields[2], fields[3], fields[4])
-        _base64(fields[5])
-        return "django-scrypt", fields[1:]
+    if fields[0] == "scrypt" and len(fields) == 6:  # Django: scrypt$<n>$<salt>$<r>$<p>$<base64>
+        n, salt, r, p, digest = fields[1:]
+        _scrypt_cost(n, r, p)
+        _base64(digest)
+        return "django-scrypt", [salt, n, r, p, digest]
     method = fields[0].split(":")
     if method[:2] == ["pbkdf2", "sha256"] and len(method) == 3 and len(fields) == 3:
         _iterations(method[2])
