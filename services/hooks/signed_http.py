@@ -79,19 +79,15 @@ class SignedPoster:
         request = HTTPRequest(url, method="POST", headers=headers, body=body, request_timeout=within,
                               connect_timeout=within, follow_redirects=False, streaming_callback=collect)
         try:
+            # raise_error=False keeps only non-2xx answers from raising; a timeout or a refused connection raises.
             response = await self._client.fetch(request, raise_error=False)
         except AnswerTooLarge:
             raise
-        except HTTPClientError as exc:
-            raise HookFailure(f"answered HTTP {exc.code}", status=exc.code) from None
+        except HTTPClientError as exc:  # 599: Tornado's code for "no answer" (timed out, connection closed)
+            raise HookFailure("timed out" if exc.code == 599 and "Timeout" in str(exc) else f"no answer: {exc}") \
+                from None
         except Exception as exc:  # refused, reset, DNS, TLS: the endpoint did not take it
             raise HookFailure(f"{type(exc).__name__}: {exc}") from None
-        if response.error is not None and response.code == 599:
-            cause = response.error
-            if isinstance(cause, AnswerTooLarge):
-                raise cause
-            raise HookFailure("timed out" if "Timeout" in type(cause).__name__ else f"{type(cause).__name__}: "
-                              f"{cause}")
         if not 200 <= response.code < 300:
             raise HookFailure(f"answered HTTP {response.code}", status=response.code)
         return HookAnswer(status=response.code, body=b"".join(chunks))
