@@ -1,6 +1,6 @@
 """The task that delivers webhook events: claim the heads of due lanes, POST each signed, complete or retry it.
 
-One runs in every server process (started by start_services), as the mail worker does; the outbox's claim keeps
+The loop is the outbox's own (services/infra/outbox_worker.py), as the mail worker's is; the outbox's claim keeps
 two processes from delivering one message at once, and its lanes keep one user's events in order per endpoint
 (services/infra/ordered_outbox.py). A delivery is cut off at WEBHOOK_TIMEOUT_SECONDS, well inside its lease.
 A receiver that answers 2xx has the event; anything else is retried with exponential back-off, and after
@@ -10,74 +10,32 @@ A 410 Gone is the receiver saying it wants no more: dead letter at once (Standar
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from services.config import WebhookConfig
 from services.hooks.events import WebhookDelivery
 from services.hooks.signed_http import HookFailure, SignedPoster
-from services.infra import Claimed, OrderedOutbox
+from services.infra import Claimed, OrderedOutbox, OutboxWorker
 from services.operations import NO_OBSERVER, Observer
 
 log = logging.getLogger("auth.webhooks")
 
 
-class WebhookWorker:
+class WebhookWorker(OutboxWorker[WebhookDelivery]):
     def __init__(self, *, outbox: OrderedOutbox[WebhookDelivery], endpoints: tuple[WebhookConfig, ...],
                  poster: SignedPoster, timeout: float, observer: Observer = NO_OBSERVER, poll_seconds: float = 1.0,
                  batch: int = 20) -> None:
-        self._outbox = outbox
+        super().__init__(outbox=outbox, name="webhook", timeout=timeout, log=log, poll_seconds=poll_seconds,
+                         batch=batch)
         self._secrets = {endpoint.url: endpoint.secret for endpoint in endpoints}
         self._poster = poster
-        self._timeout = timeout
         self._observer = observer
-        self._poll = poll_seconds
-        self._batch = batch
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
 
     def start(self) -> None:
-        if not self._secrets:
-            return  # no endpoint configured: nothing is ever queued
-        self._stopping.clear()
-        self._task = asyncio.create_task(self._run(), name="webhook-worker")
+        if self._secrets:  # without an endpoint nothing is ever queued
+            super().start()
 
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._stopping.set()
-        self._outbox.added.set()
-        try:
-            await asyncio.wait_for(task, timeout=self._timeout + 1)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def run_once(self) -> int:
-        claimed = await self._outbox.claim(self._batch)
-        await asyncio.gather(*(self._deliver(delivery) for delivery in claimed))
-        return len(claimed)
-
-    async def _run(self) -> None:
-        failing = False
-        while not self._stopping.is_set():
-            self._outbox.added.clear()
-            try:
-                claimed = await self.run_once()
-                failing = False
-            except Exception as exc:  # Redis down, most likely: say so once, keep trying
-                if not failing:
-                    log.warning("webhook queue unreachable, will retry: %r", exc)
-                    failing = True
-                claimed = 0
-            if claimed == 0 and not self._stopping.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._outbox.added.wait(), timeout=self._poll)
-
-    async def _deliver(self, claimed: Claimed[WebhookDelivery]) -> None:
+    async def deliver(self, claimed: Claimed[WebhookDelivery]) -> None:
         delivery = claimed.message
         secret = self._secrets.get(delivery.url) if delivery is not None else None
         if delivery is None or secret is None:

@@ -19,6 +19,7 @@ from services.infra.mongo_guard import is_mongo_down, mongo_guarded, mongo_outag
 from services.infra.mongo_indexes import DuplicateValues, Index, IndexBuildFailed, IndexConflict
 from services.infra.ordered_outbox import OrderedOutbox
 from services.infra.outbox import Claimed, MessageCodec, Outbox, QueueKeys
+from services.infra.outbox_worker import OutboxWorker
 from services.infra.periodic import PeriodicTask
 from services.infra.redis_guard import is_redis_down, is_refusing_writes, redis_guarded
 
@@ -34,6 +35,7 @@ __all__ = [
     "MessageCodec",
     "OrderedOutbox",
     "Outbox",
+    "OutboxWorker",
     "PeriodicTask",
     "QueueKeys",
     "UserLocks",
