@@ -55,6 +55,10 @@ class JsonBody:
     def optional_text(self, name: str) -> str | None:
         return self.text(name) if self._fields.get(name) is not None else None
 
+    def optional_flag(self, name: str) -> bool | None:
+        """true or false when sent, None when absent or null (the server's setting then decides)."""
+        return self.flag(name) if self._fields.get(name) is not None else None
+
     def flag(self, name: str, default: bool = False) -> bool:
         value = self._fields.get(name, default)
         if value is None:

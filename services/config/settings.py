@@ -20,9 +20,11 @@ from pathlib import Path
 
 from services.config.sections import (
     AccountSettings,
+    CaptchaSettings,
     LimitSettings,
     MailSettings,
     OperationSettings,
+    PasswordlessSettings,
     PictureSettings,
     ServerSettings,
     SocialSettings,
@@ -35,7 +37,7 @@ from services.config.values import coerce, read_yaml_settings
 
 @dataclass(frozen=True)
 class Config(ServerSettings, TokenSettings, AccountSettings, LimitSettings, MailSettings, PictureSettings,
-             SocialSettings, StoreSettings, OperationSettings):
+             SocialSettings, StoreSettings, OperationSettings, PasswordlessSettings, CaptchaSettings):
     """Every setting, as one frozen object: each section checks its own settings, then the checks across them."""
 
     def __post_init__(self) -> None:

@@ -6,8 +6,8 @@ from services.sessions.authenticator import Authenticator
 from services.sessions.epochs import TokenEpochs
 from services.sessions.policy import ReuseMode, SessionPolicy
 from services.sessions.refresh import RefreshRotation
-from services.sessions.service import SessionService
+from services.sessions.service import SessionService, user_claims
 from services.sessions.store import Created, Rotation, Session, SessionStore, TokenState
 
 __all__ = ["Authenticator", "Created", "RefreshRotation", "ReuseMode", "Rotation", "Session", "SessionPolicy",
-           "SessionService", "SessionStore", "TokenEpochs", "TokenState"]
+           "SessionService", "SessionStore", "TokenEpochs", "TokenState", "user_claims"]

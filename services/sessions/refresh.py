@@ -10,6 +10,7 @@ from services.limits import Throttle
 from services.operations import NO_OBSERVER, AuditLog, Observer
 from services.outcomes import TOKEN_REVOKED, AuthError
 from services.sessions.authenticator import Authenticator
+from services.sessions.service import user_claims
 from services.sessions.store import Rotation, SessionStore
 from services.tokens import TokenService
 
@@ -50,6 +51,7 @@ class RefreshRotation:
                            replayed=rotation is Rotation.REPLAYED)
         epoch = claims.epoch
         return TokenPair(
-            access=self._tokens.issue(user.uid, "access_token", epoch, claims.session_id, assurance=assurance),
+            access=self._tokens.issue(user.uid, "access_token", epoch, claims.session_id, assurance=assurance,
+                                      extra_claims=user_claims(user)),
             refresh=self._tokens.issue(user.uid, "refresh_token", epoch, claims.session_id, token_id=current_jti),
         )

@@ -21,6 +21,14 @@ from services.users import User, UserStore
 PASSWORD_LOGIN = Assurance.single(PASSWORD)
 
 
+def user_claims(user: User) -> dict[str, Any]:
+    """What every access token says about its user beyond what the checks read: `is_anonymous` for an anonymous
+    account (the claim GoTrue's tokens carry). Read afresh at each issue and refresh, so an account made a full one
+    gets tokens without it from its next refresh on; nothing is added for other users (seed tokens stay as they
+    were)."""
+    return {"is_anonymous": True} if user.is_anonymous else {}
+
+
 class SessionService:
     def __init__(self, *, users: UserStore, store: SessionStore, epochs: TokenEpochs, tokens: TokenService,
                  audit: AuditLog) -> None:
@@ -39,7 +47,7 @@ class SessionService:
         past `SESSION_MAX_PER_USER` ends the user's oldest sessions in the same step."""
         epoch = await self._current_epoch(user)
         sid, refresh_jti = uuid.uuid4().hex, str(uuid.uuid4())
-        pair = self._pair(user.uid, epoch, sid, refresh_jti, fresh, assurance)
+        pair = self._pair(user, epoch, sid, refresh_jti, fresh, assurance)
         created = await self._store.create(user.uid, sid, refresh_jti, client.ip, client.user_agent, assurance)
         for ended in created.ended:
             self._audit.record("session.evicted", uid=user.uid, sid=ended, ip=client.ip, by=sid)
@@ -49,7 +57,7 @@ class SessionService:
         """Raise the caller's own session to `assurance` (a second factor proven in it) and hand out tokens of that
         level; the session's refresh token from before stops working (services/sessions/scripts.py ELEVATE)."""
         refresh_jti = str(uuid.uuid4())
-        pair = self._pair(caller.uid, caller.claims.epoch, caller.session_id, refresh_jti, caller.claims.fresh,
+        pair = self._pair(caller.user, caller.claims.epoch, caller.session_id, refresh_jti, caller.claims.fresh,
                           assurance)
         if not await self._store.elevate(caller.uid, caller.session_id, refresh_jti, assurance):
             raise AuthError(TOKEN_REVOKED)
@@ -57,11 +65,12 @@ class SessionService:
                            aal=assurance.aal, amr=list(assurance.amr))
         return pair
 
-    def _pair(self, uid: str, epoch: int, sid: str, refresh_jti: str, fresh: bool,
+    def _pair(self, user: User, epoch: int, sid: str, refresh_jti: str, fresh: bool,
               assurance: Assurance) -> TokenPair:
         return TokenPair(
-            access=self._tokens.issue(uid, "access_token", epoch, sid, fresh=fresh, assurance=assurance),
-            refresh=self._tokens.issue(uid, "refresh_token", epoch, sid, token_id=refresh_jti),
+            access=self._tokens.issue(user.uid, "access_token", epoch, sid, fresh=fresh, assurance=assurance,
+                                      extra_claims=user_claims(user)),
+            refresh=self._tokens.issue(user.uid, "refresh_token", epoch, sid, token_id=refresh_jti),
         )
 
     async def list(self, uid: str) -> list[Session]:

@@ -70,6 +70,11 @@ class User:
     # Written before the sign-up's verification mail is queued, cleared after: set, a fault cut the sign-up short
     # and its retry (the same password) may finish it (services/accounts/service.py).
     signup_pending: bool = False
+    # A verified phone number in E.164 form (services/passwordless/phone.py), unique; None: the user has none.
+    phone: str | None = None
+    # Made by `POST /signup/anonymous` and not yet given a way back in (a proven address, a phone, an identity, a
+    # passkey): the account's sessions are its only credential (services/passwordless/anonymous.py).
+    is_anonymous: bool = False
 
     @property
     def has_password(self) -> bool:
@@ -89,4 +94,5 @@ class User:
                    updated_at=doc["updated_at"], token_epoch=doc.get("token_epoch", 0),
                    picture=doc.get("picture"), disabled=doc.get("disabled", False),
                    email_change=PendingEmailChange.from_document(doc.get("email_change")),
-                   signup_pending=doc.get("signup_pending", False))
+                   signup_pending=doc.get("signup_pending", False), phone=doc.get("phone"),
+                   is_anonymous=doc.get("is_anonymous", False))
