@@ -141,17 +141,23 @@ async def _users_command(config: Config, args: argparse.Namespace) -> int:
         return 1
     services = build_services(config, mongo_database(config), redis_client(url, config.redis_timeout_seconds))
     try:
-        return await run_users_command(services, args.users_command, getattr(args, "email", None), redis_url=url)
+        return await run_users_command(services, args.users_command, getattr(args, "email", None), redis_url=url,
+                                       older_than=getattr(args, "older_than", None))
     finally:
         await services.pictures.storage.close()
         await services.redis.aclose()
         await services.database.client.close()
 
 
-async def run_users_command(services: Services, command: str, email: str | None, redis_url: str | None = None) -> int:
+async def run_users_command(services: Services, command: str, email: str | None, redis_url: str | None = None,
+                            older_than: int | None = None) -> int:
     """One `users` command against built services; prints its result and returns the exit code."""
     lifecycle = services.accounts.lifecycle
     try:
+        if command == "purge-anonymous":
+            purged = await services.passwordless.anonymous.purge(older_than or 0)
+            print(f"{purged} anonymous account(s) made more than {older_than} s ago and never upgraded: deleted")
+            return 0
         if command == "list":
             async for user in lifecycle.each_user():
                 state = "disabled" if user.disabled else "active"
@@ -254,12 +260,24 @@ def _parser() -> argparse.ArgumentParser:
                        ("enable", "let a disabled user log in again"),
                        ("delete", "delete the user, their picture and sessions, and tell them by mail")):
         user_commands.add_parser(name, help=text).add_argument("email", metavar="EMAIL")
+    purge = user_commands.add_parser("purge-anonymous", help="delete anonymous accounts never made full ones")
+    purge.add_argument("--older-than", type=_duration, required=True, metavar="AGE",
+                       help="made longer ago than this: 30d, 12h, 90m or seconds")
     mail = commands.add_parser("mail", help="look into the mail outbox")
     mail_commands = mail.add_subparsers(dest="mail_command", required=True)
     dead = mail_commands.add_parser("dead-letters", help="mails set aside after failing for good, newest first")
     dead.add_argument("--count", type=int, default=100, help="at most this many (default 100)")
     parser.set_defaults(command="serve")
     return parser
+
+
+def _duration(text: str) -> int:
+    """`30d`, `12h`, `90m`, `45s` or plain seconds, as seconds."""
+    units = {"d": 86_400, "h": 3600, "m": 60, "s": 1}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    if not number.isdigit() or int(number) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an age like 30d, 12h, 90m or 3600")
+    return int(number) * units[unit]
 
 
 if __name__ == "__main__":

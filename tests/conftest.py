@@ -18,12 +18,16 @@ import tornado.httpclient
 import tornado.httpserver
 import tornado.testing
 from support.api import Api
+from support.captcha import FakeSiteVerify, siteverify_app
 from support.cluster import RedisClusterServers
 from support.mail import RecordingNotifier, SmtpServer
 from support.mongo import MongoDatabases, drop_run, run_prefix
 from support.processes import free_port
+from support.loopback import serve
 from support.providers import FakeProviders, make_fake_app, rsa_key
+from support.pwned import FakePwnedPasswords, pwned_app
 from support.s3 import MotoServer
+from support.sms import SmsReceiver, twilio_app, webhook_app
 
 from handlers.application import make_app
 from services.config import Config, load_config
@@ -220,5 +224,40 @@ def fake_providers(io_loop: Any, provider_keys: list[Any]) -> Iterator[FakeProvi
     server = tornado.httpserver.HTTPServer(make_fake_app(fake))
     server.add_sockets([sock])
     fake.base_url = f"http://127.0.0.1:{port}"
+    yield fake
+    server.stop()
+
+
+# --- outside services: SMS, CAPTCHA, Pwned Passwords, each a fake over HTTP on loopback --------------------------
+
+
+@pytest.fixture
+def fake_twilio(io_loop: Any) -> Iterator[SmsReceiver]:
+    fake = SmsReceiver()
+    server, fake.base_url = serve(twilio_app(fake))
+    yield fake
+    server.stop()
+
+
+@pytest.fixture
+def sms_webhook(io_loop: Any) -> Iterator[SmsReceiver]:
+    fake = SmsReceiver()
+    server, fake.base_url = serve(webhook_app(fake))
+    yield fake
+    server.stop()
+
+
+@pytest.fixture
+def fake_siteverify(io_loop: Any) -> Iterator[FakeSiteVerify]:
+    fake = FakeSiteVerify()
+    server, fake.base_url = serve(siteverify_app(fake))
+    yield fake
+    server.stop()
+
+
+@pytest.fixture
+def fake_pwned(io_loop: Any) -> Iterator[FakePwnedPasswords]:
+    fake = FakePwnedPasswords()
+    server, fake.base_url = serve(pwned_app(fake))
     yield fake
     server.stop()
