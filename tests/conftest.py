@@ -20,10 +20,10 @@ import tornado.testing
 from support.api import Api
 from support.captcha import FakeSiteVerify, siteverify_app
 from support.cluster import RedisClusterServers
+from support.loopback import serve
 from support.mail import RecordingNotifier, SmtpServer
 from support.mongo import MongoDatabases, drop_run, run_prefix
 from support.processes import free_port
-from support.loopback import serve
 from support.providers import FakeProviders, make_fake_app, rsa_key
 from support.pwned import FakePwnedPasswords, pwned_app
 from support.s3 import MotoServer

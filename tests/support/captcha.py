@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 
 import tornado.web
 
-CAPTCHA_SECRET = "0x4AAAAAAAcaptcha-test-secret"  # noqa: S105 (a test's fake credential)
+CAPTCHA_SECRET = "0x4AAAAAAAcaptcha-test-secret"
 
 
 @dataclass

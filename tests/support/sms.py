@@ -16,7 +16,7 @@ import tornado.web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
-TWILIO_TOKEN = "twilio-auth-token"  # noqa: S105 (a test's fake credential)
+TWILIO_TOKEN = "twilio-auth-token"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"a webhook secret of 32 bytes!!!!").decode()
 CODE = re.compile(r"\b(\d{6})\b")
 
