@@ -3,8 +3,9 @@ against `server.py serve` with its mail caught by the test's SMTP server.
 
 A person's path: ask for a reset on the page, take the link from the mail, fill in the form with the
 keyboard, and the API then takes the new password and refuses the old one; confirm an address; meet an
-expired and an invalid link; sign in with a magic link that a mail scanner opened first. Each page is saved as a screenshot (UPDATE_SCREENSHOTS=1 writes them to
-docs/screenshots/ for docs/email.md). Skipped only when Chromium or its driver is not installed.
+expired and an invalid link; sign in with a magic link that a mail scanner opened first. Each page is saved as
+a screenshot (UPDATE_SCREENSHOTS=1 writes them to docs/screenshots/ for docs/email.md and docs/passwordless.md).
+Skipped only when Chromium or its driver is not installed.
 """
 
 from __future__ import annotations
@@ -332,7 +333,8 @@ def test_signing_in_with_a_magic_link_that_a_mail_scanner_opened_first(live: Liv
     assert f"{landed.scheme}://{landed.netloc}/" == app_page  # the form's redirect went to the app's origin
     tokens = dict(urllib.parse.parse_qsl(landed.fragment))
     assert tokens["status"] == "success" and tokens["token_type"] == "Bearer"
-    request = urllib.request.Request(f"{live.url}/user", headers={"python-auth": f"Bearer {tokens['access_token']}"})
+    request = urllib.request.Request(f"{live.url}/user",  # noqa: S310 (our own server)
+                                     headers={"python-auth": f"Bearer {tokens['access_token']}"})
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         me = json.loads(response.read())
     assert me["email"] == "magic@quazi.co" and me["email_verified"] is True and me["uid"] == tokens["uid"]
