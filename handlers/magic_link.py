@@ -31,7 +31,7 @@ class MagicLinkPage(PageHandler):
         self.read_form()
         await self.rate_limit("token")
         user, tokens, redirect_to = await self.services.passwordless.sign_in.verify_link(self.field("token"), None,
-                                                                                         self.client)
+                                                                                         self.client, page=True)
         if redirect_to:
             fragment = {"status": "success", "access_token": tokens.access.token,
                         "refresh_token": tokens.refresh.token, "token_type": "Bearer", "uid": user.uid}

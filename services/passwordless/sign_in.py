@@ -88,12 +88,13 @@ class PasswordlessSignIn:
         """What a magic link would sign in to, while it is usable; it stays unused (the page a GET shows)."""
         return await self._codes.check_link(token)
 
-    async def verify_link(self, token: str | None, fresh: bool | None,
-                          client: Client) -> tuple[User, TokenPair, str]:
-        """Sign in with a magic link; also returns where the page sends the browser back to ("" for nowhere),
-        checked against the allow-list again, which may have changed since the link was made."""
+    async def verify_link(self, token: str | None, fresh: bool | None, client: Client,
+                          page: bool = False) -> tuple[User, TokenPair, str]:
+        """Sign in with a magic link. For the `page`, also where it sends the browser back to ("" for nowhere),
+        checked against the allow-list again, which may have changed since the link was made; an app that opened
+        the link itself goes nowhere."""
         used = await self._codes.use_link(token)
-        redirect_to = used.challenge.redirect_to
+        redirect_to = used.challenge.redirect_to if page else ""
         if redirect_to:
             try:
                 redirect_to = self._redirects.check(redirect_to)
