@@ -147,3 +147,14 @@ async def test_anonymous_sign_ups_are_limited_per_client_network(settings: dict[
     refused = await api.post("/signup/anonymous")
     assert_error(refused, 429, "auth/too-many-requests")
     assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_the_purge_command_reads_its_age_in_days_hours_minutes_or_seconds() -> None:
+    from server import _parser
+
+    for written, seconds in (("30d", 30 * 86_400), ("12h", 43_200), ("90m", 5400), ("45s", 45), ("3600", 3600)):
+        args = _parser().parse_args(["users", "purge-anonymous", "--older-than", written])
+        assert (args.users_command, args.older_than) == ("purge-anonymous", seconds)
+    for bad in ("0d", "-1", "soon", "30y"):
+        with pytest.raises(SystemExit):
+            _parser().parse_args(["users", "purge-anonymous", "--older-than", bad])

@@ -200,3 +200,25 @@ async def test_bad_requests_are_clear_errors(api: Api) -> None:
     assert_error(await api.post("/otp/verify", {"email": "a@b.co"}), 400, "auth/missing-field")
     assert_error(await api.post("/otp/verify", {"email": "a@b.co", "code": "12"}), 401, "auth/otp-invalid")
     assert_error(await api.post("/magic-link/verify", {"token": "made-up"}), 400, "auth/link-invalid")
+
+
+@pytest.mark.gen_test
+@with_settings(rate_limit_mail_address="2/1h", rate_limit_otp="3/1h")
+async def test_sending_is_limited_per_address_and_per_client_network(settings: dict[str, Any], api: Api) -> None:
+    for _ in range(2):
+        assert (await api.post("/otp", {"email": "omar@quazi.co"})).status == 200
+    assert_error(await api.post("/otp", {"email": "omar@quazi.co"}), 429, "auth/too-many-requests")  # the address
+    assert (await api.post("/otp", {"email": "other@quazi.co"})).status == 429  # the network's 3 are used up too
+    assert int((await api.post("/otp", {"email": "third@quazi.co"})).headers["Retry-After"]) > 0
+
+
+@pytest.mark.gen_test
+@with_settings(rate_limit_otp_verify="2/15m")
+async def test_checking_codes_is_limited_per_address(settings: dict[str, Any], api: Api) -> None:
+    for _ in range(2):
+        assert_error(await api.post("/otp/verify", {"email": "omar@quazi.co", "code": "123456"}), 401,
+                     "auth/otp-invalid")
+    assert_error(await api.post("/otp/verify", {"email": "omar@quazi.co", "code": "123456"}), 429,
+                 "auth/too-many-requests")
+    assert_error(await api.post("/otp/verify", {"email": "other@quazi.co", "code": "123456"}), 401,
+                 "auth/otp-invalid")

@@ -28,3 +28,15 @@ async def test_the_webhook_gets_signed_texts_and_is_retried_until_it_takes_them(
     assert sms_webhook.refused == []  # every delivery carried a valid signature
     answer = await api.post("/otp/verify", {"phone": NUMBER, "code": text.code})
     assert answer.status == 200, answer.body
+
+
+@pytest.mark.gen_test
+async def test_the_console_backend_prints_the_text() -> None:
+    import io
+
+    from services.passwordless import ConsoleSms, Sms
+
+    stream = io.StringIO()
+    await ConsoleSms(stream).send(Sms(to=NUMBER, text="123456 is your code."))
+    assert "SMS_BACKEND=console" in stream.getvalue() and NUMBER in stream.getvalue()
+    assert "123456 is your code." in stream.getvalue()
