@@ -43,7 +43,7 @@ _TOKEN = re.compile(r"([0-9a-f]{32})\.([A-Za-z0-9_-]{43})")
 
 # KEYS[1] the record. ARGV: the code's HMAC, now (s), most wrong codes. Counts a wrong code; marks a right one used.
 _USE_CODE = """
-local r = redis.call('HMGET', KEYS[1], 'code', 'expires_at', 'used', 'attempts', 'challenge', 'key')
+local r = redis.call('HMGET', KEYS[1], 'code', 'expires_at', 'used', 'attempts', 'challenge', 'key', 'link')
 if not r[1] then return {'none'} end
 if r[3] == '1' then return {'used'} end
 if tonumber(r[4]) >= tonumber(ARGV[3]) then return {'void'} end
@@ -53,7 +53,7 @@ if r[1] ~= ARGV[1] then
   return {'wrong', r[6]}
 end
 redis.call('HSET', KEYS[1], 'used', '1')
-return {'ok', r[5]}
+return {'ok', r[5], r[7]}
 """
 # KEYS[1] the record. ARGV: the link's hash, now (s). Marks it used if it is this link's, unused and unexpired.
 _USE_LINK = """
@@ -159,8 +159,7 @@ class SignInCodes:
                       "(or share DATA_DIR's key) for codes to work on all of them")
         if state != "ok":
             raise AuthError(OTP_INVALID)
-        record = await redis_guarded(self._redis.hget(self.record_key(subject), "link"))
-        return UsedChallenge(_challenge(result[1]), _text(record or ""))
+        return UsedChallenge(_challenge(result[1]), _text(result[2]))
 
     async def check_link(self, token: str | None) -> Challenge:
         """The challenge of a magic link while it is usable, left unused (the page that shows a button)."""
