@@ -92,6 +92,9 @@ def _users_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
                        ("enable", "let a disabled user log in again"),
                        ("delete", "delete the user, their picture and sessions, and tell them by mail")):
         user_commands.add_parser(name, help=text).add_argument("email", metavar="EMAIL")
+    purge = user_commands.add_parser("purge-anonymous", help="delete anonymous accounts never made full ones")
+    purge.add_argument("--older-than", type=_duration, required=True, metavar="AGE",
+                       help="made longer ago than this: 30d, 12h, 90m or seconds")
     importing = user_commands.add_parser("import", help="move users in: JSON lines with other systems' password "
                                          "hashes (docs/admin.md); idempotent by address")
     importing.add_argument("file", metavar="FILE", help="the JSON lines file, or - for standard input")
@@ -115,6 +118,15 @@ def _webhooks_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     webhook_commands.add_parser("replay", help="deliver a dead letter again").add_argument(
         "id", help="the dead letter's id or its event id (evt_...)")
 
+
+
+def _duration(text: str) -> int:
+    """`30d`, `12h`, `90m`, `45s` or plain seconds, as seconds."""
+    units = {"d": 86_400, "h": 3600, "m": 60, "s": 1}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    if not number.isdigit() or int(number) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an age like 30d, 12h, 90m or 3600")
+    return int(number) * units[unit]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,5 +1,5 @@
-"""`users list|show|disable|enable|delete EMAIL` and `users import FILE`: the same MongoDB, Redis and picture store
-as the servers."""
+"""`users list|show|disable|enable|delete EMAIL`, `users import FILE` and `users purge-anonymous --older-than AGE`:
+the same MongoDB, Redis and picture store as the servers."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ async def run(config: Config, args: argparse.Namespace) -> int:
         return fail("`users` commands need REDIS_URL (or a running server with the embedded Redis)")
     if args.users_command == "import":
         return await with_services(config, url, lambda services: run_users_import(services, Path(args.file)))
+    if args.users_command == "purge-anonymous":
+        return await with_services(config, url, lambda services: run_purge_anonymous(services, args.older_than))
     return await with_services(config, url, lambda services: run_users_command(
         services, args.users_command, getattr(args, "email", None), redis_url=url))
 
@@ -74,3 +76,13 @@ async def run_users_import(services: Services, path: Path) -> int:
             print(json.dumps(line, sort_keys=True))
     print(f"{report.imported} imported, {report.skipped} skipped (address taken), {report.refused} refused")
     return 1 if report.refused else 0
+
+
+async def run_purge_anonymous(services: Services, older_than: int) -> int:
+    """`users purge-anonymous --older-than AGE`: anonymous accounts made longer ago and never made full ones."""
+    try:
+        purged = await services.passwordless.anonymous.purge(older_than)
+    except ServiceUnavailable as exc:
+        return fail(unreachable(services.config, services.config.redis_url, exc))
+    print(f"{purged} anonymous account(s) made more than {older_than} s ago and never upgraded: deleted")
+    return 0

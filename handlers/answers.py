@@ -17,11 +17,14 @@ def token_pair(tokens: TokenPair) -> dict[str, str]:
 
 
 def login_answer(user: User, tokens: TokenPair) -> dict[str, Any]:
-    """The seed's login answer: the user with its `tokens`; social sign-ins answer the same."""
+    """The seed's login answer: the user with its `tokens`; social and passwordless sign-ins answer the same. An
+    anonymous account's says so (`is_anonymous: true`); no other answer has the field, so seed clients see theirs
+    unchanged."""
     return {
         "created_at": user.created_at,
         "email": user.email,
         "email_verified": user.email_verified,
+        **_anonymous(user),
         "name": user.name,
         "status": "success",
         "tokens": token_pair(tokens),
@@ -38,7 +41,8 @@ def refresh_answer(tokens: TokenPair) -> dict[str, Any]:
 
 def user_answer(user: User, picture_url: str | None) -> dict[str, Any]:
     """`GET /user`. The seed shows the timestamps as strings here; kept so seed clients parse them unchanged.
-    `app_metadata` and `user_metadata` only when set: the answer of an account without them is the seed's."""
+    `app_metadata`, `user_metadata`, `phone` and `is_anonymous` appear only on users that have them: a seed
+    client's answer stays byte for byte."""
     metadata = {name: value for name, value in (("app_metadata", user.app_metadata),
                                                 ("user_metadata", user.user_metadata)) if value}
     return {
@@ -46,9 +50,15 @@ def user_answer(user: User, picture_url: str | None) -> dict[str, Any]:
         "created_at": str(user.created_at),
         "email": user.email,
         "email_verified": user.email_verified,
+        **_anonymous(user),
         "name": user.name,
+        **({"phone": user.phone} if user.phone else {}),
         "picture": picture_url,
         "status": "success",
         "uid": user.uid,
         "updated_at": str(user.updated_at),
     }
+
+
+def _anonymous(user: User) -> dict[str, bool]:
+    return {"is_anonymous": True} if user.is_anonymous else {}

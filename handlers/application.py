@@ -10,6 +10,7 @@ from handlers.access_log import log_request
 from handlers.admin import UID, AdminImportHandler, AdminUserHandler, AdminUserSessionsHandler, AdminUsersHandler
 from handlers.auth import LoginHandler, RefreshHandler, SignupHandler
 from handlers.base import NotFoundHandler
+from handlers.magic_link import MagicLinkPage
 from handlers.meta import IndexHandler, JwksHandler, OpenApiHandler, PublicKeysHandler, SettingsHandler, load_openapi
 from handlers.operations import HealthHandler, MetricsHandler, ReadinessHandler
 from handlers.pages import (
@@ -21,6 +22,14 @@ from handlers.pages import (
     ResetPasswordPage,
     StaticHandler,
     VerifyEmailPage,
+)
+from handlers.passwordless import (
+    AnonymousSignupHandler,
+    MagicLinkVerifyHandler,
+    OtpHandler,
+    OtpVerifyHandler,
+    PhoneHandler,
+    PhoneVerifyHandler,
 )
 from handlers.pictures import AvatarHandler, PictureFileHandler
 from handlers.sessions import LogoutEverywhereHandler, LogoutHandler, SessionHandler, SessionsHandler
@@ -88,6 +97,13 @@ class AuthApplication(tornado.web.Application):
             (r"/admin/users/import", AdminImportHandler),
             (rf"/admin/users/{UID}", AdminUserHandler),
             (rf"/admin/users/{UID}/sessions", AdminUserSessionsHandler),
+            # Passwordless sign-in, anonymous accounts and the phone number (docs/passwordless.md).
+            (r"/otp", OtpHandler),
+            (r"/otp/verify", OtpVerifyHandler),
+            (r"/magic-link/verify", MagicLinkVerifyHandler),
+            (r"/signup/anonymous", AnonymousSignupHandler),
+            (r"/user/phone", PhoneHandler),
+            (r"/user/phone/verify", PhoneVerifyHandler),
             (r"/openapi\.json", OpenApiHandler, {"document": load_openapi(services.config)}),
             # HTML pages, opened from the links we mail.
             (r"/verify-email", VerifyEmailPage),
@@ -96,6 +112,7 @@ class AuthApplication(tornado.web.Application):
             (r"/forgot-password", ForgotPasswordPage),
             (r"/confirm-email-change", ConfirmEmailChangePage),
             (r"/cancel-email-change", CancelEmailChangePage),
+            (r"/magic-link", MagicLinkPage),
             (r"/static/([a-z0-9-]+\.(?:css|svg|png))", StaticHandler),
             # Operations: probes for load balancers, metrics for Prometheus (docs/operations.md).
             (r"/healthz", HealthHandler),

@@ -10,8 +10,8 @@ class SignupHandler(BaseHandler):
     async def post(self) -> None:
         await self.rate_limit("signup")
         body = self.json_body()
-        self.write_outcome(await self.services.accounts.manager.signup(body.text("name"), body.text("email"),
-                                                                       body.text("password"), self.client))
+        self.write_outcome(await self.services.accounts.manager.signup(
+            body.text("name"), body.text("email"), body.text("password"), self.captcha_client(body)))
 
 
 class LoginHandler(BaseHandler):
@@ -20,7 +20,7 @@ class LoginHandler(BaseHandler):
         body = self.json_body()
         # A token of the account's own live session lets its owner past a lock strangers caused.
         user, tokens = await self.services.accounts.password_login.login(
-            body.text("email"), body.text("password"), fresh=body.flag("fresh_token"), client=self.client,
+            body.text("email"), body.text("password"), fresh=body.flag("fresh_token"), client=self.captcha_client(body),
             known_token=self.bearer_token(),
         )
         self.write_json(login_answer(user, tokens))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from types import TracebackType
@@ -234,6 +235,10 @@ class BaseHandler(tornado.web.RequestHandler):
         peer = self.request.remote_ip or ""
         ip = self.services.limits.client_addresses.resolve(peer, self.request.headers.get("X-Forwarded-For"))
         return Client(ip=ip, user_agent=self.request.headers.get("User-Agent", ""))
+
+    def captcha_client(self, body: JsonBody) -> Client:
+        """The client with the CAPTCHA token its body carries (`captcha_token`), for the requests that may need one."""
+        return dataclasses.replace(self.client, captcha_token=body.optional_text("captcha_token"))
 
     async def rate_limit(self, quota: QuotaName, user: Caller | None = None) -> None:
         """Count this request against the caller's quota (per IP, and per user when `user` is given); 429 past

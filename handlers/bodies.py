@@ -63,6 +63,7 @@ class JsonBody:
         return value
 
     def optional_flag(self, name: str) -> bool | None:
+        """true or false when sent, None when absent or null (the server's setting then decides)."""
         return self.flag(name) if self._fields.get(name) is not None else None
 
     def names(self) -> set[str]:

@@ -1,5 +1,5 @@
-"""The signed-in user's own account: read it, change name, email or password, export it, delete it, and see or
-withdraw a pending address change."""
+"""The signed-in user's own account: read it, change name, email, password or phone number, export it, delete it, and
+see or withdraw a pending address change."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from services.outcomes import (
     AuthError,
 )
 
-CHANGEABLE = ("name", "email", "password", "user_metadata")
+CHANGEABLE = ("name", "email", "password", "phone", "user_metadata")
 
 
 class UserHandler(BaseHandler):
@@ -41,6 +41,10 @@ class UserHandler(BaseHandler):
             # The seed's answer; the change itself waits for the mailboxes (services/accounts/email_change.py).
             await self.services.accounts.email_change.request(caller, body.text("email"), self.client)
             self.write_outcome(CHANGED_EMAIL)
+        elif fields == ["phone"]:  # a code to the new number; it is set by POST /user/phone/verify
+            await self.rate_limit("otp")
+            self.write_outcome(await self.services.passwordless.phone.request_change(caller, body.text("phone"),
+                                                                                      self.client))
         else:
             tokens = await accounts.change_password(caller, body.text("password"), self.client)
             # Every earlier token, this one included, has ended: the caller carries on with these.

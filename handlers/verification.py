@@ -30,7 +30,8 @@ class VerifyEmailHandler(BaseHandler):
 class ForgotPasswordHandler(BaseHandler):
     async def post(self) -> None:
         await self.rate_limit("mail")
-        await self.services.accounts.recovery.forgot(self.json_body().text("email"))
+        body = self.json_body()
+        await self.services.accounts.recovery.forgot(body.text("email"), self.captcha_client(body))
         self.write_outcome(RESET_SENT)
 
 

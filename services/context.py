@@ -18,6 +18,8 @@ class Client:
 
     ip: str
     user_agent: str = ""
+    # The token of a CAPTCHA the client solved (`captcha_token`), on the requests that may need one (services/captcha).
+    captcha_token: str | None = None
 
 
 @dataclass(frozen=True)

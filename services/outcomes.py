@@ -186,6 +186,28 @@ INVALID_IMPORT = Outcome(400, "auth/invalid-import", "Send the users as JSON lin
 # Auth hooks (HOOKS).
 SIGNUP_REJECTED = Outcome(403, "auth/signup-rejected", "This sign-up was not accepted.")
 HOOK_FAILED = Outcome(503, "auth/hook-failed", "A service this server consults did not answer; please retry shortly.")
+# Passwordless sign-in: codes and links by mail, codes by SMS (services/passwordless). The answers to requests made
+# with an address or a number alone are the same whether or not an account has it.
+OTP_SENT = Outcome(200, "auth/otp-sent",
+                   "If this address or number may sign in, a code is on its way. It works once, for a limited time.")
+OTP_INVALID = Outcome(401, "auth/otp-invalid",
+                      "This code does not work: it may be mistyped, expired, replaced by a newer one or already "
+                      "used, or too many wrong codes were tried. Ask for a new one.")
+INVALID_PHONE = Outcome(400, "auth/invalid-phone",
+                        "That is not a valid phone number: write it with + and the country code (E.164).")
+PHONE_CODE_SENT = Outcome(200, "auth/phone-code-sent",
+                          "A code is on its way to that number: confirm it with POST /user/phone/verify.")
+PHONE_VERIFIED = Outcome(200, "auth/phone-verified", "Your phone number is confirmed and saved.")
+PHONE_REMOVED = Outcome(200, "auth/phone-removed", "Your phone number is removed from your account.")
+PHONE_IN_USE = Outcome(409, "auth/phone-already-in-use", "Another account has this phone number.")
+ANONYMOUS_SIGNUP_DISABLED = Outcome(403, "auth/anonymous-signup-disabled",
+                                    "Anonymous sign-up is disabled on this server.")
+
+# Bots and breached passwords.
+CAPTCHA_FAILED = Outcome(400, "auth/captcha-failed",
+                         "Solve the CAPTCHA and send its token as captcha_token: it was missing, expired or refused.")
+PASSWORD_BREACHED = Outcome(400, "auth/password-breached",
+                            "This password has appeared in a data breach, so attackers try it first; choose another.")
 
 # Protocol and server.
 NOT_FOUND = Outcome(404, "auth/not-found", "There is nothing at this address.")

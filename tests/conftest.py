@@ -18,12 +18,16 @@ import tornado.httpclient
 import tornado.httpserver
 import tornado.testing
 from support.api import Api
+from support.captcha import FakeSiteVerify, siteverify_app
 from support.cluster import RedisClusterServers
+from support.loopback import serve
 from support.mail import RecordingNotifier, SmtpServer
 from support.mongo import MongoDatabases, drop_run, run_prefix
 from support.processes import free_port
 from support.providers import FakeProviders, make_fake_app, rsa_key
+from support.pwned import FakePwnedPasswords, pwned_app
 from support.s3 import MotoServer
+from support.sms import SmsReceiver, twilio_app, webhook_app
 from support.webhooks import Receiver, start_receiver
 
 from handlers.application import make_app
@@ -230,4 +234,39 @@ def receiver(io_loop: Any) -> Iterator[Receiver]:
     """A hook and webhook receiver on a loopback port that checks every signature (support/webhooks.py)."""
     found, server = start_receiver()
     yield found
+    server.stop()
+
+
+# --- outside services: SMS, CAPTCHA, Pwned Passwords, each a fake over HTTP on loopback --------------------------
+
+
+@pytest.fixture
+def fake_twilio(io_loop: Any) -> Iterator[SmsReceiver]:
+    fake = SmsReceiver()
+    server, fake.base_url = serve(twilio_app(fake))
+    yield fake
+    server.stop()
+
+
+@pytest.fixture
+def sms_webhook(io_loop: Any) -> Iterator[SmsReceiver]:
+    fake = SmsReceiver()
+    server, fake.base_url = serve(webhook_app(fake))
+    yield fake
+    server.stop()
+
+
+@pytest.fixture
+def fake_siteverify(io_loop: Any) -> Iterator[FakeSiteVerify]:
+    fake = FakeSiteVerify()
+    server, fake.base_url = serve(siteverify_app(fake))
+    yield fake
+    server.stop()
+
+
+@pytest.fixture
+def fake_pwned(io_loop: Any) -> Iterator[FakePwnedPasswords]:
+    fake = FakePwnedPasswords()
+    server, fake.base_url = serve(pwned_app(fake))
+    yield fake
     server.stop()

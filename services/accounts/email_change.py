@@ -64,7 +64,10 @@ class EmailChange:
             if pending is not None and await self._users.drop_email_change(user.uid, pending.id):
                 self._audit.record("email.change_cancelled", uid=user.uid, sid=caller.session_id, ip=client.ip)
             return
-        fresh = caller.claims.fresh
+        # An anonymous account has only its sessions (services/passwordless/anonymous.py): the new address alone
+        # confirms, and the session that asked carries on, since it could not log in again.
+        anonymous = user.is_anonymous
+        fresh = caller.claims.fresh or anonymous
         if not fresh and not deliverable(user.email):
             # A placeholder address (a provider gave none it vouches for) cannot confirm anything: only a fresh
             # sign-in may then vouch for the change.
@@ -75,7 +78,8 @@ class EmailChange:
         # Only while the caller's tokens stand: a reset or "log out everywhere" a moment ago wins over this.
         if await self._users.start_email_change(user.uid, user.token_epoch, change) is None:
             raise AuthError(TOKEN_REVOKED)
-        await self._sessions.logout(caller, client.ip)
+        if not anonymous:
+            await self._sessions.logout(caller, client.ip)
         self._audit.record("email.change_requested", uid=user.uid, sid=caller.session_id, ip=client.ip, fresh=fresh)
         # The notice is a security message, sent whatever the quota: a quota a stranger filled up must not hide
         # an attempt to take the account over. The new address is mailed within its quota, as any unasked mail.
@@ -125,7 +129,8 @@ class EmailChange:
         return updated
 
     async def _complete(self, user: User, change: PendingEmailChange, ip: str) -> User:
-        done = await self._users.complete_email_change(user.uid, change)
+        # An anonymous account becomes a full one here, keeping the sessions it had (they are all it had).
+        done = await self._users.complete_email_change(user.uid, change, end_tokens=not user.is_anonymous)
         if done is None:  # both addresses confirmed at once and the other click completed it; or it was dropped
             current = await self._users.find_by_uid(user.uid)
             if current is not None and current.email == change.email:
@@ -133,7 +138,8 @@ class EmailChange:
             raise AuthError(LINK_INVALID)
         # The write above raised the epoch, which ends every token; this ends the sessions and refreshes the
         # epoch Redis caches.
-        await self._sessions.end_all(user.uid)
-        self._audit.record("email.changed", uid=user.uid, ip=ip)
+        if not user.is_anonymous:
+            await self._sessions.end_all(user.uid)
+        self._audit.record("email.changed", uid=user.uid, ip=ip, **({"upgraded": True} if user.is_anonymous else {}))
         await self._outbox.enqueue(EmailChanged(uid=user.uid, old_email=user.email))
         return done

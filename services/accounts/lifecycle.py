@@ -41,8 +41,9 @@ class AccountLifecycle:
     # --- the user's own requests ---------------------------------------------------------------------
 
     async def delete_account(self, caller: Caller, client: Client) -> None:
-        """`DELETE /user`: like a password change, only with a token from a `fresh_token: true` login."""
-        if not caller.claims.fresh:
+        """`DELETE /user`: like a password change, only with a token from a `fresh_token: true` login (an anonymous
+        account, which has nothing to log in with again, needs none)."""
+        if not caller.claims.fresh and not caller.user.is_anonymous:
             raise AuthError(FRESH_TOKEN_REQUIRED)
         await self.delete(caller.user, ip=client.ip, sid=caller.claims.session_id)
 

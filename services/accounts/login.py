@@ -1,12 +1,21 @@
-"""Logging in with an email address and a password (`POST /login`)."""
+"""Logging in with an email address and a password (`POST /login`), with a CAPTCHA where `CAPTCHA_LOGIN` asks for one
+(services/captcha/login.py)."""
 
 from __future__ import annotations
 
 from services.accounts.passwords import PasswordHasher, PasswordMatch
+from services.captcha import LoginCaptcha
 from services.context import Client, TokenPair
 from services.limits import LockChallenge, RefuseLockedLogins, Throttle
 from services.operations import NO_OBSERVER, AuditLog, Observer
-from services.outcomes import EMAIL_NOT_VERIFIED, INVALID_CREDENTIALS, USER_DISABLED, AuthError, ServiceUnavailable
+from services.outcomes import (
+    CAPTCHA_FAILED,
+    EMAIL_NOT_VERIFIED,
+    INVALID_CREDENTIALS,
+    USER_DISABLED,
+    AuthError,
+    ServiceUnavailable,
+)
 from services.sessions import Authenticator, SessionService
 from services.users import User, UserStore, normalize_email
 
@@ -15,7 +24,7 @@ class PasswordLogin:
     def __init__(self, *, users: UserStore, sessions: SessionService, authenticator: Authenticator,
                  hasher: PasswordHasher, throttle: Throttle, audit: AuditLog, max_password_length: int,
                  verification_required: bool = False, observer: Observer = NO_OBSERVER,
-                 challenge: LockChallenge | None = None) -> None:
+                 challenge: LockChallenge | None = None, captcha: LoginCaptcha | None = None) -> None:
         self._users = users
         self._sessions = sessions
         self._authenticator = authenticator
@@ -26,6 +35,7 @@ class PasswordLogin:
         self._verification_required = verification_required
         self._observer = observer
         self._challenge = challenge or RefuseLockedLogins()
+        self._captcha = captcha
 
     async def login(self, email: str, password: str, fresh: bool, client: Client,
                     known_token: str | None = None) -> tuple[User, TokenPair]:
@@ -41,11 +51,20 @@ class PasswordLogin:
     async def _login(self, email: str, password: str, fresh: bool, client: Client,
                      known_token: str | None) -> tuple[User, TokenPair]:
         account = _account_name(email)
-        failures = await self._reserve_attempt(account, client, known_token)
+        failures, vouched = await self._reserve_attempt(account, client, known_token)
         try:
+            # Past a lock, the lock's challenge checked the CAPTCHA already (or the owner's own token vouched).
+            if self._captcha is not None and not vouched:
+                await self._captcha.check(failures - 1, client)
             user, match = await self._password_holder(account, password, client, failures)
         except ServiceUnavailable:
             await self._throttle.login_abandoned(account, client.ip)  # an outage is no wrong guess
+            raise
+        except AuthError as exc:
+            if exc.outcome is CAPTCHA_FAILED:  # no password was tried: no failure to count
+                await self._throttle.login_abandoned(account, client.ip)
+            elif exc.outcome is INVALID_CREDENTIALS and self._captcha is not None:
+                await self._captcha.failed(client)
             raise
         await self._throttle.login_succeeded(account, client.ip)
         if user.disabled:  # told only to someone who knows the password
@@ -61,20 +80,21 @@ class PasswordLogin:
         self._audit.record("login.ok", uid=user.uid, sid=session.id, ip=client.ip, fresh=fresh)
         return user, pair
 
-    async def _reserve_attempt(self, account: str, client: Client, known_token: str | None) -> int:
+    async def _reserve_attempt(self, account: str, client: Client, known_token: str | None) -> tuple[int, bool]:
         """Count this attempt before its password is checked (so parallel guesses cannot all slip under the limit);
-        returns the account's failure count with it. A lock refuses it, unless the caller holds a live session of
-        the account or passes the lock's challenge: then it is counted all the same."""
+        returns the account's failure count with it, and whether the attempt got past a lock. A lock refuses it,
+        unless the caller holds a live session of the account or passes the lock's challenge: then it is counted
+        all the same."""
         reservation = await self._throttle.reserve_login(account, client.ip)
         if reservation.lock is None:
-            return reservation.failures
+            return reservation.failures, False
         holder = await self._authenticator.live_holder(known_token)
         if (holder is None or holder.user.email != account) and not await self._challenge.admits(reservation.lock,
                                                                                                  client):
             self._audit.record("login.limited", ip=client.ip, account=self._audit.account_ref(account),
                                scope=reservation.lock.scope)
             raise self._challenge.refusal(reservation.lock)
-        return (await self._throttle.reserve_login(account, client.ip, past_lock=True)).failures
+        return (await self._throttle.reserve_login(account, client.ip, past_lock=True)).failures, True
 
     async def _password_holder(self, account: str, password: str, client: Client,
                                failures: int) -> tuple[User, PasswordMatch]:

@@ -31,6 +31,7 @@ from enum import Enum
 import bcrypt
 
 from services.accounts.imported_hashes import verify_imported
+from services.breach import BreachCheck, NoBreachCheck
 from services.outcomes import WEAK_PASSWORD, AuthError
 
 _PREFIX = "$bcrypt-sha256$v=2,"
@@ -63,17 +64,20 @@ def own_words(*context: str) -> list[str]:
 
 
 class PasswordPolicy:
-    """Length, a blocklist and zxcvbn's strength estimate, no composition rules: what NIST SP 800-63B and OWASP
-    ASVS 2.1 ask for. `service_words` (APP_NAME) count as known words for every user."""
+    """Length, a blocklist, zxcvbn's strength estimate and, with `PASSWORD_BREACH_CHECK`, the passwords known from
+    breaches (services/breach); no composition rules: what NIST SP 800-63B §5.1.1.2 and OWASP ASVS 2.1 ask for.
+    `service_words` (APP_NAME) count as known words for every user."""
 
     def __init__(self, min_length: int, max_length: int, blocklist: frozenset[str] = frozenset(), min_score: int = 0,
-                 service_words: tuple[str, ...] = (), executor: Executor | None = None) -> None:
+                 service_words: tuple[str, ...] = (), executor: Executor | None = None,
+                 breaches: BreachCheck | None = None) -> None:
         self.min_length = min_length
         self.max_length = max_length
         self._blocklist = blocklist
         self._min_score = min_score
         self._service_words = service_words
         self._executor = executor
+        self._breaches = breaches or NoBreachCheck()
 
     async def check(self, password: str, *context: str) -> None:
         """`context` holds the user's own words (email, name): a password equal to one of them, or one they make
@@ -99,6 +103,8 @@ class PasswordPolicy:
                 hint = f" {warning}" if warning else ""
                 raise AuthError(WEAK_PASSWORD, f"This password is too easy to guess.{hint} Use a few unrelated "
                                                "words, or a longer password.")
+        # Last: only a password that passed every local rule costs a call to the breach service.
+        await self._breaches.check(password)
 
 
 def password_strength(password: str, words: list[str]) -> tuple[int, str]:

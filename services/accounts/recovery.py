@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from services.accounts.passwords import PasswordHasher, PasswordPolicy
 from services.accounts.proof import AddressProof
+from services.captcha import Captcha, NoCaptcha
 from services.context import Client
 from services.infra import Outbox
 from services.limits import Throttle
@@ -25,7 +26,8 @@ from services.users import User, normalize_email
 
 class PasswordReset:
     def __init__(self, *, links: ActionLinks, outbox: Outbox[MailMessage], throttle: Throttle,
-                 proof: AddressProof, hasher: PasswordHasher, policy: PasswordPolicy, audit: AuditLog) -> None:
+                 proof: AddressProof, hasher: PasswordHasher, policy: PasswordPolicy, audit: AuditLog,
+                 captcha: Captcha | None = None) -> None:
         self._links = links
         self._outbox = outbox
         self._throttle = throttle
@@ -33,8 +35,12 @@ class PasswordReset:
         self._hasher = hasher
         self._policy = policy
         self._audit = audit
+        self._captcha = captcha or NoCaptcha()
 
-    async def forgot(self, email: str) -> None:
+    async def forgot(self, email: str, client: Client | None = None) -> None:
+        """`client`: the JSON API's caller, whose CAPTCHA is checked (the HTML page's form: services/captcha)."""
+        if client is not None:
+            await self._captcha.require(client)
         address = normalize_email(email)
         await self._throttle.mail_to(address, enforce=True)
         await self._outbox.enqueue(ResetRequest(email=address))

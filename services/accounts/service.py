@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.accounts.passwords import PasswordHasher, PasswordPolicy
 from services.accounts.verification import EmailVerification
+from services.captcha import Captcha, NoCaptcha
 from services.context import Caller, Client, TokenPair
 from services.infra import Outbox
 from services.mail import MailMessage, PasswordChanged
@@ -24,7 +25,7 @@ from services.users import User, UserStore, clean_name, metadata_object, normali
 class AccountService:
     def __init__(self, *, users: UserStore, sessions: SessionService, hasher: PasswordHasher, policy: PasswordPolicy,
                  audit: AuditLog, verification: EmailVerification, outbox: Outbox[MailMessage], disable_signup: bool,
-                 verification_required: bool) -> None:
+                 verification_required: bool, captcha: Captcha | None = None) -> None:
         self._users = users
         self._sessions = sessions
         self._hasher = hasher
@@ -34,6 +35,7 @@ class AccountService:
         self._outbox = outbox
         self._disable_signup = disable_signup
         self._verification_required = verification_required
+        self._captcha = captcha or NoCaptcha()
 
     async def signup(self, name: str, email: str, password: str, client: Client) -> Outcome:
         """Creates the account and mails a verification link.
@@ -49,6 +51,7 @@ class AccountService:
         """
         if self._disable_signup:
             raise AuthError(SIGNUP_DISABLED)
+        await self._captcha.require(client)
         name, email = clean_name(name), normalize_email(email)
         await self._policy.check(password, email, name)
         pending = await self._users.find_by_email(email)
@@ -91,12 +94,19 @@ class AccountService:
         return user or caller.user
 
     async def change_password(self, caller: Caller, password: str, client: Client) -> TokenPair:
-        """Needs a fresh token; ends every session and hands the caller a new one to carry on with."""
-        if not caller.claims.fresh:
+        """Needs a fresh token; ends every session and hands the caller a new one to carry on with.
+
+        An anonymous account (services/passwordless/anonymous.py) has no credential to log in with again, so its
+        sessions are all it has: it needs no fresh token, and keeps its sessions (the caller still gets a new pair)."""
+        anonymous = caller.user.is_anonymous
+        if not caller.claims.fresh and not anonymous:
             raise AuthError(FRESH_TOKEN_REQUIRED)
         await self._policy.check(password, caller.user.email, caller.user.name)
         password_hash = await self._hasher.hash(password)
-        user = await self._sessions.end_all(caller.user.uid, {"password_hash": password_hash})
+        if anonymous:
+            user = await self._users.update(caller.user.uid, {"password_hash": password_hash}) or caller.user
+        else:
+            user = await self._sessions.end_all(caller.user.uid, {"password_hash": password_hash})
         pair, session = await self._sessions.start(user, fresh=True, client=client)
         self._audit.record("password.changed", uid=user.uid, sid=session.id, ip=client.ip)
         await self._outbox.enqueue(PasswordChanged(uid=user.uid))  # a security notice: no quota

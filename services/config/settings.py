@@ -21,10 +21,12 @@ from pathlib import Path
 from services.config.sections import (
     AccountSettings,
     AdminSettings,
+    CaptchaSettings,
     HookSettings,
     LimitSettings,
     MailSettings,
     OperationSettings,
+    PasswordlessSettings,
     PictureSettings,
     ServerSettings,
     SocialSettings,
@@ -37,7 +39,8 @@ from services.config.values import coerce, read_yaml_settings
 
 @dataclass(frozen=True)
 class Config(ServerSettings, TokenSettings, AccountSettings, LimitSettings, MailSettings, PictureSettings,
-             SocialSettings, StoreSettings, OperationSettings, AdminSettings, HookSettings):
+             SocialSettings, StoreSettings, OperationSettings, PasswordlessSettings, CaptchaSettings, AdminSettings,
+             HookSettings):
     """Every setting, as one frozen object: each section checks its own settings, then the checks across them."""
 
     def __post_init__(self) -> None:

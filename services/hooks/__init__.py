@@ -9,10 +9,10 @@ in order per user, at least once. Every call is signed per the Standard Webhooks
 from services.hooks.auth_hooks import MAX_CLAIMS_BYTES, PROTECTED_CLAIMS, AuthHooks, hook_payload
 from services.hooks.events import AUDIT_EVENTS, WEBHOOK_MESSAGES, WebhookDelivery, WebhookEvent, event_from_audit
 from services.hooks.publisher import WebhookPublisher
-from services.hooks.senders import HookMailer, HookSmsSender, TextMessage
+from services.hooks.senders import HookMailer, HookSmsSender
 from services.hooks.signed_http import HookAnswer, HookFailure, SignedPoster
 from services.hooks.webhook_worker import WebhookWorker
 
 __all__ = ["AUDIT_EVENTS", "MAX_CLAIMS_BYTES", "PROTECTED_CLAIMS", "WEBHOOK_MESSAGES", "AuthHooks", "HookAnswer",
-           "HookFailure", "HookMailer", "HookSmsSender", "SignedPoster", "TextMessage", "WebhookDelivery",
+           "HookFailure", "HookMailer", "HookSmsSender", "SignedPoster", "WebhookDelivery",
            "WebhookEvent", "WebhookPublisher", "WebhookWorker", "event_from_audit", "hook_payload"]

@@ -11,12 +11,12 @@ letters at once.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from services.config import HookConfig
 from services.hooks.auth_hooks import hook_payload
 from services.hooks.signed_http import HookFailure, SignedPoster
 from services.mail import Mail, PermanentMailError
+from services.passwordless import PermanentSmsError, Sms
 
 
 class HookMailer:
@@ -28,31 +28,28 @@ class HookMailer:
 
     async def send(self, mail: Mail) -> None:
         data = {"to": mail.to, "subject": mail.subject, "text": mail.text, "html": mail.html}
-        await _deliver(self._poster, self._hook, "send_email", data)
-
-
-@dataclass(frozen=True)
-class TextMessage:
-    to: str  # E.164
-    body: str
+        await _deliver(self._poster, self._hook, "send_email", data, PermanentMailError)
 
 
 class HookSmsSender:
-    """The `send_sms` hook as an SMS backend: the seam the SMS outbox of one-time codes (issue 16) plugs into."""
+    """The `send_sms` hook as an SMS backend (an `SmsSender` of services/passwordless/sms.py): the SMS outbox of
+    one-time codes sends through it when the hook is configured, in place of SMS_BACKEND."""
 
     def __init__(self, *, hook: HookConfig, poster: SignedPoster) -> None:
         self._hook = hook
         self._poster = poster
 
-    async def send(self, message: TextMessage) -> None:
-        await _deliver(self._poster, self._hook, "send_sms", {"to": message.to, "body": message.body})
+    async def send(self, sms: Sms) -> None:
+        data = {"to": sms.to, "body": sms.text, "code": sms.code, "purpose": sms.purpose}
+        await _deliver(self._poster, self._hook, "send_sms", data, PermanentSmsError)
 
 
-async def _deliver(poster: SignedPoster, hook: HookConfig, hook_type: str, data: dict[str, str]) -> None:
+async def _deliver(poster: SignedPoster, hook: HookConfig, hook_type: str, data: dict[str, str],
+                   permanent: type[Exception]) -> None:
     try:
         await poster.post(hook.url, hook.secret, f"msg_{uuid.uuid4().hex}", hook_payload(hook_type, data),
                           hook.timeout_seconds)
     except HookFailure as exc:
         if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (408, 429):
-            raise PermanentMailError(f"{hook_type} hook {exc}") from None
+            raise permanent(f"{hook_type} hook {exc}") from None
         raise

@@ -1,5 +1,6 @@
 """Infrastructure: the MongoDB and Redis clients, the rules that turn their outages into 503s, and small tools on
-top of them (index creation, per-user locks, background jobs, the Redis server we run ourselves)."""
+top of them (index creation, per-user locks, background jobs, the durable outbox and its worker, the Redis server we
+run ourselves)."""
 
 from services.infra.backends import (
     check_redis_mode,
@@ -19,12 +20,13 @@ from services.infra.mongo_guard import is_mongo_down, mongo_guarded, mongo_outag
 from services.infra.mongo_indexes import DuplicateValues, Index, IndexBuildFailed, IndexConflict
 from services.infra.ordered_outbox import OrderedOutbox
 from services.infra.outbox import Claimed, MessageCodec, Outbox, QueueKeys
-from services.infra.outbox_worker import OutboxWorker
+from services.infra.outbox_worker import DeliveryOutcome, OutboxWorker
 from services.infra.periodic import PeriodicTask
 from services.infra.redis_guard import is_redis_down, is_refusing_writes, redis_guarded
 
 __all__ = [
     "Claimed",
+    "DeliveryOutcome",
     "DuplicateValues",
     "EmbeddedRedis",
     "InMemoryMongo",

@@ -6,7 +6,8 @@ from services.limits.client_addresses import ClientAddressResolver
 from services.limits.limiter import Decision, RateLimiter
 from services.limits.login_failures import LoginFailures, LoginLock, Reservation
 from services.limits.networks import client_network
-from services.limits.throttle import QuotaName, Throttle, UserQuotaName
+from services.limits.throttle import QuotaName, SubjectQuotaName, Throttle, UserQuotaName
 
 __all__ = ["ClientAddressResolver", "Decision", "LockChallenge", "LoginFailures", "LoginLock", "QuotaName",
-           "RateLimiter", "RefuseLockedLogins", "Reservation", "Throttle", "UserQuotaName", "client_network"]
+           "RateLimiter", "RefuseLockedLogins", "Reservation", "SubjectQuotaName", "Throttle", "UserQuotaName",
+           "client_network"]

@@ -26,6 +26,7 @@ from services.infra import redis_guarded
 from services.limits.limiter import subject_digest, subject_key
 
 RULE = "login-failures"
+NETWORK_RULE = "login-failures-network"
 LockScope = Literal["network", "account"]
 
 # KEYS: the account's count, its count from this network (hashes: count, locked_until). ARGV: network limit and
@@ -123,6 +124,18 @@ class LoginFailures:
         """The account's owner proved who they are from this network: forget its failures there and overall. Other
         networks' locks stay: a guesser's lock is not lifted by the owner's login."""
         await redis_guarded(self._redis.delete(*self.keys(account, network)))
+
+    async def network_failed(self, network: str) -> None:
+        """Count a failed login from `network`, whatever the account (services/captcha/login.py reads it): a key of its
+        own, since it is in no account's hash slot; forgotten a window of `RATE_LIMIT_LOGIN_FAILURES` after the last."""
+        key = subject_key(NETWORK_RULE, network)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.pexpire(key, self._rates["network"].window * 1000)
+            await redis_guarded(pipe.execute())
+
+    async def network_failures(self, network: str) -> int:
+        return int(await redis_guarded(self._redis.get(subject_key(NETWORK_RULE, network))) or 0)
 
     @staticmethod
     def keys(account: str, network: str) -> list[str]:

@@ -32,8 +32,10 @@ from services.limits.networks import client_network
 from services.operations import NO_OBSERVER, Observer
 from services.outcomes import TOO_MANY_REQUESTS, AuthError
 
-QuotaName = Literal["signup", "token", "mail", "picture"]
+QuotaName = Literal["signup", "token", "mail", "picture", "otp", "anonymous"]
 UserQuotaName = Literal["picture"]
+# Quotas per address or phone number, whether or not an account has it (services/passwordless).
+SubjectQuotaName = Literal["sms-number", "otp-verify"]
 
 
 class Throttle:
@@ -43,7 +45,11 @@ class Throttle:
         self._failures = failures
         self._observer = observer
         self._quotas: dict[QuotaName, Rate] = {"signup": config.rate_limit_signup, "token": config.rate_limit_token,
-                                               "mail": config.rate_limit_mail, "picture": config.rate_limit_picture}
+                                               "mail": config.rate_limit_mail, "picture": config.rate_limit_picture,
+                                               "otp": config.rate_limit_otp,
+                                               "anonymous": config.rate_limit_anonymous_signup}
+        self._subject_quotas: dict[SubjectQuotaName, Rate] = {"sms-number": config.rate_limit_sms_number,
+                                                              "otp-verify": config.rate_limit_otp_verify}
         self._user_quotas: dict[UserQuotaName, Rate] = {"picture": config.rate_limit_picture_user}
         self._mail_address = config.rate_limit_mail_address
         self._ipv6_prefix = config.rate_limit_ipv6_prefix
@@ -67,6 +73,17 @@ class Throttle:
     async def per_user(self, quota: UserQuotaName, uid: str) -> Decision:
         """Count one request of the signed-in user `uid` (rule `<quota>-user`); 429 past the quota."""
         return await self._enforce(f"{quota}-user", uid, self._user_quotas[quota])
+
+    async def per_subject(self, quota: SubjectQuotaName, subject: str) -> Decision:
+        """Count one request about `subject` (an address or number, hashed in the key); 429 past the quota."""
+        return await self._enforce(quota, subject, self._subject_quotas[quota])
+
+    async def network_failed(self, ip: str) -> None:
+        """A failed login from `ip`'s network, whatever the account (read by `/login`'s CAPTCHA rule)."""
+        await self._failures.network_failed(self.network(ip))
+
+    async def network_failures(self, ip: str) -> int:
+        return await self._failures.network_failures(self.network(ip))
 
     async def login_abandoned(self, account: str, ip: str) -> None:
         """A reserved attempt an outage cut short before its verdict: it counts as no failure."""

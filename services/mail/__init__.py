@@ -1,7 +1,7 @@
 """Mail: the typed messages the server sends, the worker that composes them from templates at delivery time and
 hands them to a mailer (console, SMTP, Mailgun), and the notices the account lifecycle sends."""
 
-from services.mail.composer import MailComposer
+from services.mail.composer import MailComposer, SignInCodeIssuer
 from services.mail.mailers import (
     ConsoleMailer,
     Mail,
@@ -21,7 +21,9 @@ from services.mail.messages import (
     Invitation,
     MailMessage,
     PasswordChanged,
+    PhoneChanged,
     ResetRequest,
+    SignInCode,
     SignupAttempt,
     VerifyAddress,
     VerifyRequest,
@@ -32,5 +34,5 @@ from services.mail.worker import MailWorker
 __all__ = ["MAIL_MESSAGES", "AccountDeleted", "AccountNotifier", "AddressConfirmed", "ConsoleMailer",
            "EmailChangeNotice", "EmailChangeRequested", "EmailChanged", "Invitation", "Mail", "MailComposer",
            "MailMessage", "MailNotifier", "MailWorker", "Mailer", "MailgunMailer", "PasswordChanged",
-           "PermanentMailError", "ResetRequest", "SignupAttempt", "SmtpMailer", "VerifyAddress", "VerifyRequest",
-           "build_mailer"]
+           "PermanentMailError", "PhoneChanged", "ResetRequest", "SignInCode", "SignInCodeIssuer", "SignupAttempt",
+           "SmtpMailer", "VerifyAddress", "VerifyRequest", "build_mailer"]

@@ -9,7 +9,7 @@ Links are built from `APP_URL` alone, never from the Host header of a request.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import jinja2
@@ -25,7 +25,9 @@ from services.mail.messages import (
     Invitation,
     MailMessage,
     PasswordChanged,
+    PhoneChanged,
     ResetRequest,
+    SignInCode,
     SignupAttempt,
     VerifyAddress,
     VerifyRequest,
@@ -47,7 +49,20 @@ SUBJECTS = {
     "email-change-taken": "Someone tried to move a {app} account to your address",
     "address-confirmed": "Your {app} email address is confirmed",
     "invite": "You are invited to {app}",
+    "sign-in-code": "Your {app} sign-in code",
+    "phone-changed": "The phone number of your {app} account was changed",
 }
+
+
+class SignInCodeIssuer(Protocol):
+    """Makes the code and link a sign-in mail carries, when the address may sign in (services/passwordless)."""
+
+    @property
+    def lifetime(self) -> int: ...
+
+    async def mail_code(self, address: str, create_user: bool, redirect_to: str,
+                        fresh: bool) -> tuple[str, str] | None:
+        """The code and the magic link's token, or None: nothing is to be sent to `address`."""
 
 
 def duration(seconds: int) -> str:
@@ -60,10 +75,12 @@ def duration(seconds: int) -> str:
 
 
 class MailComposer:
-    def __init__(self, *, config: Config, users: UserStore, links: ActionLinks) -> None:
+    def __init__(self, *, config: Config, users: UserStore, links: ActionLinks,
+                 sign_in: SignInCodeIssuer | None = None) -> None:
         self._config = config
         self._users = users
         self._links = links
+        self._sign_in = sign_in
         self._templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"]),
             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
@@ -114,6 +131,17 @@ class MailComposer:
                 return self.render(message.kind, to, user=user)
             case AccountDeleted(email=email, name=name):
                 return self.render(message.kind, email, user={"email": email, "name": name})
+            case SignInCode() if self._sign_in is not None:
+                issued = await self._sign_in.mail_code(message.email, message.create_user, message.redirect_to,
+                                                       message.fresh)
+                if issued is None:  # no account, and none to be made: nothing goes out
+                    return None
+                code, token = issued
+                return self.render(message.kind, message.email, code=code, link=self.link("magic-link", token=token),
+                                   valid_for=duration(self._sign_in.lifetime))
+            case PhoneChanged():
+                user = await self._users.find_by_uid(message.uid)
+                return None if user is None else self.render(message.kind, user.email, user=user, phone=message.phone)
         # A record this version cannot read: retrying cannot help, straight to the dead letters.
         raise PermanentMailError("unknown mail message")
 
@@ -146,7 +174,7 @@ class MailComposer:
     def render(self, template: str, to: str, **context: Any) -> Mail:
         config = self._config
         context = {"app_name": config.app_name, "app_logo_url": config.mail_logo_url, "app_url": config.app_url,
-                   "forgot_link": self.link("forgot-password"), **context}
+                   "forgot_link": self.link("forgot-password"), "to": to, **context}
         text = self._templates.get_template(f"{template}.txt").render(context)
         html = self._templates.get_template(f"{template}.html").render(context)
         return Mail(to=to, subject=SUBJECTS[template].format(app=config.app_name), text=text, html=html)

@@ -88,6 +88,8 @@ class AddressConfirmed:
     unlinked: tuple[str, ...] = ()
     dropped_change: str = ""
     sessions_ended: bool = False
+    # The proof was a sign-in code (services/passwordless): the password someone set before it was removed.
+    password_removed: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,30 @@ class Invitation:
     uid: str
 
 
+@dataclass(frozen=True)
+class SignInCode:
+    """A sign-in code and magic link to this address (`POST /otp`), if it may sign in: whether it may is decided at
+    delivery (services/passwordless/delivery.py), so the request answered the same for every address."""
+
+    kind: ClassVar[str] = "sign-in-code"
+    email: str
+    create_user: bool = False
+    redirect_to: str = ""
+    fresh: bool = False
+
+
+@dataclass(frozen=True)
+class PhoneChanged:
+    """The account's number was set or removed: a security notice to its address (`phone`: the new one, masked)."""
+
+    kind: ClassVar[str] = "phone-changed"
+    uid: str
+    phone: str = ""
+
+
 MailMessage = (VerifyAddress | VerifyRequest | ResetRequest | PasswordChanged | EmailChanged | SignupAttempt
-               | AccountDeleted | EmailChangeRequested | EmailChangeNotice | AddressConfirmed | Invitation)
+               | AccountDeleted | EmailChangeRequested | EmailChangeNotice | AddressConfirmed | Invitation | SignInCode
+               | PhoneChanged)
 MAIL_MESSAGES: MessageCodec[MailMessage] = MessageCodec(
     [VerifyAddress, VerifyRequest, ResetRequest, PasswordChanged, EmailChanged, SignupAttempt, AccountDeleted,
-     EmailChangeRequested, EmailChangeNotice, AddressConfirmed, Invitation])
+     EmailChangeRequested, EmailChangeNotice, AddressConfirmed, Invitation, SignInCode, PhoneChanged])

@@ -76,6 +76,9 @@ class SocialAccounts:
         self._refuse_disabled(user, client, vouched.provider)
         self.check_may_link(user)
         await self._link(user, vouched, client)
+        # A linked identity is a way back in: an anonymous account is a full one from now on, sessions and all.
+        if user.is_anonymous and await self._users.end_anonymity(user.uid):
+            self._audit.record("account.upgraded", uid=user.uid, ip=client.ip, via=vouched.provider)
 
     @staticmethod
     def check_may_link(user: User) -> None:

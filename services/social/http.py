@@ -28,16 +28,19 @@ class HttpAnswer:
 
 
 class ProviderHttp:
-    def __init__(self, timeout: float,
-                 client: tornado.httpclient.AsyncHTTPClient | None = None) -> None:
+    def __init__(self, timeout: float, client: tornado.httpclient.AsyncHTTPClient | None = None,
+                 service: str = "identity provider") -> None:
+        """`service` names the other side in log lines and messages (CAPTCHA and Pwned Passwords use this too)."""
         self._timeout = timeout
         self._client = client
+        self._service = service
 
     async def get(self, url: str, params: dict[str, str] | None = None,
-                  headers: dict[str, str] | None = None) -> HttpAnswer:
+                  headers: dict[str, str] | None = None, text: bool = False) -> HttpAnswer:
+        """`text`: the answer's `data` is its body as text (UTF-8) instead of parsed JSON."""
         if params:
             url += ("&" if "?" in url else "?") + urllib.parse.urlencode(params)
-        return await self._fetch(url, "GET", None, headers or {})
+        return await self._fetch(url, "GET", None, headers or {}, text)
 
     async def post_form(self, url: str, form: dict[str, str], headers: dict[str, str] | None = None) -> HttpAnswer:
         body = urllib.parse.urlencode(form)
@@ -48,7 +51,8 @@ class ProviderHttp:
         return await self._fetch(url, "POST", json.dumps(data), {"Content-Type": "application/json",
                                                                  **(headers or {})})
 
-    async def _fetch(self, url: str, method: str, body: str | None, headers: dict[str, str]) -> HttpAnswer:
+    async def _fetch(self, url: str, method: str, body: str | None, headers: dict[str, str],
+                     text: bool = False) -> HttpAnswer:
         if self._client is None:  # built on first use, on the running loop; its own, to cap answer sizes
             self._client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_body_size=MAX_RESPONSE_BYTES)
         client = self._client
@@ -63,6 +67,8 @@ class ProviderHttp:
             raise self._unavailable(url, exc) from exc
         if response.code == 599 or response.code >= 500:  # 599: Tornado's timeout or connection failure
             raise self._unavailable(url, response.error or response.code)
+        if text:
+            return HttpAnswer(response.code, (response.body or b"").decode("utf-8", errors="replace"))
         try:
             data = json.loads(response.body) if response.body else None
         except ValueError:
@@ -77,5 +83,5 @@ class ProviderHttp:
     def _unavailable(self, url: str, reason: object) -> ServiceUnavailable:
         # Only scheme and host reach the log: query strings carry tokens and secrets.
         parts = urllib.parse.urlsplit(url)
-        log.warning("identity provider %s://%s unreachable: %s", parts.scheme, parts.netloc, reason)
-        return ServiceUnavailable("The identity provider cannot be reached; please retry shortly.")
+        log.warning("%s %s://%s unreachable: %s", self._service, parts.scheme, parts.netloc, reason)
+        return ServiceUnavailable(f"The {self._service} cannot be reached; please retry shortly.")

@@ -74,6 +74,11 @@ class User:
     # JSON object; None while never set, so answers of accounts without them stay as they were.
     app_metadata: dict[str, Any] | None = None
     user_metadata: dict[str, Any] | None = None
+    # A verified phone number in E.164 form (services/passwordless/phone.py), unique; None: the user has none.
+    phone: str | None = None
+    # Made by `POST /signup/anonymous` and not yet given a way back in (a proven address, a phone, an identity, a
+    # passkey): the account's sessions are its only credential (services/passwordless/anonymous.py).
+    is_anonymous: bool = False
 
     @property
     def has_password(self) -> bool:
@@ -102,4 +107,5 @@ class User:
                    picture=doc.get("picture"), disabled=doc.get("disabled", False),
                    email_change=PendingEmailChange.from_document(doc.get("email_change")),
                    signup_pending=doc.get("signup_pending", False), app_metadata=doc.get("app_metadata") or None,
-                   user_metadata=doc.get("user_metadata") or None)
+                   user_metadata=doc.get("user_metadata") or None, phone=doc.get("phone"),
+                   is_anonymous=doc.get("is_anonymous", False))

@@ -22,7 +22,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.infra import Index, IndexBuild, mongo_guarded, mongo_outages
-from services.outcomes import EMAIL_IN_USE, AuthError
+from services.outcomes import EMAIL_IN_USE, PHONE_IN_USE, AuthError
 from services.users.admission import OpenSignups, SignupCandidate, SignupGate, SignupMethod
 from services.users.fields import email_key
 from services.users.models import ConfirmingAddress, PendingEmailChange, User
@@ -35,6 +35,8 @@ PRIVATE_FIELDS = frozenset({"password_hash"})
 INDEXES = (Index((("email", 1),), "email_unique", unique=True),
            Index((("email_key", 1),), "email_key_unique", unique=True, sparse=True),
            Index((("picture", 1),), "picture", sparse=True),
+           Index((("phone", 1),), "phone_unique", unique=True, sparse=True),
+           Index((("is_anonymous", 1),), "anonymous", sparse=True),
            # The admin API's pages: keyset pagination in (created_at, _id) order (services/users/pages.py).
            Index((("created_at", 1), ("_id", 1)), "created_at_id"))
 
@@ -63,11 +65,12 @@ class UserStore:
 
     async def create(self, email: str, name: str, password_hash: str, email_verified: bool = False,
                      signup_pending: bool = False, *, method: SignupMethod = "password", provider: str | None = None,
-                     app_metadata: dict[str, Any] | None = None,
-                     user_metadata: dict[str, Any] | None = None) -> User:
+                     app_metadata: dict[str, Any] | None = None, user_metadata: dict[str, Any] | None = None,
+                     phone: str | None = None, is_anonymous: bool = False) -> User:
         """An empty `password_hash` is an account without a password (made by a social sign-in); `signup_pending`
-        marks a sign-up whose last steps are still to come. Every sign-up passes the gate first (the
-        `before_signup` hook, services/users/admission.py): a refusal writes nothing."""
+        marks a sign-up whose last steps are still to come; `phone` a verified number; `is_anonymous` an account
+        of `POST /signup/anonymous`. Every sign-up passes the gate first (the `before_signup` hook,
+        services/users/admission.py): a refusal writes nothing."""
         await self._gate.admit(SignupCandidate(email=email, name=name, method=method, email_verified=email_verified,
                                              provider=provider, app_metadata=app_metadata))
         now = int(time.time())
@@ -76,9 +79,10 @@ class UserStore:
                "updated_at": now, "token_epoch": 0, "picture": None, "disabled": False, "email_change": None,
                **({"signup_pending": True} if signup_pending else {}),
                **({"app_metadata": app_metadata} if app_metadata else {}),
-               **({"user_metadata": user_metadata} if user_metadata else {})}
+               **({"user_metadata": user_metadata} if user_metadata else {}),
+               **({"phone": str(phone)} if phone else {}), **({"is_anonymous": True} if is_anonymous else {})}
         if not await self._insert(doc):
-            raise AuthError(EMAIL_IN_USE)
+            raise AuthError(PHONE_IN_USE if phone is not None and await self._phone_taken(phone) else EMAIL_IN_USE)
         return User.from_document(doc)
 
     async def create_imported(self, email: str, name: str, password_hash: str, email_verified: bool,
@@ -105,6 +109,10 @@ class UserStore:
         return True
 
     @mongo_guarded
+    async def _phone_taken(self, phone: str) -> bool:
+        return await self._users.find_one({"phone": str(phone)}, {"_id": 1}) is not None
+
+    @mongo_guarded
     async def page(self, request: PageRequest) -> list[User]:
         """One page of users in (created_at, _id) order, after the request's cursor (services/users/pages.py)."""
         cursor = self._users.find(page_filter(request)).sort([("created_at", 1), ("_id", 1)]).limit(request.limit)
@@ -119,6 +127,11 @@ class UserStore:
     async def find_holder(self, email: str) -> User | None:
         """The user who has `email`, or an address a person reads as the same (its `email_key`)."""
         doc = await self._users.find_one({"$or": [{"email": str(email)}, {"email_key": email_key(email)}]})
+        return User.from_document(doc) if doc else None
+
+    @mongo_guarded
+    async def find_by_phone(self, phone: str) -> User | None:
+        doc = await self._users.find_one({"phone": str(phone)})
         return User.from_document(doc) if doc else None
 
     @mongo_guarded
@@ -176,16 +189,20 @@ class UserStore:
         return User.from_document(doc) if doc else None
 
     @mongo_guarded
-    async def complete_email_change(self, uid: str, change: PendingEmailChange) -> User | None:
+    async def complete_email_change(self, uid: str, change: PendingEmailChange,
+                                    end_tokens: bool = True) -> User | None:
         """Give the user the change's address, proven by its own link, and end every token (the epoch) in
-        the same write; None when the change is no longer the pending one."""
+        the same write; None when the change is no longer the pending one. A proven address is a way back in:
+        an anonymous account stops being one here (`end_tokens` False: its sessions are all it had)."""
         await self._indexes.required()
+        update: dict[str, Any] = {
+            "$set": {"email": change.email, "email_key": email_key(change.email), "email_verified": True,
+                     "email_change": None, "updated_at": int(time.time())}, "$unset": {"is_anonymous": ""}}
+        if end_tokens:
+            update["$inc"] = {"token_epoch": 1}
         try:
             doc = await self._users.find_one_and_update(
-                {"_id": str(uid), "email_change.id": str(change.id)},
-                {"$set": {"email": change.email, "email_key": email_key(change.email), "email_verified": True,
-                          "email_change": None, "updated_at": int(time.time())}, "$inc": {"token_epoch": 1}},
-                return_document=ReturnDocument.AFTER)
+                {"_id": str(uid), "email_change.id": str(change.id)}, update, return_document=ReturnDocument.AFTER)
         except DuplicateKeyError:
             raise AuthError(EMAIL_IN_USE) from None
         return User.from_document(doc) if doc else None
@@ -195,6 +212,46 @@ class UserStore:
         result = await self._users.update_one({"_id": str(uid), "email_change.id": str(change_id)},
                                               {"$set": {"email_change": None, "updated_at": int(time.time())}})
         return result.modified_count == 1
+
+    # --- phone numbers and anonymous accounts ----------------------------------------------------------------
+
+    @mongo_guarded
+    async def set_phone(self, uid: str, phone: str) -> User | None:
+        """Give the user a verified number (409 `auth/phone-already-in-use` when another user has it): a way back in,
+        so an anonymous account stops being one in the same write."""
+        await self._indexes.required()
+        try:
+            doc = await self._users.find_one_and_update(
+                {"_id": str(uid)}, {"$set": {"phone": str(phone), "updated_at": int(time.time())},
+                                    "$unset": {"is_anonymous": ""}}, return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:
+            raise AuthError(PHONE_IN_USE) from None
+        return User.from_document(doc) if doc else None
+
+    @mongo_guarded
+    async def remove_phone(self, uid: str) -> User | None:
+        doc = await self._users.find_one_and_update(
+            {"_id": str(uid)}, {"$unset": {"phone": ""}, "$set": {"updated_at": int(time.time())}},
+            return_document=ReturnDocument.AFTER)
+        return User.from_document(doc) if doc else None
+
+    @mongo_guarded
+    async def end_anonymity(self, uid: str) -> bool:
+        """The one write that makes an anonymous account a full one, for a way in added outside this store's own
+        writes (a linked identity; a passkey, issue 15). A proven address and a phone do it in their own writes.
+        True when the account was anonymous until now."""
+        result = await self._users.update_one(
+            {"_id": str(uid), "is_anonymous": True},
+            {"$unset": {"is_anonymous": ""}, "$set": {"updated_at": int(time.time())}})
+        return result.modified_count == 1
+
+    @mongo_guarded
+    async def anonymous_before(self, created_before: int, limit: int) -> list[User]:
+        """At most `limit` anonymous accounts made before `created_before` (unix seconds), oldest first (`users
+        purge-anonymous` deletes them batch by batch)."""
+        query = {"is_anonymous": True, "created_at": {"$lt": int(created_before)}}
+        return [User.from_document(doc) async for doc in self._users.find(query).sort([("created_at", 1)])
+                .limit(int(limit))]
 
     @mongo_guarded
     async def swap_picture(self, uid: str, key: str | None) -> tuple[bool, str | None]:

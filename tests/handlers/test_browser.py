@@ -3,8 +3,9 @@ against `server.py serve` with its mail caught by the test's SMTP server.
 
 A person's path: ask for a reset on the page, take the link from the mail, fill in the form with the
 keyboard, and the API then takes the new password and refuses the old one; confirm an address; meet an
-expired and an invalid link. Each page is saved as a screenshot (UPDATE_SCREENSHOTS=1 writes them to
-docs/screenshots/ for docs/email.md). Skipped only when Chromium or its driver is not installed.
+expired and an invalid link; sign in with a magic link that a mail scanner opened first. Each page is saved as
+a screenshot (UPDATE_SCREENSHOTS=1 writes them to docs/screenshots/ for docs/email.md and docs/passwordless.md).
+Skipped only when Chromium or its driver is not installed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,6 +83,8 @@ def live(tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer,
         APP_URL=f"{url}/", APP_LOGO_URL=f"{url}/static/logo.svg", MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(smtp_server.port), SMTP_SECURITY="none", MAIL_RETRY_BASE_SECONDS="0.1",
         RATE_LIMIT_MAIL="1000/1m", RATE_LIMIT_MAIL_ADDRESS="1000/1m",
+        # The app a magic link returns to: this server under another name, so another origin.
+        SOCIAL_REDIRECT_ALLOWLIST=f"http://localhost:{port}/",
     )
     log = folder / "server.log"
     with log.open("wb") as output:
@@ -305,3 +309,43 @@ def test_expired_and_invalid_links_offer_a_new_one(live: Live, browser: Any, tmp
     assert browser.find_element(By.TAG_NAME, "button").text == "Mail me a reset link"
     assert_usable(browser)
     screenshot(browser, "link-invalid", tmp_path)
+
+
+def test_signing_in_with_a_magic_link_that_a_mail_scanner_opened_first(live: Live, browser: Any,
+                                                                       tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    app_page = f"{live.url.replace('127.0.0.1', 'localhost')}/"
+    status, answer = live.call("POST", "/otp", {"email": "magic@quazi.co", "redirect_to": app_page})
+    assert (status, answer["code"]) == (200, "auth/otp-sent")
+    link = live.mail.mail_sync("magic@quazi.co", "sign-in code").link("magic-link")
+    for _ in range(2):  # the scanner and a link preview: GETs that must use nothing up
+        with urllib.request.urlopen(link, timeout=10) as scanned:  # noqa: S310 (our own server)
+            assert scanned.status == 200 and b"Sign in" in scanned.read()
+
+    browser.get(link)
+    assert heading(browser) == "Sign in"
+    assert "magic@quazi.co" in browser.find_element(By.TAG_NAME, "main").text
+    assert_usable(browser)
+    screenshot(browser, "magic-link", tmp_path)
+    submit(browser, browser.find_element(By.TAG_NAME, "button").click)
+    landed = urllib.parse.urlsplit(browser.current_url)
+    assert f"{landed.scheme}://{landed.netloc}/" == app_page  # the form's redirect went to the app's origin
+    tokens = dict(urllib.parse.parse_qsl(landed.fragment))
+    assert tokens["status"] == "success" and tokens["token_type"] == "Bearer"
+    request = urllib.request.Request(f"{live.url}/user",  # noqa: S310 (our own server)
+                                     headers={"python-auth": f"Bearer {tokens['access_token']}"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        me = json.loads(response.read())
+    assert me["email"] == "magic@quazi.co" and me["email_verified"] is True and me["uid"] == tokens["uid"]
+
+    browser.get(link)
+    assert heading(browser) == "This link has already been used"
+    assert_usable(browser)
+
+    assert live.call("POST", "/otp", {"email": "magic@quazi.co"})[0] == 200  # no redirect_to: the page says so
+    browser.get(live.mail.mail_sync("magic@quazi.co", "sign-in code", count=2).link("magic-link"))
+    submit(browser, browser.find_element(By.TAG_NAME, "button").click)
+    assert heading(browser) == "You're signed in"
+    assert_usable(browser)
+    screenshot(browser, "magic-link-done", tmp_path)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from services.config.setting import check, setting
+from services.config.setting import check, is_http_url, setting
+
+PASSWORD_BREACH_CHECKS = ("off", "hibp")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,16 @@ class AccountSettings:
     password_reset_lifetime: int = setting(3600, "Seconds a password reset link works (1 hour; at least 60).")
     email_change_lifetime: int = setting(86_400, "Seconds an email address change waits for its confirmations, "
                                          "and its links work (24 hours; at least 60).")
+    password_breach_check: str = setting("off", "`hibp`: refuse passwords known from breaches (400 "
+                                         "`auth/password-breached`) at sign-up, change and reset, asking the Pwned "
+                                         "Passwords range API with k-anonymity: only the first 5 hex characters of "
+                                         "the password's SHA-1 leave the server. `off`: the local list only.")
+    password_breach_url: str = setting("https://api.pwnedpasswords.com/range/", "The range API; the 5-character "
+                                       "prefix is appended (another address only for tests or a mirror).")
+    password_breach_timeout_seconds: float = setting(2.0, "The range API slower than this many seconds counts as "
+                                                     "unreachable.")
+    password_breach_fail_open: bool = setting(True, "While the range API is unreachable, accept the password (a "
+                                              "warning in the log says so); false: answer 503 `auth/unavailable`.")
 
     def __post_init__(self) -> None:
         check(4 <= self.bcrypt_cost <= 31, "BCRYPT_COST", "must be between 4 and 31")
@@ -45,3 +57,7 @@ class AccountSettings:
         check(self.password_reset_lifetime >= 60, "PASSWORD_RESET_LIFETIME", "must be at least 60 seconds")
         check(0 <= self.password_min_score <= 4, "PASSWORD_MIN_SCORE", "must be between 0 and 4")
         check(self.email_change_lifetime >= 60, "EMAIL_CHANGE_LIFETIME", "must be at least 60 seconds")
+        check(self.password_breach_check in PASSWORD_BREACH_CHECKS, "PASSWORD_BREACH_CHECK",
+              f"must be one of {', '.join(PASSWORD_BREACH_CHECKS)}")
+        check(is_http_url(self.password_breach_url), "PASSWORD_BREACH_URL", "must be an absolute http(s) URL")
+        check(self.password_breach_timeout_seconds > 0, "PASSWORD_BREACH_TIMEOUT_SECONDS", "must be positive")

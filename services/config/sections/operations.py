@@ -42,7 +42,8 @@ class OperationSettings:
                                                "`/metrics` for the outbox depth), in seconds.")
     audit_hmac_key: str = setting(
         "", "Key of the HMAC-SHA256 that names accounts in audit lines (what a failed login typed as its address): "
-        "at least 32 characters, the same on every machine whose audit lines must correlate. Empty: one is made "
+        "at least 32 characters, the same on every machine whose audit lines must correlate, and on every machine "
+        "that serves sign-in codes (they are stored as an HMAC under it too). Empty: one is made "
         "into `DATA_DIR/audit-hmac.key` on first start, shared by every process using that folder.", secret=True)
 
     def __post_init__(self) -> None:
