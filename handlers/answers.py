@@ -17,8 +17,11 @@ def token_pair(tokens: TokenPair) -> dict[str, str]:
 
 
 def login_answer(user: User, tokens: TokenPair) -> dict[str, Any]:
-    """The seed's login answer: the user with its `tokens`; social sign-ins answer the same."""
-    return {
+    """The seed's login answer: the user with its `tokens`; social sign-ins and passkeys answer the same.
+
+    A user with a second factor whose tokens are aal1 is told so (`mfa_required`, and the factors to verify with
+    POST /mfa/challenge); everyone else's answer is the seed's, byte for byte."""
+    answer = {
         "created_at": user.created_at,
         "email": user.email,
         "email_verified": user.email_verified,
@@ -28,6 +31,10 @@ def login_answer(user: User, tokens: TokenPair) -> dict[str, Any]:
         "uid": user.uid,
         "updated_at": user.updated_at,
     }
+    if user.has_second_factor and tokens.assurance.aal == "aal1":
+        answer["mfa_required"] = True
+        answer["factors"] = [factor.public() for factor in user.factors]
+    return answer
 
 
 def refresh_answer(tokens: TokenPair) -> dict[str, Any]:

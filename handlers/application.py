@@ -10,6 +10,15 @@ from handlers.access_log import log_request
 from handlers.auth import LoginHandler, RefreshHandler, SignupHandler
 from handlers.base import NotFoundHandler
 from handlers.meta import IndexHandler, JwksHandler, OpenApiHandler, PublicKeysHandler, SettingsHandler, load_openapi
+from handlers.mfa import (
+    ChallengeHandler,
+    FactorHandler,
+    FactorsHandler,
+    RecoveryCodesHandler,
+    TotpConfirmationHandler,
+    TotpEnrolmentHandler,
+    VerifyHandler,
+)
 from handlers.operations import HealthHandler, MetricsHandler, ReadinessHandler
 from handlers.pages import (
     CancelEmailChangePage,
@@ -20,6 +29,15 @@ from handlers.pages import (
     ResetPasswordPage,
     StaticHandler,
     VerifyEmailPage,
+)
+from handlers.passkeys import (
+    AppleAssociationHandler,
+    AssetLinksHandler,
+    PasskeyHandler,
+    PasskeyOptionsHandler,
+    PasskeysHandler,
+    PasskeySignInHandler,
+    PasskeySignInOptionsHandler,
 )
 from handlers.pictures import AvatarHandler, PictureFileHandler
 from handlers.sessions import LogoutEverywhereHandler, LogoutHandler, SessionHandler, SessionsHandler
@@ -62,6 +80,9 @@ class AuthApplication(tornado.web.Application):
             (r"/\.well-known/jwks\.json", JwksHandler),
             (r"/signup", SignupHandler),
             (r"/login", LoginHandler),
+            # Before /login/<provider>: "passkey" is no provider's name.
+            (r"/login/passkey", PasskeySignInHandler),
+            (r"/login/passkey/options", PasskeySignInOptionsHandler),
             (r"/refresh", RefreshHandler),
             (r"/user", UserHandler),
             (r"/user/avatar", AvatarHandler),
@@ -82,6 +103,19 @@ class AuthApplication(tornado.web.Application):
             (rf"/callback/({PROVIDER})", CallbackHandler),
             (r"/user/identities", IdentitiesHandler),
             (rf"/user/identities/({PROVIDER})", IdentityHandler),
+            # Second factors and passkeys (docs/mfa.md).
+            (r"/user/mfa", FactorsHandler),
+            (r"/user/mfa/totp", TotpEnrolmentHandler),
+            (r"/user/mfa/totp/confirm", TotpConfirmationHandler),
+            (r"/user/mfa/recovery-codes", RecoveryCodesHandler),
+            (r"/user/mfa/([A-Za-z0-9_-]{32})", FactorHandler),
+            (r"/mfa/challenge", ChallengeHandler),
+            (r"/mfa/verify", VerifyHandler),
+            (r"/user/passkeys/options", PasskeyOptionsHandler),
+            (r"/user/passkeys", PasskeysHandler),
+            (r"/user/passkeys/([A-Za-z0-9_-]{32})", PasskeyHandler),
+            (r"/\.well-known/apple-app-site-association", AppleAssociationHandler),
+            (r"/\.well-known/assetlinks\.json", AssetLinksHandler),
             (r"/openapi\.json", OpenApiHandler, {"document": load_openapi(services.config)}),
             # HTML pages, opened from the links we mail.
             (r"/verify-email", VerifyEmailPage),

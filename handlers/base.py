@@ -218,9 +218,12 @@ class BaseHandler(tornado.web.RequestHandler):
                     return token.strip()
         return None
 
-    async def caller(self) -> Caller:
-        """Who is calling: the bearer token checked against its signature, session and epoch, or a 401."""
-        return await self.services.sessions.authenticator.authenticate(self.bearer_token())
+    async def caller(self, *, before_second_factor: bool = False) -> Caller:
+        """Who is calling: the bearer token checked against its signature, session and epoch, or a 401; then
+        against `MFA_ENFORCEMENT` (403 `auth/mfa-required` for an aal1 token of a user with a second factor, except
+        on the endpoints that lead to aal2: `before_second_factor`)."""
+        caller = await self.services.sessions.authenticator.authenticate(self.bearer_token())
+        return self.services.sessions.enforcement.admit(caller, before_second_factor=before_second_factor)
 
     # --- the caller and its quotas ------------------------------------------------------------------
 

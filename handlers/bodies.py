@@ -55,6 +55,13 @@ class JsonBody:
     def optional_text(self, name: str) -> str | None:
         return self.text(name) if self._fields.get(name) is not None else None
 
+    def optional_object(self, name: str) -> dict[str, Any] | None:
+        """A JSON object field (a WebAuthn credential), or None when absent; it never reaches a query."""
+        value = self._fields.get(name)
+        if value is not None and not isinstance(value, dict):
+            raise AuthError(INVALID_FIELD, f"The field '{name}' must be an object.")
+        return value
+
     def flag(self, name: str, default: bool = False) -> bool:
         value = self._fields.get(name, default)
         if value is None:

@@ -40,7 +40,7 @@ from services.outcomes import (
     AuthError,
     Outcome,
 )
-from services.sessions import SessionService
+from services.sessions import SessionService, require_step_up
 from services.tokens import EMAIL_CHANGE_CONFIRMATIONS, ActionLinks, Purpose
 from services.users import PendingEmailChange, User, UserStore, deliverable, normalize_email
 
@@ -64,6 +64,7 @@ class EmailChange:
             if pending is not None and await self._users.drop_email_change(user.uid, pending.id):
                 self._audit.record("email.change_cancelled", uid=user.uid, sid=caller.session_id, ip=client.ip)
             return
+        require_step_up(caller, fresh=False)  # a stale token has the current address's confirmation as its rule
         fresh = caller.claims.fresh
         if not fresh and not deliverable(user.email):
             # A placeholder address (a provider gave none it vouches for) cannot confirm anything: only a fresh

@@ -19,9 +19,9 @@ from typing import Any
 from services.context import Caller, Client
 from services.mail import AccountNotifier
 from services.operations import AuditLog
-from services.outcomes import FRESH_TOKEN_REQUIRED, TOKEN_REVOKED, AuthError, ServiceUnavailable
+from services.outcomes import TOKEN_REVOKED, AuthError, ServiceUnavailable
 from services.pictures import PictureService
-from services.sessions import SessionService
+from services.sessions import SessionService, require_step_up
 from services.social import IdentityStore
 from services.users import User, UserStore, normalize_email
 
@@ -41,9 +41,9 @@ class AccountLifecycle:
     # --- the user's own requests ---------------------------------------------------------------------
 
     async def delete_account(self, caller: Caller, client: Client) -> None:
-        """`DELETE /user`: like a password change, only with a token from a `fresh_token: true` login."""
-        if not caller.claims.fresh:
-            raise AuthError(FRESH_TOKEN_REQUIRED)
+        """`DELETE /user`: like a password change, only with a token from a `fresh_token: true` login (and aal2 once
+        the user has a second factor)."""
+        require_step_up(caller)
         await self.delete(caller.user, ip=client.ip, sid=caller.claims.session_id)
 
     async def export(self, user: User, current_sid: str | None = None) -> dict[str, Any]:

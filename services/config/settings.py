@@ -22,6 +22,7 @@ from services.config.sections import (
     AccountSettings,
     LimitSettings,
     MailSettings,
+    MfaSettings,
     OperationSettings,
     PictureSettings,
     ServerSettings,
@@ -35,7 +36,7 @@ from services.config.values import coerce, read_yaml_settings
 
 @dataclass(frozen=True)
 class Config(ServerSettings, TokenSettings, AccountSettings, LimitSettings, MailSettings, PictureSettings,
-             SocialSettings, StoreSettings, OperationSettings):
+             SocialSettings, MfaSettings, StoreSettings, OperationSettings):
     """Every setting, as one frozen object: each section checks its own settings, then the checks across them."""
 
     def __post_init__(self) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from services.config.apps import AndroidApp, parse_android_apps
 from services.config.providers import ProviderConfig, parse_providers
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*(s|m|h)?\s*$")
@@ -99,6 +100,8 @@ def coerce(name: str, value: object, hint: object) -> object:
             return value if isinstance(value, Rate) else Rate.parse(str(value))
         if typing.get_args(hint)[:1] == (ProviderConfig,):
             return value if isinstance(value, tuple) else parse_providers(value)
+        if typing.get_args(hint)[:1] == (AndroidApp,):
+            return value if isinstance(value, tuple) else parse_android_apps(value)
         if typing.get_origin(hint) is tuple:
             items = value.split(",") if isinstance(value, str) else value
             if not isinstance(items, list | tuple):
@@ -109,7 +112,7 @@ def coerce(name: str, value: object, hint: object) -> object:
                 raise ValueError
             return str(value)
     except (TypeError, ValueError) as exc:
-        if typing.get_args(hint)[:1] == (ProviderConfig,):  # its own message says which provider and field
+        if typing.get_args(hint)[:1] in ((ProviderConfig,), (AndroidApp,)):  # its own message says which entry
             raise ConfigError(f"setting {name}: {exc}") from None
         raise ConfigError(f"setting {name}: {value!r} is not a valid {_type_name(hint)}") from None
     raise ConfigError(f"setting {name}: cannot be set from configuration")

@@ -21,6 +21,8 @@ from services.mail.messages import (
     MailMessage,
     PasswordChanged,
     ResetRequest,
+    SecondFactorAdded,
+    SecondFactorRemoved,
     SignupAttempt,
     VerifyAddress,
     VerifyRequest,
@@ -31,4 +33,5 @@ from services.mail.worker import MailWorker
 __all__ = ["MAIL_MESSAGES", "AccountDeleted", "AccountNotifier", "AddressConfirmed", "ConsoleMailer",
            "EmailChangeNotice", "EmailChangeRequested", "EmailChanged", "Mail", "MailComposer", "MailMessage",
            "MailNotifier", "MailWorker", "Mailer", "MailgunMailer", "PasswordChanged", "PermanentMailError",
-           "ResetRequest", "SignupAttempt", "SmtpMailer", "VerifyAddress", "VerifyRequest", "build_mailer"]
+           "ResetRequest", "SecondFactorAdded", "SecondFactorRemoved", "SignupAttempt", "SmtpMailer", "VerifyAddress",
+           "VerifyRequest", "build_mailer"]

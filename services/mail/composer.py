@@ -25,6 +25,8 @@ from services.mail.messages import (
     MailMessage,
     PasswordChanged,
     ResetRequest,
+    SecondFactorAdded,
+    SecondFactorRemoved,
     SignupAttempt,
     VerifyAddress,
     VerifyRequest,
@@ -45,6 +47,8 @@ SUBJECTS = {
     "email-change-notice": "A change of your {app} email address was requested",
     "email-change-taken": "Someone tried to move a {app} account to your address",
     "address-confirmed": "Your {app} email address is confirmed",
+    "mfa-factor-added": "A sign-in method was added to your {app} account",
+    "mfa-factor-removed": "A sign-in method was removed from your {app} account",
 }
 
 
@@ -94,7 +98,7 @@ class MailComposer:
                                    valid_for=duration(self._links.lifetime("reset")))
             case EmailChangeRequested() | EmailChangeNotice():
                 return await self._email_change(message)
-            case PasswordChanged() | AddressConfirmed():
+            case PasswordChanged() | AddressConfirmed() | SecondFactorAdded() | SecondFactorRemoved():
                 user = await self._users.find_by_uid(message.uid)
                 return None if user is None else self.render(message.kind, user.email, user=user, message=message)
             case EmailChanged() | SignupAttempt():

@@ -52,4 +52,5 @@ class RefreshRotation:
         return TokenPair(
             access=self._tokens.issue(user.uid, "access_token", epoch, claims.session_id, assurance=assurance),
             refresh=self._tokens.issue(user.uid, "refresh_token", epoch, claims.session_id, token_id=current_jti),
+            assurance=assurance,
         )

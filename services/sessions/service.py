@@ -62,6 +62,7 @@ class SessionService:
         return TokenPair(
             access=self._tokens.issue(uid, "access_token", epoch, sid, fresh=fresh, assurance=assurance),
             refresh=self._tokens.issue(uid, "refresh_token", epoch, sid, token_id=refresh_jti),
+            assurance=assurance,
         )
 
     async def list(self, uid: str) -> list[Session]:

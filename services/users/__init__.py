@@ -13,8 +13,9 @@ from services.users.fields import (
     normalize_email,
     placeholder_address,
 )
-from services.users.models import ConfirmingAddress, PendingEmailChange, User
+from services.users.models import ConfirmingAddress, FactorRef, FactorType, PendingEmailChange, User
 from services.users.store import PRIVATE_FIELDS, UserStore
 
-__all__ = ["MAX_EMAIL_LENGTH", "MAX_NAME_LENGTH", "PRIVATE_FIELDS", "ConfirmingAddress", "PendingEmailChange", "User",
-           "UserStore", "clean_name", "deliverable", "email_key", "normalize_email", "placeholder_address"]
+__all__ = ["MAX_EMAIL_LENGTH", "MAX_NAME_LENGTH", "PRIVATE_FIELDS", "ConfirmingAddress", "FactorRef", "FactorType",
+           "PendingEmailChange", "User", "UserStore", "clean_name", "deliverable", "email_key", "normalize_email",
+           "placeholder_address"]

@@ -7,6 +7,25 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 ConfirmingAddress = Literal["new", "current"]
+FactorType = Literal["totp", "webauthn"]
+
+
+@dataclass(frozen=True)
+class FactorRef:
+    """One active second factor, as the user document lists it (services/mfa keeps its secrets and usage apart).
+
+    The list on the user is what says a factor is active: every request reads the user anyway, so the MFA rules
+    (enforcement, re-authentication, the last way to sign in) cost no read of their own."""
+
+    id: str
+    type: FactorType
+    name: str
+
+    def document(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "name": self.name}
+
+    def public(self) -> dict[str, Any]:
+        return self.document()
 
 
 @dataclass(frozen=True)
@@ -70,6 +89,17 @@ class User:
     # Written before the sign-up's verification mail is queued, cleared after: set, a fault cut the sign-up short
     # and its retry (the same password) may finish it (services/accounts/service.py).
     signup_pending: bool = False
+    factors: tuple[FactorRef, ...] = ()
+
+    @property
+    def has_second_factor(self) -> bool:
+        """Whether logins of this user are aal1 until a second factor is verified (services/mfa)."""
+        return bool(self.factors)
+
+    @property
+    def passkeys(self) -> int:
+        """How many passkeys can sign the user in (each is a way in of its own, like a password or an identity)."""
+        return sum(1 for factor in self.factors if factor.type == "webauthn")
 
     @property
     def has_password(self) -> bool:
@@ -89,4 +119,6 @@ class User:
                    updated_at=doc["updated_at"], token_epoch=doc.get("token_epoch", 0),
                    picture=doc.get("picture"), disabled=doc.get("disabled", False),
                    email_change=PendingEmailChange.from_document(doc.get("email_change")),
-                   signup_pending=doc.get("signup_pending", False))
+                   signup_pending=doc.get("signup_pending", False),
+                   factors=tuple(FactorRef(id=f["id"], type=f["type"], name=f["name"])
+                                 for f in doc.get("mfa_factors") or ()))

@@ -5,8 +5,8 @@ Document: `_id` (the uid, a UUID string), `email` (normalized, unique index), `e
 reads in the address, services/users/fields.py: unique too, so a lookalike address is taken as well),
 `name`, `password_hash`, `email_verified`, `created_at`/`updated_at` (unix seconds), `token_epoch`, the
 durable copy of the revocation counter that Redis serves on the hot path, `picture` (the storage key of
-the profile picture, or null), `disabled`, `email_change` (a PendingEmailChange, or null) and `signup_pending`
-(a sign-up not finished yet). Every query
+the profile picture, or null), `disabled`, `email_change` (a PendingEmailChange, or null), `signup_pending`
+(a sign-up not finished yet) and `mfa_factors` (the active second factors: id, type and name). Every query
 is built here from typed values; nothing from a request body reaches a filter as an operator.
 """
 
@@ -24,7 +24,7 @@ from pymongo.errors import DuplicateKeyError
 from services.infra import Index, IndexBuild, mongo_guarded, mongo_outages
 from services.outcomes import EMAIL_IN_USE, AuthError
 from services.users.fields import email_key
-from services.users.models import ConfirmingAddress, PendingEmailChange, User
+from services.users.models import ConfirmingAddress, FactorRef, PendingEmailChange, User
 
 log = logging.getLogger("auth.users")
 # Stored fields that never leave the server, not even in the user's own data export.
@@ -157,6 +157,27 @@ class UserStore:
         result = await self._users.update_one({"_id": str(uid), "email_change.id": str(change_id)},
                                               {"$set": {"email_change": None, "updated_at": int(time.time())}})
         return result.modified_count == 1
+
+    # --- the active second factors (services/mfa holds their secrets): each write is one atomic update ---------
+
+    @mongo_guarded
+    async def add_factor(self, uid: str, factor: FactorRef, max_factors: int) -> User | None:
+        """List `factor` as active, once, while the user has fewer than `max_factors`; None when it is not added."""
+        doc = await self._users.find_one_and_update(
+            {"_id": str(uid), "mfa_factors.id": {"$ne": str(factor.id)},
+             f"mfa_factors.{max_factors - 1}": {"$exists": False}},
+            {"$push": {"mfa_factors": factor.document()}, "$set": {"updated_at": int(time.time())}},
+            return_document=ReturnDocument.AFTER)
+        return User.from_document(doc) if doc else None
+
+    @mongo_guarded
+    async def remove_factor(self, uid: str, factor_id: str) -> User | None:
+        """The user without factor `factor_id`; None when the user no longer lists it."""
+        doc = await self._users.find_one_and_update(
+            {"_id": str(uid), "mfa_factors.id": str(factor_id)},
+            {"$pull": {"mfa_factors": {"id": str(factor_id)}}, "$set": {"updated_at": int(time.time())}},
+            return_document=ReturnDocument.AFTER)
+        return User.from_document(doc) if doc else None
 
     @mongo_guarded
     async def swap_picture(self, uid: str, key: str | None) -> tuple[bool, str | None]:

@@ -22,13 +22,14 @@ from services.wiring.accounts import Accounts, build_accounts
 from services.wiring.executors import Executors, build_executors
 from services.wiring.limits import Limits, build_limits
 from services.wiring.mail import Mail, build_mail
+from services.wiring.mfa import Mfa, build_mfa
 from services.wiring.operations import Operations, build_operations
 from services.wiring.pictures import Pictures, build_pictures
 from services.wiring.sessions import Sessions, build_sessions
 from services.wiring.social import Social, build_social
 from services.wiring.tokens import Tokens, build_tokens
 
-__all__ = ["Accounts", "Executors", "Limits", "Mail", "Operations", "Pictures", "Services", "Sessions", "Social",
+__all__ = ["Accounts", "Executors", "Limits", "Mail", "Mfa", "Operations", "Pictures", "Services", "Sessions", "Social",
            "Tokens", "build_executors", "build_services", "start_services", "stop_services"]
 
 
@@ -47,6 +48,7 @@ class Services:
     social: Social
     accounts: Accounts
     operations: Operations
+    mfa: Mfa
 
 
 def build_services(config: Config, database: Any, redis: Any, executors: Executors | None = None,
@@ -73,11 +75,14 @@ def build_services(config: Config, database: Any, redis: Any, executors: Executo
                               pictures=pictures, social=social, audit=audit, observer=observer,
                               executor=executors.cpu, strength_executor=executors.strength,
                               notifier=notifier)
+    mfa = build_mfa(config=config, redis=redis, database=database, indexes=indexes, users=users, limits=limits,
+                    sessions=sessions, mail=mail, social=social, audit=audit, observer=observer,
+                    executor=executors.cpu)
     operations = build_operations(config=config, redis=redis, database=database, indexes=indexes, tokens=tokens,
                                   mail=mail, audit=audit, observer=observer, liveness=liveness or Liveness())
     return Services(config=config, redis=redis, database=database, indexes=indexes, users=users, tokens=tokens,
                     limits=limits, sessions=sessions, mail=mail, pictures=pictures, social=social, accounts=accounts,
-                    operations=operations)
+                    operations=operations, mfa=mfa)
 
 
 async def start_services(services: Services, on_fatal: Callable[[IndexBuildFailed], None] | None = None) -> None:

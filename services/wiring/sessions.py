@@ -9,6 +9,7 @@ from services.config import Config
 from services.operations import AuditLog, Observer
 from services.sessions import (
     Authenticator,
+    MfaEnforcement,
     RefreshRotation,
     ReuseMode,
     SessionPolicy,
@@ -28,6 +29,7 @@ class Sessions:
     authenticator: Authenticator
     refresh: RefreshRotation
     manager: SessionService
+    enforcement: MfaEnforcement  # MFA_ENFORCEMENT: what an aal1 token of a user with a second factor reaches
 
 
 def build_sessions(*, config: Config, redis: Any, users: UserStore, tokens: Tokens, limits: Limits, audit: AuditLog,
@@ -45,4 +47,5 @@ def build_sessions(*, config: Config, redis: Any, users: UserStore, tokens: Toke
         refresh=RefreshRotation(authenticator=authenticator, store=store, tokens=tokens.jwts,
                                 throttle=limits.throttle, audit=audit, observer=observer),
         manager=SessionService(users=users, store=store, epochs=epochs, tokens=tokens.jwts, audit=audit),
+        enforcement=MfaEnforcement(config.mfa_enforcement),
     )

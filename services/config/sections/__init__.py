@@ -7,6 +7,7 @@
 from services.config.sections.accounts import AccountSettings
 from services.config.sections.limits import LimitSettings
 from services.config.sections.mail import MailSettings
+from services.config.sections.mfa import MfaSettings
 from services.config.sections.operations import PRIVATE_NETWORKS, OperationSettings
 from services.config.sections.pictures import MAX_PRESIGN_SECONDS, PILLOW_BOMB_PIXELS, PictureSettings
 from services.config.sections.server import ServerSettings
@@ -15,5 +16,5 @@ from services.config.sections.stores import StoreSettings
 from services.config.sections.tokens import SIGNING_ALGORITHMS, TokenSettings
 
 __all__ = ["MAX_PRESIGN_SECONDS", "PILLOW_BOMB_PIXELS", "PRIVATE_NETWORKS", "SIGNING_ALGORITHMS", "AccountSettings",
-           "LimitSettings", "MailSettings", "OperationSettings", "PictureSettings", "ServerSettings",
+           "LimitSettings", "MailSettings", "MfaSettings", "OperationSettings", "PictureSettings", "ServerSettings",
            "SocialSettings", "StoreSettings", "TokenSettings"]
