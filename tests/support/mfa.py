@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 import pyotp
+import pytest
 from support.api import Api
 
 
@@ -33,3 +35,9 @@ async def verify_totp(api: Api, token: str, factor_id: str, code: str) -> Any:
     challenge = await api.post("/mfa/challenge", {"factor_id": factor_id}, token=token)
     assert challenge.status == 200, challenge.body
     return await api.post("/mfa/verify", {"challenge_id": challenge.json["challenge_id"], "code": code}, token=token)
+
+
+def audit_events(caplog: pytest.LogCaptureFixture, event: str) -> list[dict[str, Any]]:
+    """The audit lines of `event` so far (the test must have set `auth.audit` to INFO)."""
+    lines = [json.loads(record.getMessage()) for record in caplog.records if record.name == "auth.audit"]
+    return [line for line in lines if line["event"] == event]
