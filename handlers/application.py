@@ -80,7 +80,6 @@ class AuthApplication(tornado.web.Application):
             (r"/\.well-known/jwks\.json", JwksHandler),
             (r"/signup", SignupHandler),
             (r"/login", LoginHandler),
-            # Before /login/<provider>: "passkey" is no provider's name.
             (r"/login/passkey", PasskeySignInHandler),
             (r"/login/passkey/options", PasskeySignInOptionsHandler),
             (r"/refresh", RefreshHandler),
@@ -98,7 +97,7 @@ class AuthApplication(tornado.web.Application):
             (r"/user/email-change", EmailChangeHandler),
             (r"/email-change/confirm", ConfirmEmailChangeHandler),
             (r"/email-change/cancel", CancelEmailChangeHandler),
-            (rf"/login/({PROVIDER})", SocialLoginHandler),
+            (rf"/login/(?!passkey$)({PROVIDER})", SocialLoginHandler),  # "passkey" is no provider (SOCIAL_PROVIDERS)
             (rf"/authorize/({PROVIDER})", AuthorizeHandler),
             (rf"/callback/({PROVIDER})", CallbackHandler),
             (r"/user/identities", IdentitiesHandler),
