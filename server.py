@@ -157,6 +157,10 @@ async def run_users_command(services: Services, command: str, email: str | None,
                 state = "disabled" if user.disabled else "active"
                 print(f"{user.email}\t{user.uid}\t{state}\tcreated {user.created_at}\t{user.name}")
             return 0
+        if command == "mfa-rewrap":
+            resealed, total = await services.mfa.factors.rewrap()
+            print(f"{resealed} of {total} TOTP secret(s) sealed again with key {services.mfa.box.current_kid}")
+            return 0
         user = await lifecycle.find(email or "")
         if user is None:
             print(f"error: no user {email}", file=sys.stderr)
@@ -172,6 +176,10 @@ async def run_users_command(services: Services, command: str, email: str | None,
         elif command == "delete":
             await lifecycle.delete(user)
             print(f"{user.email} is deleted, with its picture and sessions")
+        elif command == "mfa-reset":
+            removed = await services.mfa.factors.reset(user)
+            print(f"{user.email} has no second factor now ({removed} removed, with its recovery codes), and every "
+                  "login it had has ended")
     except ServiceUnavailable as exc:
         print(f"error: {unreachable(services.config, redis_url or services.config.redis_url, exc)}", file=sys.stderr)
         return 1
@@ -249,10 +257,13 @@ def _parser() -> argparse.ArgumentParser:
     users = commands.add_parser("users", help="look after accounts (needs MONGO_URL)")
     user_commands = users.add_subparsers(dest="users_command", required=True)
     user_commands.add_parser("list", help="every user: email, uid, state, creation time, name")
+    user_commands.add_parser("mfa-rewrap", help="seal every TOTP secret with the first MFA encryption key")
     for name, text in (("show", "everything stored about a user, as JSON (no password hash)"),
                        ("disable", "refuse the user's logins and end every session"),
                        ("enable", "let a disabled user log in again"),
-                       ("delete", "delete the user, their picture and sessions, and tell them by mail")):
+                       ("delete", "delete the user, their picture and sessions, and tell them by mail"),
+                       ("mfa-reset", "remove the user's second factors, passkeys and recovery codes; end their "
+                                     "sessions")):
         user_commands.add_parser(name, help=text).add_argument("email", metavar="EMAIL")
     mail = commands.add_parser("mail", help="look into the mail outbox")
     mail_commands = mail.add_subparsers(dest="mail_command", required=True)

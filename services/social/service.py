@@ -23,6 +23,7 @@ from services.outcomes import (
     PROVIDER_TOKEN_INVALID,
     AuthError,
 )
+from services.sessions import require_step_up
 from services.social.accounts import SocialAccounts
 from services.social.apple import AppleClientSecret
 from services.social.http import ProviderHttp
@@ -96,6 +97,7 @@ class SocialLoginService:
         the cookie with this answer. A victim handed the resulting URL (login CSRF: "link my provider account
         to the attacker's user") comes back without that cookie, and the callback refuses the state.
         """
+        require_step_up(caller, fresh=False)  # a new way in: aal2 once the user has a second factor
         self._accounts.check_may_link(caller.user)
         return await self._begin(name, redirect_to, caller.user.uid, False)
 

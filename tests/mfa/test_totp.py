@@ -120,7 +120,7 @@ async def test_a_challenge_is_used_once_and_only_in_its_own_session(api: Api) ->
 @pytest.mark.gen_test
 async def test_the_stored_document_holds_no_plain_secret(api: Api, services: object) -> None:
     tokens = await api.signed_up_tokens(fresh=True)
-    secret, enrolled = await enrol_totp(api, tokens["access_token"])
+    secret, _ = await enrol_totp(api, tokens["access_token"])
     database = services.database  # type: ignore[attr-defined]
     stored = [doc async for doc in database["mfa_factors"].find({})]
     assert len(stored) == 1 and stored[0]["secret"].startswith("v1.k1.")

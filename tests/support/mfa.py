@@ -8,6 +8,7 @@ from typing import Any
 
 import pyotp
 import pytest
+
 from support.api import Api
 
 
