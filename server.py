@@ -158,8 +158,8 @@ async def run_users_command(services: Services, command: str, email: str | None,
                 print(f"{user.email}\t{user.uid}\t{state}\tcreated {user.created_at}\t{user.name}")
             return 0
         if command == "mfa-rewrap":
-            resealed, total = await services.mfa.factors.rewrap()
-            print(f"{resealed} of {total} TOTP secret(s) sealed again with key {services.mfa.box.current_kid}")
+            resealed, total, kid = await services.mfa.factors.rewrap()
+            print(f"{resealed} of {total} TOTP secret(s) sealed again with key {kid}")
             return 0
         user = await lifecycle.find(email or "")
         if user is None:

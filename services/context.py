@@ -24,7 +24,7 @@ class Client:
 class TokenPair:
     access: IssuedToken
     refresh: IssuedToken
-    assurance: Assurance = Assurance()  # noqa: RUF009 (frozen, shared safely) what the access token says (`aal`, `amr`): the login answer shows it
+    assurance: Assurance = Assurance()  # what the access token says (`aal`, `amr`): the login answer shows it
 
 
 @dataclass(frozen=True)

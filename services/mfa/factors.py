@@ -167,8 +167,9 @@ class MfaFactors:
         await self._outbox.enqueue(SecondFactorRemoved(uid=user.uid, by_operator=True))
         return len(user.factors)
 
-    async def rewrap(self) -> tuple[int, int]:
-        """Seal every TOTP secret with the key that seals now (after a new key was put first); (resealed, total)."""
+    async def rewrap(self) -> tuple[int, int, str]:
+        """Seal every TOTP secret with the key that seals now (after a new key was put first); (resealed, total, the
+        key's id)."""
         resealed = total = 0
         for factor_id, uid, sealed in await self._store.sealed_secrets():
             total += 1
@@ -176,4 +177,4 @@ class MfaFactors:
                 secret = self._box.open(sealed, totp.secret_context(uid, factor_id))
                 fresh = self._box.seal(secret, totp.secret_context(uid, factor_id))
                 resealed += await self._store.reseal(factor_id, sealed, fresh)
-        return resealed, total
+        return resealed, total, self._box.current_kid
