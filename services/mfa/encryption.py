@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
-import os
 import re
 import secrets
 from pathlib import Path
@@ -24,6 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.config import ConfigError
+from services.infra import create_once
 
 KEY_FILE = "mfa-encryption.keys"
 _KID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -94,26 +93,10 @@ def load_secret_box(configured: tuple[str, ...], key_file: str, data_dir: Path) 
     path = Path(key_file) if key_file else data_dir / KEY_FILE
     try:
         if not key_file and not path.exists():
-            _create_once(path)
+            create_once(path, new_key_entry("k1") + "\n")
         lines = [line for line in path.read_text(encoding="ascii").splitlines() if line.strip()
                  and not line.startswith("#")]
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"setting MFA_ENCRYPTION_KEY_FILE {path}: cannot be read ({exc}); set MFA_ENCRYPTION_KEYS "
                           "instead") from None
     return SecretBox(parse_keys(lines, f"MFA key file {path}"))
-
-
-def _create_once(path: Path) -> None:
-    """A new key file beside `path`, linked into place: processes starting together agree on one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(new_key_entry("k1") + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(draft, path)
-    finally:
-        draft.unlink(missing_ok=True)
