@@ -155,8 +155,11 @@ class SocialLoginService:
             await self._accounts.link(pending.link_uid, vouched, client)
             return {"status": "success", "code": "auth/identity-linked", "provider": pending.provider}
         user, tokens = await self._accounts.sign_in(vouched, pending.fresh, client)
-        return {"status": "success", "access_token": tokens.access.token, "refresh_token": tokens.refresh.token,
-                "token_type": "Bearer", "uid": user.uid}
+        fragment = {"status": "success", "access_token": tokens.access.token, "refresh_token": tokens.refresh.token,
+                    "token_type": "Bearer", "uid": user.uid}
+        if user.has_second_factor:  # the tokens are aal1: verify a factor (POST /mfa/challenge, /mfa/verify)
+            fragment["mfa_required"] = "true"
+        return fragment
 
     async def _exchange(self, provider: SocialProvider, pending: PendingSignIn, code: str) -> ProviderIdentity:
         config = provider.config

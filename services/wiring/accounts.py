@@ -26,6 +26,7 @@ from services.operations import AuditLog, Observer
 from services.users import UserStore
 from services.wiring.limits import Limits
 from services.wiring.mail import Mail
+from services.wiring.mfa import Mfa
 from services.wiring.pictures import Pictures
 from services.wiring.sessions import Sessions
 from services.wiring.social import Social
@@ -43,7 +44,7 @@ class Accounts:
 
 
 def build_accounts(*, config: Config, users: UserStore, tokens: Tokens, limits: Limits, sessions: Sessions,
-                   mail: Mail, pictures: Pictures, social: Social, audit: AuditLog, observer: Observer,
+                   mail: Mail, pictures: Pictures, social: Social, mfa: Mfa, audit: AuditLog, observer: Observer,
                    executor: Executor | None, notifier: AccountNotifier | None,
                    strength_executor: Executor | None = None) -> Accounts:
     """`strength_executor` runs zxcvbn's estimates (one thread, serving.py): never the pool bcrypt and logins use."""
@@ -68,7 +69,7 @@ def build_accounts(*, config: Config, users: UserStore, tokens: Tokens, limits: 
                                hasher=hasher, policy=policy, audit=audit),
         lifecycle=AccountLifecycle(users=users, sessions=sessions.manager, pictures=pictures.manager,
                                    notifier=notifier or MailNotifier(outbox=mail.outbox), audit=audit,
-                                   identities=social.identities),
+                                   identities=social.identities, factors=mfa.store),
         email_change=EmailChange(users=users, sessions=sessions.manager, links=tokens.links, outbox=mail.outbox,
                                  throttle=limits.throttle, audit=audit, lifetime=config.email_change_lifetime),
     )

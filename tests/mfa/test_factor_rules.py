@@ -199,3 +199,27 @@ async def test_a_pending_app_waits_in_its_own_session_only(api: Api) -> None:
     assert_error(await api.post("/user/mfa/totp/confirm", {"factor_id": started["factor_id"],
                                                            "code": code_for(started["secret"])}, token=other), 404,
                  "auth/mfa-factor-not-found")
+
+
+@pytest.mark.gen_test
+async def test_deleting_the_account_deletes_its_factors_and_recovery_codes(api: Api, services: Services) -> None:
+    tokens = await api.signed_up_tokens(fresh=True)
+    _, enrolled = await enrol_totp(api, tokens["access_token"])
+    assert (await api.request("DELETE", "/user", token=enrolled["tokens"]["access_token"])).status == 200
+    assert [doc async for doc in services.database["mfa_factors"].find({})] == []
+    assert [doc async for doc in services.database["mfa_recovery_codes"].find({})] == []
+
+
+@pytest.mark.gen_test
+async def test_a_password_reset_keeps_the_second_factor(api: Api, services: Services) -> None:
+    """A mailbox alone must not pass the second factor: after a reset, a login still asks for it."""
+    tokens = await api.signed_up_tokens(fresh=True)
+    await enrol_totp(api, tokens["access_token"])
+    user = await services.users.find_by_email("omar@quazi.co")
+    assert user is not None
+    link = await services.tokens.links.issue(user, "reset")
+    reset = await api.post("/password/reset", {"token": link, "password": "A brand new passphrase 77"})
+    assert reset.status == 200, reset.body
+    login = await api.login(password="A brand new passphrase 77")
+    assert login.json["mfa_required"] is True
+    assert_error(await api.get("/user", token=login.json["tokens"]["access_token"]), 403, "auth/mfa-required")
