@@ -25,7 +25,7 @@ class Observer:
 
     def mfa_outcome(self, action: str, outcome: str) -> None:
         """A second-factor step: `action` is `enrol-totp`, `enrol-passkey`, `verify-totp`, `verify-webauthn`,
-        `verify-recovery` or `remove`; `outcome` is `success` or the error code."""
+        `verify-recovery`, `remove` or `sign-in-passkey`; `outcome` is `success` or the error code."""
 
     def rate_limited(self, rule: str) -> None:
         """A request or mail refused by a quota: `signup`, `token`, `mail`, `mail-address`, `login-failures` (an

@@ -148,14 +148,14 @@ class PasskeyService:
             user, factor, user_verified = await self._verified_holder(step, credential, client)
         except AuthError as exc:
             self._audit.record("login.failed", ip=client.ip, method="passkey", code=exc.code)
-            self._observer.login_finished(exc.code)
+            self._observer.mfa_outcome("sign-in-passkey", exc.code)
             raise
         kind, *_ = _methods(factor, False)
         assurance = Assurance("aal2", (kind, USER_PRESENCE)) if user_verified else Assurance.single(kind)
         pair, session = await self._sessions.start(user, fresh, client, assurance)
         self._audit.record("login.ok", uid=user.uid, sid=session.id, ip=client.ip, fresh=fresh, method="passkey",
                            factor_id=factor.id, aal=assurance.aal)
-        self._observer.login_finished("success")
+        self._observer.mfa_outcome("sign-in-passkey", "success")
         return user, pair
 
     async def _verified_holder(self, step: PendingStep, credential: object,

@@ -120,5 +120,11 @@ class User:
                    picture=doc.get("picture"), disabled=doc.get("disabled", False),
                    email_change=PendingEmailChange.from_document(doc.get("email_change")),
                    signup_pending=doc.get("signup_pending", False),
-                   factors=tuple(FactorRef(id=f["id"], type=f["type"], name=f["name"])
-                                 for f in doc.get("mfa_factors") or ()))
+                   factors=_factors(doc.get("mfa_factors")))
+
+
+def _factors(entries: list[dict[str, Any]] | None) -> tuple[FactorRef, ...]:
+    """The user's active factors; most users have none, and then nothing is built (a request parses its user)."""
+    if not entries:
+        return ()
+    return tuple([FactorRef(id=entry["id"], type=entry["type"], name=entry["name"]) for entry in entries])
