@@ -74,6 +74,24 @@ async def test_wrong_codes_lock_the_users_verifications_from_that_network(api: A
     assert wrong  # the right code is refused as well while the lock holds: the guesser learns nothing
 
 
+@with_settings(rate_limit_mfa_failures="3/15m", rate_limit_mfa_failures_account="5/15m",
+               trusted_proxies=("127.0.0.1",))  # clients told apart by X-Forwarded-For from the loopback proxy
+@pytest.mark.gen_test
+async def test_wrong_codes_from_many_networks_reach_the_accounts_ceiling(api: Api, settings: object) -> None:
+    tokens = await api.signed_up_tokens(fresh=True)
+    _, enrolled = await enrol_totp(api, tokens["access_token"])
+    aal1 = (await aal1_login(api))["access_token"]
+    for network, tries in (("203.0.113.1", 3), ("203.0.113.2", 2)):
+        for _ in range(tries):
+            assert_error(await api.post("/mfa/verify", {"recovery_code": "zzzzz-zzzzz"}, token=aal1,
+                                        headers={"X-Forwarded-For": network}), 400, "auth/mfa-code-invalid")
+    # The first network is locked at 3; the account as a whole at 5: a third network gets no more guesses either.
+    locked = await api.post("/mfa/verify", {"recovery_code": enrolled["recovery_codes"][0]}, token=aal1,
+                            headers={"X-Forwarded-For": "198.51.100.7"})
+    assert_error(locked, 429, "auth/too-many-requests")
+    assert locked.headers["RateLimit-Limit"] == "5"
+
+
 @with_settings(mfa_challenge_attempts=2)
 @pytest.mark.gen_test
 async def test_a_challenge_takes_only_so_many_wrong_codes(api: Api, settings: object) -> None:

@@ -3,9 +3,14 @@ a login in its own session, wrong, replayed and expired codes, and what an aal1 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from support.api import Api, assert_error, token_claims
 from support.mfa import code_for, enrol_totp, start_totp, verify_totp
+
+from services.mfa import PendingSteps
+from services.wiring import Services
 
 
 @pytest.mark.gen_test
@@ -97,6 +102,22 @@ async def test_an_expired_code_is_refused(api: Api) -> None:
     for steps in (-3, 3):
         assert_error(await verify_totp(api, aal1, enrolled["factor_id"], code_for(secret, steps)), 400,
                      "auth/mfa-code-invalid")
+
+
+@pytest.mark.gen_test
+async def test_a_challenge_expires_after_five_minutes(api: Api, services: Services) -> None:
+    tokens = await api.signed_up_tokens(fresh=True)
+    secret, enrolled = await enrol_totp(api, tokens["access_token"])
+    aal1 = (await api.login()).json["tokens"]["access_token"]
+    before = time.time()
+    challenge = (await api.post("/mfa/challenge", {"factor_id": enrolled["factor_id"]}, token=aal1)).json
+    assert before + 299 <= challenge["expires_at"] <= time.time() + 300
+    key = PendingSteps.key("challenge", token_claims(aal1)["sub"], challenge["challenge_id"])
+    assert 295 <= await services.redis.ttl(key) <= 300  # Redis drops it on its own
+    # Five minutes later (the stored deadline moved back rather than the test waiting): the right code is refused.
+    await services.redis.hset(key, "expires_at", int(time.time()) - 1)
+    assert_error(await api.post("/mfa/verify", {"challenge_id": challenge["challenge_id"], "code": code_for(secret, 1)},
+                                token=aal1), 400, "auth/mfa-challenge-invalid")
 
 
 @pytest.mark.gen_test
