@@ -107,6 +107,12 @@ async def test_a_challenge_answers_once(api: Api) -> None:
     fresh = (await api.post("/login/passkey/options", {})).json
     assert_error(await api.post("/login/passkey", {"challenge_id": fresh["challenge_id"], "credential": answer}), 400,
                  "auth/passkey-invalid")
+    # Counted as passkey sign-ins (auth_mfa_total), not as password logins (auth_logins_total).
+    lines = (await api.get("/metrics")).body.decode().splitlines()
+    for line in ('auth_mfa_total{action="sign-in-passkey",outcome="success"} 1.0',
+                 'auth_mfa_total{action="sign-in-passkey",outcome="auth/passkey-invalid"} 1.0'):
+        assert line in lines, line
+    assert 'auth_logins_total{outcome="success"} 1.0' in lines  # the password login of signed_up_tokens only
 
 
 @pytest.mark.gen_test
