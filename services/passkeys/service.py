@@ -56,7 +56,7 @@ CEREMONY_SECONDS = 300
 class PasskeyService:
     def __init__(self, *, users: UserStore, store: FactorStore, steps: PendingSteps, factors: MfaFactors,
                  codes: RecoveryCodes, relying_party: RelyingParty, sessions: SessionService, audit: AuditLog,
-                 verification_required: bool = False, observer: Observer = NO_OBSERVER) -> None:
+                 email_verification_required: bool = False, observer: Observer = NO_OBSERVER) -> None:
         self._users = users
         self._store = store
         self._steps = steps
@@ -65,7 +65,7 @@ class PasskeyService:
         self._rp = relying_party
         self._sessions = sessions
         self._audit = audit
-        self._verification_required = verification_required
+        self._email_verification_required = email_verification_required
         self._observer = observer
 
     # --- the signed-in user's passkeys ----------------------------------------------------------------------
@@ -181,7 +181,7 @@ class PasskeyService:
             raise AuthError(PASSKEY_INVALID)
         if user.disabled:
             raise AuthError(USER_DISABLED)
-        if self._verification_required and not user.email_verified:
+        if self._email_verification_required and not user.email_verified:
             raise AuthError(EMAIL_NOT_VERIFIED)
         return user, factor, asserted.user_verified
 

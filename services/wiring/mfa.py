@@ -61,6 +61,6 @@ def build_mfa(*, config: Config, redis: Any, database: Any, indexes: IndexBuild,
         observer=observer)
     passkeys = PasskeyService(users=users, store=store, steps=steps, factors=factors, codes=codes,
                               relying_party=relying_party, sessions=sessions.manager, audit=audit,
-                              verification_required=config.email_verification_required, observer=observer)
+                              email_verification_required=config.email_verification_required, observer=observer)
     return Mfa(store=store, box=box, factors=factors, verification=verification, passkeys=passkeys,
                relying_party=relying_party)
