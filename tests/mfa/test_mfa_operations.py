@@ -8,8 +8,9 @@ import time
 from typing import Any
 
 import pytest
-from support.api import Api, with_settings
+from support.api import Api, assert_error, token_claims, with_settings
 from support.mfa import code_for, enrol_totp, verify_totp
+from support.webauthn import SoftwareAuthenticator
 
 from services.config import ConfigError, load_config
 
@@ -44,6 +45,34 @@ async def test_native_apps_find_their_association_files(api: Api, settings: Any)
     assert android.json == [{"relation": ["delegate_permission/common.get_login_creds"],
                              "target": {"namespace": "android_app", "package_name": "com.example.app",
                                         "sha256_cert_fingerprints": [FINGERPRINT]}}]
+
+
+async def passkey_ceremonies(api: Api, authenticator: SoftwareAuthenticator) -> tuple[Any, Any]:
+    """Register a passkey from `authenticator`, then sign in with it: both answers."""
+    token = (await api.signed_up_tokens(fresh=True))["access_token"]
+    options = (await api.post("/user/passkeys/options", {"name": "Pixel"}, token=token)).json
+    added = await api.post("/user/passkeys", {"challenge_id": options["challenge_id"],
+                                              "credential": authenticator.create(options["options"])}, token=token)
+    request = (await api.post("/login/passkey/options", {})).json
+    signed_in = await api.post("/login/passkey", {"challenge_id": request["challenge_id"],
+                                                  "credential": authenticator.get(request["options"])})
+    return added, signed_in
+
+
+@with_settings(webauthn_origins=("http://localhost:8080", ANDROID_ORIGIN))
+@pytest.mark.gen_test
+async def test_an_android_app_listed_in_the_origins_registers_and_signs_in(api: Api, settings: Any) -> None:
+    """An Android app's ceremonies carry `android:apk-key-hash:<its signing key>` as their origin, not a URL."""
+    added, signed_in = await passkey_ceremonies(api, SoftwareAuthenticator(ANDROID_ORIGIN))
+    assert added.status == 200, added.body
+    assert signed_in.status == 200, signed_in.body
+    assert token_claims(signed_in.json["tokens"]["access_token"])["aal"] == "aal2"
+
+
+@pytest.mark.gen_test
+async def test_an_android_app_not_listed_in_the_origins_is_refused(api: Api) -> None:
+    added, _ = await passkey_ceremonies(api, SoftwareAuthenticator(ANDROID_ORIGIN))
+    assert_error(added, 400, "auth/passkey-invalid")
 
 
 def test_the_relying_party_follows_app_url_unless_told_otherwise() -> None:
