@@ -90,8 +90,11 @@ def _users_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     for name, text in (("show", "everything stored about a user, as JSON (no password hash)"),
                        ("disable", "refuse the user's logins and end every session"),
                        ("enable", "let a disabled user log in again"),
-                       ("delete", "delete the user, their picture and sessions, and tell them by mail")):
+                       ("delete", "delete the user, their picture and sessions, and tell them by mail"),
+                       ("mfa-reset", "remove the user's second factors, passkeys and recovery codes; end their "
+                                     "sessions")):
         user_commands.add_parser(name, help=text).add_argument("email", metavar="EMAIL")
+    user_commands.add_parser("mfa-rewrap", help="seal every TOTP secret with the first MFA encryption key")
     purge = user_commands.add_parser("purge-anonymous", help="delete anonymous accounts never made full ones")
     purge.add_argument("--older-than", type=_duration, required=True, metavar="AGE",
                        help="made longer ago than this: 30d, 12h, 90m or seconds")

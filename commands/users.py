@@ -1,4 +1,4 @@
-"""`users list|show|disable|enable|delete EMAIL`, `users import FILE` and `users purge-anonymous --older-than AGE`:
+"""The `users` commands (list, show, disable, enable, delete, mfa-reset, mfa-rewrap, import, purge-anonymous):
 the same MongoDB, Redis and picture store as the servers."""
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ async def run_users_command(services: Services, command: str, email: str | None,
                 state = "disabled" if user.disabled else "active"
                 print(f"{user.email}\t{user.uid}\t{state}\tcreated {user.created_at}\t{user.name}")
             return 0
+        if command == "mfa-rewrap":
+            resealed, total, kid = await services.mfa.factors.rewrap()
+            print(f"{resealed} of {total} TOTP secret(s) sealed again with key {kid}")
+            return 0
         user = await lifecycle.find(email or "")
         if user is None:
             return fail(f"no user {email}")
@@ -52,6 +56,10 @@ async def run_users_command(services: Services, command: str, email: str | None,
         elif command == "delete":
             await lifecycle.delete(user)
             print(f"{user.email} is deleted, with its picture and sessions")
+        elif command == "mfa-reset":
+            removed = await services.mfa.factors.reset(user)
+            print(f"{user.email} has no second factor now ({removed} removed, with its recovery codes), and every "
+                  "login it had has ended")
     except ServiceUnavailable as exc:
         return fail(unreachable(services.config, redis_url or services.config.redis_url, exc))
     except AuthError as exc:

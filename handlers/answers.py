@@ -17,10 +17,13 @@ def token_pair(tokens: TokenPair) -> dict[str, str]:
 
 
 def login_answer(user: User, tokens: TokenPair) -> dict[str, Any]:
-    """The seed's login answer: the user with its `tokens`; social and passwordless sign-ins answer the same. An
-    anonymous account's says so (`is_anonymous: true`); no other answer has the field, so seed clients see theirs
-    unchanged."""
-    return {
+    """The seed's login answer: the user with its `tokens`; social, passwordless and passkey sign-ins answer the
+    same.
+
+    An anonymous account's says so (`is_anonymous: true`); a user with a second factor whose tokens are aal1 is
+    told so (`mfa_required`, and the factors to verify with POST /mfa/challenge); everyone else's answer is the
+    seed's, byte for byte."""
+    answer = {
         "created_at": user.created_at,
         "email": user.email,
         "email_verified": user.email_verified,
@@ -31,6 +34,10 @@ def login_answer(user: User, tokens: TokenPair) -> dict[str, Any]:
         "uid": user.uid,
         "updated_at": user.updated_at,
     }
+    if user.has_second_factor and tokens.assurance.aal == "aal1":
+        answer["mfa_required"] = True
+        answer["factors"] = [factor.public() for factor in user.factors]
+    return answer
 
 
 def refresh_answer(tokens: TokenPair) -> dict[str, Any]:

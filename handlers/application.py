@@ -12,6 +12,15 @@ from handlers.auth import LoginHandler, RefreshHandler, SignupHandler
 from handlers.base import NotFoundHandler
 from handlers.magic_link import MagicLinkPage
 from handlers.meta import IndexHandler, JwksHandler, OpenApiHandler, PublicKeysHandler, SettingsHandler, load_openapi
+from handlers.mfa import (
+    ChallengeHandler,
+    FactorHandler,
+    FactorsHandler,
+    RecoveryCodesHandler,
+    TotpConfirmationHandler,
+    TotpEnrolmentHandler,
+    VerifyHandler,
+)
 from handlers.operations import HealthHandler, MetricsHandler, ReadinessHandler
 from handlers.pages import (
     CancelEmailChangePage,
@@ -22,6 +31,15 @@ from handlers.pages import (
     ResetPasswordPage,
     StaticHandler,
     VerifyEmailPage,
+)
+from handlers.passkeys import (
+    AppleAssociationHandler,
+    AssetLinksHandler,
+    PasskeyHandler,
+    PasskeyOptionsHandler,
+    PasskeysHandler,
+    PasskeySignInHandler,
+    PasskeySignInOptionsHandler,
 )
 from handlers.passwordless import (
     AnonymousSignupHandler,
@@ -72,6 +90,8 @@ class AuthApplication(tornado.web.Application):
             (r"/\.well-known/jwks\.json", JwksHandler),
             (r"/signup", SignupHandler),
             (r"/login", LoginHandler),
+            (r"/login/passkey", PasskeySignInHandler),
+            (r"/login/passkey/options", PasskeySignInOptionsHandler),
             (r"/refresh", RefreshHandler),
             (r"/user", UserHandler),
             (r"/user/avatar", AvatarHandler),
@@ -87,7 +107,7 @@ class AuthApplication(tornado.web.Application):
             (r"/user/email-change", EmailChangeHandler),
             (r"/email-change/confirm", ConfirmEmailChangeHandler),
             (r"/email-change/cancel", CancelEmailChangeHandler),
-            (rf"/login/({PROVIDER})", SocialLoginHandler),
+            (rf"/login/(?!passkey$)({PROVIDER})", SocialLoginHandler),  # "passkey" is no provider (SOCIAL_PROVIDERS)
             (rf"/authorize/({PROVIDER})", AuthorizeHandler),
             (rf"/callback/({PROVIDER})", CallbackHandler),
             (r"/user/identities", IdentitiesHandler),
@@ -104,6 +124,19 @@ class AuthApplication(tornado.web.Application):
             (r"/signup/anonymous", AnonymousSignupHandler),
             (r"/user/phone", PhoneHandler),
             (r"/user/phone/verify", PhoneVerifyHandler),
+            # Second factors and passkeys (docs/mfa.md).
+            (r"/user/mfa", FactorsHandler),
+            (r"/user/mfa/totp", TotpEnrolmentHandler),
+            (r"/user/mfa/totp/confirm", TotpConfirmationHandler),
+            (r"/user/mfa/recovery-codes", RecoveryCodesHandler),
+            (r"/user/mfa/([A-Za-z0-9_-]{32})", FactorHandler),
+            (r"/mfa/challenge", ChallengeHandler),
+            (r"/mfa/verify", VerifyHandler),
+            (r"/user/passkeys/options", PasskeyOptionsHandler),
+            (r"/user/passkeys", PasskeysHandler),
+            (r"/user/passkeys/([A-Za-z0-9_-]{32})", PasskeyHandler),
+            (r"/\.well-known/apple-app-site-association", AppleAssociationHandler),
+            (r"/\.well-known/assetlinks\.json", AssetLinksHandler),
             (r"/openapi\.json", OpenApiHandler, {"document": load_openapi(services.config)}),
             # HTML pages, opened from the links we mail.
             (r"/verify-email", VerifyEmailPage),

@@ -221,12 +221,15 @@ class BaseHandler(tornado.web.RequestHandler):
                     return token.strip()
         return None
 
-    async def caller(self) -> Caller:
-        """Who is calling: the bearer token checked against its signature, session and epoch, or a 401."""
+    async def caller(self, *, before_second_factor: bool = False) -> Caller:
+        """Who is calling: the bearer token checked against its signature, session and epoch, or a 401; then
+        against `MFA_ENFORCEMENT` (403 `auth/mfa-required` for an aal1 token of a user with a second factor, except
+        on the endpoints that lead to aal2: `before_second_factor`)."""
         token = self.bearer_token()
         if token and token.startswith(ADMIN_KEY_PREFIX):  # never a user: an admin key works on /admin/... only
             raise AuthError(TOKEN_INVALID, "An admin key is not a user's token; it works on /admin/... only.")
-        return await self.services.sessions.authenticator.authenticate(token)
+        caller = await self.services.sessions.authenticator.authenticate(token)
+        return self.services.sessions.enforcement.admit(caller, before_second_factor=before_second_factor)
 
     # --- the caller and its quotas ------------------------------------------------------------------
 

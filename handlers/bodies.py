@@ -69,6 +69,13 @@ class JsonBody:
     def names(self) -> set[str]:
         return set(self._fields)
 
+    def optional_object(self, name: str) -> dict[str, Any] | None:
+        """A JSON object field (a WebAuthn credential), or None when absent; it never reaches a query."""
+        value = self._fields.get(name)
+        if value is not None and not isinstance(value, dict):
+            raise AuthError(INVALID_FIELD, f"The field '{name}' must be an object.")
+        return value
+
     def flag(self, name: str, default: bool = False) -> bool:
         value = self._fields.get(name, default)
         if value is None:

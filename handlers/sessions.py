@@ -21,7 +21,7 @@ class SessionHandler(BaseHandler):
 
 class LogoutHandler(BaseHandler):
     async def post(self) -> None:
-        await self.services.sessions.manager.logout(await self.caller(), self.client.ip)
+        await self.services.sessions.manager.logout(await self.caller(before_second_factor=True), self.client.ip)
         self.write_outcome(LOGGED_OUT)
 
 

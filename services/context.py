@@ -26,6 +26,7 @@ class Client:
 class TokenPair:
     access: IssuedToken
     refresh: IssuedToken
+    assurance: Assurance = Assurance()  # what the access token says (`aal`, `amr`): the login answer shows it
 
 
 @dataclass(frozen=True)

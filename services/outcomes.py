@@ -208,6 +208,24 @@ CAPTCHA_FAILED = Outcome(400, "auth/captcha-failed",
                          "Solve the CAPTCHA and send its token as captcha_token: it was missing, expired or refused.")
 PASSWORD_BREACHED = Outcome(400, "auth/password-breached",
                             "This password has appeared in a data breach, so attackers try it first; choose another.")
+# Second factors (TOTP, recovery codes, passkeys as factors) and passkey sign-in.
+MFA_REQUIRED = Outcome(403, "auth/mfa-required",
+                       "This needs your second factor: verify it with POST /mfa/challenge and POST /mfa/verify.")
+MFA_ENROLLED = Outcome(200, "auth/mfa-enrolled",
+                       "Your second factor is active. Keep the recovery codes somewhere safe: they are shown once.")
+MFA_FACTOR_REMOVED = Outcome(200, "auth/mfa-factor-removed", "That second factor is removed from your account.")
+MFA_FACTOR_NOT_FOUND = Outcome(404, "auth/mfa-factor-not-found", "You have no second factor with that id.")
+MFA_FACTOR_LIMIT = Outcome(409, "auth/mfa-factor-limit", "You have as many second factors as an account may have.")
+MFA_CODE_INVALID = Outcome(400, "auth/mfa-code-invalid",
+                           "That code is not right, or it was used already: each code works once.")
+MFA_CHALLENGE_INVALID = Outcome(400, "auth/mfa-challenge-invalid",
+                                "This challenge is unknown, expired or used up; ask for a new one.")
+RECOVERY_CODES_REPLACED = Outcome(200, "auth/recovery-codes-replaced",
+                                  "Your recovery codes are replaced: the earlier ones no longer work.")
+PASSKEY_ADDED = Outcome(200, "auth/passkey-added", "Your passkey is registered.")
+PASSKEY_REMOVED = Outcome(200, "auth/passkey-removed", "That passkey is removed from your account.")
+PASSKEY_INVALID = Outcome(400, "auth/passkey-invalid", "The passkey's answer could not be verified.")
+PASSKEY_IN_USE = Outcome(409, "auth/passkey-already-registered", "This passkey is registered already.")
 
 # Protocol and server.
 NOT_FOUND = Outcome(404, "auth/not-found", "There is nothing at this address.")

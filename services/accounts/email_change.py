@@ -40,7 +40,7 @@ from services.outcomes import (
     AuthError,
     Outcome,
 )
-from services.sessions import SessionService
+from services.sessions import SessionService, require_step_up
 from services.tokens import EMAIL_CHANGE_CONFIRMATIONS, ActionLinks, Purpose
 from services.users import PendingEmailChange, User, UserStore, deliverable, normalize_email
 
@@ -64,6 +64,7 @@ class EmailChange:
             if pending is not None and await self._users.drop_email_change(user.uid, pending.id):
                 self._audit.record("email.change_cancelled", uid=user.uid, sid=caller.session_id, ip=client.ip)
             return
+        require_step_up(caller, fresh=False)  # a stale token has the current address's confirmation as its rule
         # An anonymous account has only its sessions (services/passwordless/anonymous.py): the new address alone
         # confirms, and the session that asked carries on, since it could not log in again.
         anonymous = user.is_anonymous

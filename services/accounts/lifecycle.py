@@ -1,7 +1,8 @@
 """The account's whole lifecycle beyond sign-up: export its data, disable and enable it, delete it for good.
 
 Deleting removes, in this order: the picture object (so a store that is down stops the deletion before
-anything is gone: 503, try again), the user's linked social identities, the user document (from then on every
+anything is gone: 503, try again), the user's linked social identities, second factors and recovery codes, the user
+document (from then on every
 token of the user fails, since a token needs its user), and every Redis key of the user (`auth:{<uid>}:*`:
 sessions, epoch and whatever per-user state comes later). Then the address is told, through the injected
 `AccountNotifier`. Everything before the user document can be done again, so a 503 up to there leaves an
@@ -18,10 +19,11 @@ from typing import Any
 
 from services.context import Caller, Client
 from services.mail import AccountNotifier
+from services.mfa import FactorStore
 from services.operations import AuditLog
-from services.outcomes import FRESH_TOKEN_REQUIRED, TOKEN_REVOKED, AuthError, ServiceUnavailable
+from services.outcomes import TOKEN_REVOKED, AuthError, ServiceUnavailable
 from services.pictures import PictureService
-from services.sessions import SessionService
+from services.sessions import SessionService, require_step_up
 from services.social import IdentityStore
 from services.users import User, UserStore, normalize_email
 
@@ -30,9 +32,10 @@ log = logging.getLogger("auth.lifecycle")
 
 class AccountLifecycle:
     def __init__(self, *, users: UserStore, sessions: SessionService, pictures: PictureService,
-                 notifier: AccountNotifier, audit: AuditLog, identities: IdentityStore) -> None:
+                 notifier: AccountNotifier, audit: AuditLog, identities: IdentityStore, factors: FactorStore) -> None:
         self._users = users
         self._identities = identities
+        self._factors = factors
         self._sessions = sessions
         self._pictures = pictures
         self._notifier = notifier
@@ -42,9 +45,8 @@ class AccountLifecycle:
 
     async def delete_account(self, caller: Caller, client: Client) -> None:
         """`DELETE /user`: like a password change, only with a token from a `fresh_token: true` login (an anonymous
-        account, which has nothing to log in with again, needs none)."""
-        if not caller.claims.fresh and not caller.user.is_anonymous:
-            raise AuthError(FRESH_TOKEN_REQUIRED)
+        account, which has nothing to log in with again, needs none), and aal2 once the user has a second factor."""
+        require_step_up(caller)
         await self.delete(caller.user, ip=client.ip, sid=caller.claims.session_id)
 
     async def export(self, user: User, current_sid: str | None = None) -> dict[str, Any]:
@@ -85,6 +87,7 @@ class AccountLifecycle:
         if user.picture:
             await self._pictures.remove_object(user.picture)
         await self._identities.unlink_all(user.uid)
+        await self._factors.delete_all(user.uid)
         deleted = await self._delete_document(user.uid)
         if deleted is not None and deleted.picture and deleted.picture != user.picture:
             await self._pictures.discard(deleted.picture)  # uploaded while the deletion ran

@@ -11,14 +11,13 @@ from services.mail import MailMessage, PasswordChanged
 from services.operations import AuditLog
 from services.outcomes import (
     EMAIL_IN_USE,
-    FRESH_TOKEN_REQUIRED,
     SIGNUP_DISABLED,
     USER_REGISTERED,
     USER_REGISTERED_CHECK_INBOX,
     AuthError,
     Outcome,
 )
-from services.sessions import SessionService
+from services.sessions import SessionService, require_step_up
 from services.users import User, UserStore, clean_name, metadata_object, normalize_email
 
 
@@ -94,20 +93,20 @@ class AccountService:
         return user or caller.user
 
     async def change_password(self, caller: Caller, password: str, client: Client) -> TokenPair:
-        """Needs a fresh token; ends every session and hands the caller a new one to carry on with.
+        """Needs a fresh token (and aal2 once the user has a second factor); ends every session and hands the caller a
+        new one to carry on with, as strong as the one it came with.
 
         An anonymous account (services/passwordless/anonymous.py) has no credential to log in with again, so its
         sessions are all it has: it needs no fresh token, and keeps its sessions (the caller still gets a new pair)."""
+        require_step_up(caller)
         anonymous = caller.user.is_anonymous
-        if not caller.claims.fresh and not anonymous:
-            raise AuthError(FRESH_TOKEN_REQUIRED)
         await self._policy.check(password, caller.user.email, caller.user.name)
         password_hash = await self._hasher.hash(password)
         if anonymous:
             user = await self._users.update(caller.user.uid, {"password_hash": password_hash}) or caller.user
         else:
             user = await self._sessions.end_all(caller.user.uid, {"password_hash": password_hash})
-        pair, session = await self._sessions.start(user, fresh=True, client=client)
+        pair, session = await self._sessions.start(user, fresh=True, client=client, assurance=caller.assurance)
         self._audit.record("password.changed", uid=user.uid, sid=session.id, ip=client.ip)
         await self._outbox.enqueue(PasswordChanged(uid=user.uid))  # a security notice: no quota
         return pair

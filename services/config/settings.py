@@ -25,6 +25,7 @@ from services.config.sections import (
     HookSettings,
     LimitSettings,
     MailSettings,
+    MfaSettings,
     OperationSettings,
     PasswordlessSettings,
     PictureSettings,
@@ -39,8 +40,8 @@ from services.config.values import coerce, read_yaml_settings
 
 @dataclass(frozen=True)
 class Config(ServerSettings, TokenSettings, AccountSettings, LimitSettings, MailSettings, PictureSettings,
-             SocialSettings, StoreSettings, OperationSettings, PasswordlessSettings, CaptchaSettings, AdminSettings,
-             HookSettings):
+             SocialSettings, MfaSettings, StoreSettings, OperationSettings, PasswordlessSettings, CaptchaSettings,
+             AdminSettings, HookSettings):
     """Every setting, as one frozen object: each section checks its own settings, then the checks across them."""
 
     def __post_init__(self) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from services.config.apps import AndroidApp, parse_android_apps
 from services.config.hooks import HookConfig, WebhookConfig, parse_hooks, parse_webhooks
 from services.config.providers import ProviderConfig, parse_providers
 
@@ -104,6 +105,8 @@ def coerce(name: str, value: object, hint: object) -> object:
             return value if isinstance(value, tuple) else parse_hooks(value)
         if typing.get_args(hint)[:1] == (WebhookConfig,):
             return value if isinstance(value, tuple) else parse_webhooks(value)
+        if typing.get_args(hint)[:1] == (AndroidApp,):
+            return value if isinstance(value, tuple) else parse_android_apps(value)
         if typing.get_origin(hint) is tuple:
             items = value.split(",") if isinstance(value, str) else value
             if not isinstance(items, list | tuple):
@@ -114,7 +117,8 @@ def coerce(name: str, value: object, hint: object) -> object:
                 raise ValueError
             return str(value)
     except (TypeError, ValueError) as exc:
-        if typing.get_args(hint)[:1] in ((ProviderConfig,), (HookConfig,), (WebhookConfig,)):  # names the entry
+        # Each parser's own message says which entry.
+        if typing.get_args(hint)[:1] in ((ProviderConfig,), (HookConfig,), (WebhookConfig,), (AndroidApp,)):
             raise ConfigError(f"setting {name}: {exc}") from None
         raise ConfigError(f"setting {name}: {value!r} is not a valid {_type_name(hint)}") from None
     raise ConfigError(f"setting {name}: cannot be set from configuration")

@@ -13,6 +13,7 @@ from services.infra.backends import (
     redis_client,
 )
 from services.infra.embedded_redis import EmbeddedRedis, redis_server_binary
+from services.infra.files import create_once
 from services.infra.index_build import IndexBuild
 from services.infra.locks import UserLocks
 from services.infra.memory_mongo import InMemoryMongo
@@ -42,6 +43,7 @@ __all__ = [
     "QueueKeys",
     "UserLocks",
     "check_redis_mode",
+    "create_once",
     "embedded_redis",
     "is_cluster_url",
     "is_mongo_down",

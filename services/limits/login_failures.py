@@ -95,8 +95,13 @@ class Reservation:
 
 
 class LoginFailures:
-    def __init__(self, redis: Any, *, per_network: Rate, per_account: Rate, base_lock_seconds: int) -> None:
+    """`rule` names the counts in Redis: `login-failures` for passwords, `mfa-failures` for second-factor codes
+    (services/mfa: the same lock rules, counted per user)."""
+
+    def __init__(self, redis: Any, *, per_network: Rate, per_account: Rate, base_lock_seconds: int,
+                 rule: str = RULE) -> None:
         self._redis = redis
+        self._rule = rule
         self._rates: dict[LockScope, Rate] = {"network": per_network, "account": per_account}
         self._base_lock_ms = base_lock_seconds * 1000
         self._reserve = redis.register_script(_RESERVE)
@@ -137,8 +142,7 @@ class LoginFailures:
     async def network_failures(self, network: str) -> int:
         return int(await redis_guarded(self._redis.get(subject_key(NETWORK_RULE, network))) or 0)
 
-    @staticmethod
-    def keys(account: str, network: str) -> list[str]:
+    def keys(self, account: str, network: str) -> list[str]:
         """The account's count overall and from `network`: one hash slot (the account's)."""
-        account_key = subject_key(RULE, account)
+        account_key = subject_key(self._rule, account)
         return [account_key, f"{account_key}:{subject_digest(network)}"]

@@ -23,6 +23,8 @@ from services.mail.messages import (
     PasswordChanged,
     PhoneChanged,
     ResetRequest,
+    SecondFactorAdded,
+    SecondFactorRemoved,
     SignInCode,
     SignupAttempt,
     VerifyAddress,
@@ -34,5 +36,6 @@ from services.mail.worker import MailWorker
 __all__ = ["MAIL_MESSAGES", "AccountDeleted", "AccountNotifier", "AddressConfirmed", "ConsoleMailer",
            "EmailChangeNotice", "EmailChangeRequested", "EmailChanged", "Invitation", "Mail", "MailComposer",
            "MailMessage", "MailNotifier", "MailWorker", "Mailer", "MailgunMailer", "PasswordChanged",
-           "PermanentMailError", "PhoneChanged", "ResetRequest", "SignInCode", "SignInCodeIssuer", "SignupAttempt",
-           "SmtpMailer", "VerifyAddress", "VerifyRequest", "build_mailer"]
+           "PermanentMailError", "PhoneChanged", "ResetRequest", "SecondFactorAdded", "SecondFactorRemoved",
+           "SignInCode", "SignInCodeIssuer", "SignupAttempt", "SmtpMailer", "VerifyAddress", "VerifyRequest",
+           "build_mailer"]

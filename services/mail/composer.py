@@ -27,6 +27,8 @@ from services.mail.messages import (
     PasswordChanged,
     PhoneChanged,
     ResetRequest,
+    SecondFactorAdded,
+    SecondFactorRemoved,
     SignInCode,
     SignupAttempt,
     VerifyAddress,
@@ -51,6 +53,8 @@ SUBJECTS = {
     "invite": "You are invited to {app}",
     "sign-in-code": "Your {app} sign-in code",
     "phone-changed": "The phone number of your {app} account was changed",
+    "mfa-factor-added": "A sign-in method was added to your {app} account",
+    "mfa-factor-removed": "A sign-in method was removed from your {app} account",
 }
 
 
@@ -120,7 +124,7 @@ class MailComposer:
                                    valid_for=duration(self._links.lifetime("reset")))
             case EmailChangeRequested() | EmailChangeNotice():
                 return await self._email_change(message)
-            case PasswordChanged() | AddressConfirmed():
+            case PasswordChanged() | AddressConfirmed() | SecondFactorAdded() | SecondFactorRemoved():
                 user = await self._users.find_by_uid(message.uid)
                 return None if user is None else self.render(message.kind, user.email, user=user, message=message)
             case EmailChanged() | SignupAttempt():

@@ -138,9 +138,32 @@ class PhoneChanged:
     phone: str = ""
 
 
+@dataclass(frozen=True)
+class SecondFactorAdded:
+    """A security notice: a second factor or a passkey was added to the account (`factor_type`: totp, webauthn)."""
+
+    kind: ClassVar[str] = "mfa-factor-added"
+    uid: str
+    factor_type: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SecondFactorRemoved:
+    """A security notice: a second factor or a passkey was removed; `by_operator`: every factor, by `users
+    mfa-reset` (then `factor_type` and `name` are empty)."""
+
+    kind: ClassVar[str] = "mfa-factor-removed"
+    uid: str
+    factor_type: str = ""
+    name: str = ""
+    by_operator: bool = False
+
+
 MailMessage = (VerifyAddress | VerifyRequest | ResetRequest | PasswordChanged | EmailChanged | SignupAttempt
                | AccountDeleted | EmailChangeRequested | EmailChangeNotice | AddressConfirmed | Invitation | SignInCode
-               | PhoneChanged)
+               | PhoneChanged | SecondFactorAdded | SecondFactorRemoved)
 MAIL_MESSAGES: MessageCodec[MailMessage] = MessageCodec(
     [VerifyAddress, VerifyRequest, ResetRequest, PasswordChanged, EmailChanged, SignupAttempt, AccountDeleted,
-     EmailChangeRequested, EmailChangeNotice, AddressConfirmed, Invitation, SignInCode, PhoneChanged])
+     EmailChangeRequested, EmailChangeNotice, AddressConfirmed, Invitation, SignInCode, PhoneChanged,
+     SecondFactorAdded, SecondFactorRemoved])

@@ -14,12 +14,10 @@ makes its own, and its lines then name the same account differently.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
 import logging
-import os
 import secrets
 import time
 from collections.abc import Callable
@@ -27,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from services.config import ConfigError
+from services.infra import create_once
 from services.operations.request_ids import current_request_id
 
 _log = logging.getLogger("auth.audit")
@@ -42,7 +41,7 @@ def audit_key(configured: str, data_dir: Path) -> bytes:
     path = data_dir / AUDIT_KEY_FILE
     try:
         if not path.exists():
-            _create_once(path)
+            create_once(path, secrets.token_hex(_KEY_HEX_LENGTH // 2) + "\n")
         text = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"setting DATA_DIR {data_dir}: cannot keep the audit key {AUDIT_KEY_FILE} there "
@@ -51,22 +50,6 @@ def audit_key(configured: str, data_dir: Path) -> bytes:
         raise ConfigError(f"{path} is not an audit key ({_KEY_HEX_LENGTH} hex digits): restore it, or delete it "
                           "to make a new one (earlier audit lines then stop correlating with new ones)")
     return text.encode()
-
-
-def _create_once(path: Path) -> None:
-    """Write a new key beside `path`, then link it into place: a second process finds the first one's key."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_hex(_KEY_HEX_LENGTH // 2) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):  # another process was first: its key is the one
-            os.link(draft, path)
-    finally:
-        draft.unlink(missing_ok=True)
 
 
 class AuditLog:

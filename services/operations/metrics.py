@@ -73,6 +73,8 @@ class Metrics(Observer):
                                ("outcome",), registry=None)
         self._refreshes = Counter("auth_refreshes", "Token refreshes by outcome: success or the error code.",
                                   ("outcome",), registry=None)
+        self._mfa = Counter("auth_mfa", "Second-factor enrolments, verifications and removals, by action and "
+                            "outcome: success or the error code.", ("action", "outcome"), registry=None)
         self._limited = Counter("auth_rate_limited", "Requests and mails refused by a rate limit, by rule.",
                                 ("rule",), registry=None)
         self._reloads = Counter("auth_keyring_reloads", "Rounds of the key ring's reload, by result.",
@@ -131,6 +133,9 @@ class Metrics(Observer):
 
     def refresh_finished(self, outcome: str) -> None:
         self._child(self._refreshes, outcome).inc()
+
+    def mfa_outcome(self, action: str, outcome: str) -> None:
+        self._child(self._mfa, action, outcome).inc()
 
     def rate_limited(self, rule: str) -> None:
         self._child(self._limited, rule).inc()

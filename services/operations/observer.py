@@ -23,6 +23,10 @@ class Observer:
     def refresh_finished(self, outcome: str) -> None:
         """`success`, or the error code the refresh was refused with."""
 
+    def mfa_outcome(self, action: str, outcome: str) -> None:
+        """A second-factor step: `action` is `enrol-totp`, `enrol-passkey`, `verify-totp`, `verify-webauthn`,
+        `verify-recovery`, `remove` or `sign-in-passkey`; `outcome` is `success` or the error code."""
+
     def rate_limited(self, rule: str) -> None:
         """A request or mail refused by a quota: `signup`, `token`, `mail`, `mail-address`, `login-failures` (an
         account from one network) or `login-failures-account` (an account from every network)."""

@@ -26,6 +26,7 @@ from services.outcomes import (
 from services.passwordless.codes import SignInCodes
 from services.passwordless.phones import masked, normalize_phone
 from services.passwordless.texts import PhoneChangeText, SmsMessage
+from services.sessions import require_step_up
 from services.social import IdentityStore
 from services.users import User, UserStore, deliverable
 
@@ -92,3 +93,4 @@ def _require_fresh(caller: Caller) -> None:
     if not caller.claims.fresh and not caller.user.is_anonymous:
         raise AuthError(FRESH_TOKEN_REQUIRED, "Changing the phone number needs a fresh token: log in again with "
                                               "fresh_token set to true.")
+    require_step_up(caller)  # and aal2 once the user has a second factor: a number is a way into the account

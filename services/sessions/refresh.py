@@ -55,4 +55,5 @@ class RefreshRotation:
         return TokenPair(
             access=await self._access.issue(user, epoch, claims.session_id, assurance=assurance),
             refresh=self._tokens.issue(user.uid, "refresh_token", epoch, claims.session_id, token_id=current_jti),
+            assurance=assurance,
         )

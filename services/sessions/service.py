@@ -64,6 +64,7 @@ class SessionService:
         return TokenPair(
             access=await self._access.issue(user, epoch, sid, fresh=fresh, assurance=assurance),
             refresh=self._tokens.issue(user.uid, "refresh_token", epoch, sid, token_id=refresh_jti),
+            assurance=assurance,
         )
 
     async def list(self, uid: str) -> list[Session]:

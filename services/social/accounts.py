@@ -91,14 +91,15 @@ class SocialAccounts:
         return await self._identities.list(caller.user.uid)
 
     async def unlink(self, caller: Caller, name: str, client: Client) -> None:
-        """Remove a link, never the last way in: the count and the delete run under the user's lock, so two
-        concurrent unlinks of an account with two identities and no password cannot both see "two left"."""
-        user = caller.user
-        async with self._locks.hold(user.uid, "identity"):
+        """Remove a link, never the last way in (a password, another identity or a passkey): the count and the delete
+        run under the user's lock, which removing a passkey holds too (services/mfa), so two concurrent removals of
+        an account's last two ways in cannot both see "two left"; the user is read again under it."""
+        async with self._locks.hold(caller.uid, "identity"):
+            user = await self._users.find_by_uid(caller.uid) or caller.user
             linked = await self.identities(caller)
             if not any(item.provider == name for item in linked):
                 raise AuthError(IDENTITY_NOT_FOUND)
-            if not user.has_password and len(linked) == 1:
+            if not user.has_password and not user.passkeys and len(linked) == 1:
                 raise AuthError(LAST_SIGN_IN_METHOD)
             if not await self._identities.unlink(user.uid, name):
                 raise AuthError(IDENTITY_NOT_FOUND)

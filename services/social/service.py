@@ -23,6 +23,7 @@ from services.outcomes import (
     PROVIDER_TOKEN_INVALID,
     AuthError,
 )
+from services.sessions import require_step_up
 from services.social.accounts import SocialAccounts
 from services.social.apple import AppleClientSecret
 from services.social.http import ProviderHttp
@@ -96,6 +97,7 @@ class SocialLoginService:
         the cookie with this answer. A victim handed the resulting URL (login CSRF: "link my provider account
         to the attacker's user") comes back without that cookie, and the callback refuses the state.
         """
+        require_step_up(caller, fresh=False)  # a new way in: aal2 once the user has a second factor
         self._accounts.check_may_link(caller.user)
         return await self._begin(name, redirect_to, caller.user.uid, False)
 
@@ -153,8 +155,11 @@ class SocialLoginService:
             await self._accounts.link(pending.link_uid, vouched, client)
             return {"status": "success", "code": "auth/identity-linked", "provider": pending.provider}
         user, tokens = await self._accounts.sign_in(vouched, pending.fresh, client)
-        return {"status": "success", "access_token": tokens.access.token, "refresh_token": tokens.refresh.token,
-                "token_type": "Bearer", "uid": user.uid}
+        fragment = {"status": "success", "access_token": tokens.access.token, "refresh_token": tokens.refresh.token,
+                    "token_type": "Bearer", "uid": user.uid}
+        if user.has_second_factor:  # the tokens are aal1: verify a factor (POST /mfa/challenge, /mfa/verify)
+            fragment["mfa_required"] = "true"
+        return fragment
 
     async def _exchange(self, provider: SocialProvider, pending: PendingSignIn, code: str) -> ProviderIdentity:
         config = provider.config

@@ -15,11 +15,11 @@ from services.users.fields import (
     placeholder_address,
 )
 from services.users.metadata import MAX_METADATA_BYTES, metadata_object
-from services.users.models import ConfirmingAddress, PendingEmailChange, User
+from services.users.models import ConfirmingAddress, FactorRef, FactorType, PendingEmailChange, User
 from services.users.pages import PageRequest, Position
 from services.users.store import PRIVATE_FIELDS, UserStore
 
 __all__ = ["MAX_EMAIL_LENGTH", "MAX_METADATA_BYTES", "MAX_NAME_LENGTH", "PRIVATE_FIELDS", "ConfirmingAddress",
-           "OpenSignups", "PageRequest", "PendingEmailChange", "Position", "SignupCandidate", "SignupGate",
-           "SignupMethod", "User", "UserStore", "clean_name", "deliverable", "email_key", "metadata_object",
-           "normalize_email", "placeholder_address"]
+           "FactorRef", "FactorType", "OpenSignups", "PageRequest", "PendingEmailChange", "Position",
+           "SignupCandidate", "SignupGate", "SignupMethod", "User", "UserStore", "clean_name", "deliverable",
+           "email_key", "metadata_object", "normalize_email", "placeholder_address"]

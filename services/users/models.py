@@ -7,6 +7,25 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 ConfirmingAddress = Literal["new", "current"]
+FactorType = Literal["totp", "webauthn"]
+
+
+@dataclass(frozen=True)
+class FactorRef:
+    """One active second factor, as the user document lists it (services/mfa keeps its secrets and usage apart).
+
+    The list on the user is what says a factor is active: every request reads the user anyway, so the MFA rules
+    (enforcement, re-authentication, the last way to sign in) cost no read of their own."""
+
+    id: str
+    type: FactorType
+    name: str
+
+    def document(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "name": self.name}
+
+    def public(self) -> dict[str, Any]:
+        return self.document()
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,17 @@ class User:
     # Made by `POST /signup/anonymous` and not yet given a way back in (a proven address, a phone, an identity, a
     # passkey): the account's sessions are its only credential (services/passwordless/anonymous.py).
     is_anonymous: bool = False
+    factors: tuple[FactorRef, ...] = ()
+
+    @property
+    def has_second_factor(self) -> bool:
+        """Whether logins of this user are aal1 until a second factor is verified (services/mfa)."""
+        return bool(self.factors)
+
+    @property
+    def passkeys(self) -> int:
+        """How many passkeys can sign the user in (each is a way in of its own, like a password or an identity)."""
+        return sum(1 for factor in self.factors if factor.type == "webauthn")
 
     @property
     def has_password(self) -> bool:
@@ -108,4 +138,11 @@ class User:
                    email_change=PendingEmailChange.from_document(doc.get("email_change")),
                    signup_pending=doc.get("signup_pending", False), app_metadata=doc.get("app_metadata") or None,
                    user_metadata=doc.get("user_metadata") or None, phone=doc.get("phone"),
-                   is_anonymous=doc.get("is_anonymous", False))
+                   is_anonymous=doc.get("is_anonymous", False), factors=_factors(doc.get("mfa_factors")))
+
+
+def _factors(entries: list[dict[str, Any]] | None) -> tuple[FactorRef, ...]:
+    """The user's active factors; most users have none, and then nothing is built (a request parses its user)."""
+    if not entries:
+        return ()
+    return tuple([FactorRef(id=entry["id"], type=entry["type"], name=entry["name"]) for entry in entries])

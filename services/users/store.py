@@ -5,8 +5,9 @@ Document: `_id` (the uid, a UUID string), `email` (normalized, unique index), `e
 reads in the address, services/users/fields.py: unique too, so a lookalike address is taken as well),
 `name`, `password_hash`, `email_verified`, `created_at`/`updated_at` (unix seconds), `token_epoch`, the
 durable copy of the revocation counter that Redis serves on the hot path, `picture` (the storage key of
-the profile picture, or null), `disabled`, `email_change` (a PendingEmailChange, or null) and `signup_pending`
-(a sign-up not finished yet), `app_metadata` and `user_metadata` (JSON objects, absent until set). Every query
+the profile picture, or null), `disabled`, `email_change` (a PendingEmailChange, or null), `signup_pending`
+(a sign-up not finished yet), `app_metadata` and `user_metadata` (JSON objects, absent until set), `phone` and
+`is_anonymous` (absent until set) and `mfa_factors` (the active second factors: id, type and name). Every query
 is built here from typed values; nothing from a request body reaches a filter as an operator.
 """
 
@@ -25,7 +26,7 @@ from services.infra import Index, IndexBuild, mongo_guarded, mongo_outages
 from services.outcomes import EMAIL_IN_USE, PHONE_IN_USE, AuthError
 from services.users.admission import OpenSignups, SignupCandidate, SignupGate, SignupMethod
 from services.users.fields import email_key
-from services.users.models import ConfirmingAddress, PendingEmailChange, User
+from services.users.models import ConfirmingAddress, FactorRef, PendingEmailChange, User
 from services.users.pages import PageRequest, page_filter
 
 log = logging.getLogger("auth.users")
@@ -238,7 +239,7 @@ class UserStore:
     @mongo_guarded
     async def end_anonymity(self, uid: str) -> bool:
         """The one write that makes an anonymous account a full one, for a way in added outside this store's own
-        writes (a linked identity; a passkey, issue 15). A proven address and a phone do it in their own writes.
+        writes (a linked identity, a passkey). A proven address and a phone do it in their own writes.
         True when the account was anonymous until now."""
         result = await self._users.update_one(
             {"_id": str(uid), "is_anonymous": True},
@@ -252,6 +253,27 @@ class UserStore:
         query = {"is_anonymous": True, "created_at": {"$lt": int(created_before)}}
         return [User.from_document(doc) async for doc in self._users.find(query).sort([("created_at", 1)])
                 .limit(int(limit))]
+
+    # --- the active second factors (services/mfa holds their secrets): each write is one atomic update ---------
+
+    @mongo_guarded
+    async def add_factor(self, uid: str, factor: FactorRef, max_factors: int) -> User | None:
+        """List `factor` as active, once, while the user has fewer than `max_factors`; None when it is not added."""
+        doc = await self._users.find_one_and_update(
+            {"_id": str(uid), "mfa_factors.id": {"$ne": str(factor.id)},
+             f"mfa_factors.{max_factors - 1}": {"$exists": False}},
+            {"$push": {"mfa_factors": factor.document()}, "$set": {"updated_at": int(time.time())}},
+            return_document=ReturnDocument.AFTER)
+        return User.from_document(doc) if doc else None
+
+    @mongo_guarded
+    async def remove_factor(self, uid: str, factor_id: str) -> User | None:
+        """The user without factor `factor_id`; None when the user no longer lists it."""
+        doc = await self._users.find_one_and_update(
+            {"_id": str(uid), "mfa_factors.id": str(factor_id)},
+            {"$pull": {"mfa_factors": {"id": str(factor_id)}}, "$set": {"updated_at": int(time.time())}},
+            return_document=ReturnDocument.AFTER)
+        return User.from_document(doc) if doc else None
 
     @mongo_guarded
     async def swap_picture(self, uid: str, key: str | None) -> tuple[bool, str | None]:

@@ -26,6 +26,7 @@ from services.wiring.executors import Executors, build_executors
 from services.wiring.hooks import Hooks, Webhooks, build_hooks, build_webhooks
 from services.wiring.limits import Limits, build_limits
 from services.wiring.mail import Mail, build_mail
+from services.wiring.mfa import Mfa, build_mfa
 from services.wiring.operations import Operations, build_operations
 from services.wiring.passwordless import Passwordless, build_codes, build_passwordless
 from services.wiring.pictures import Pictures, build_pictures
@@ -33,7 +34,7 @@ from services.wiring.sessions import Sessions, build_sessions
 from services.wiring.social import Social, build_social
 from services.wiring.tokens import Tokens, build_tokens
 
-__all__ = ["Accounts", "Admin", "Checks", "Executors", "Hooks", "Limits", "Mail", "Operations", "Passwordless",
+__all__ = ["Accounts", "Admin", "Checks", "Executors", "Hooks", "Limits", "Mail", "Mfa", "Operations", "Passwordless",
            "Pictures", "Services", "Sessions", "Social", "Tokens", "Webhooks", "build_executors", "build_services",
            "start_services", "stop_services"]
 
@@ -58,6 +59,7 @@ class Services:
     admin: Admin
     checks: Checks
     passwordless: Passwordless
+    mfa: Mfa
 
 
 def build_services(config: Config, database: Any, redis: Any, executors: Executors | None = None,
@@ -86,8 +88,11 @@ def build_services(config: Config, database: Any, redis: Any, executors: Executo
                               executors=executors, storage=storage)
     social = build_social(config=config, redis=redis, database=database, indexes=indexes, users=users,
                           sessions=sessions, audit=audit)
+    mfa = build_mfa(config=config, redis=redis, database=database, indexes=indexes, users=users, limits=limits,
+                    sessions=sessions, mail=mail, social=social, audit=audit, observer=observer,
+                    executor=executors.cpu)
     accounts = build_accounts(config=config, users=users, tokens=tokens, limits=limits, sessions=sessions, mail=mail,
-                              pictures=pictures, social=social, audit=audit, observer=observer,
+                              pictures=pictures, social=social, mfa=mfa, audit=audit, observer=observer,
                               executor=executors.cpu, strength_executor=executors.strength,
                               notifier=notifier, checks=checks)
     passwordless = build_passwordless(config=config, redis=redis, users=users, codes=codes, limits=limits,
@@ -102,7 +107,7 @@ def build_services(config: Config, database: Any, redis: Any, executors: Executo
     return Services(config=config, redis=redis, database=database, indexes=indexes, users=users, tokens=tokens,
                     limits=limits, sessions=sessions, mail=mail, pictures=pictures, social=social, accounts=accounts,
                     operations=operations, hooks=hooks, webhooks=webhooks, admin=admin, checks=checks,
-                    passwordless=passwordless)
+                    passwordless=passwordless, mfa=mfa)
 
 
 async def start_services(services: Services, on_fatal: Callable[[IndexBuildFailed], None] | None = None) -> None:

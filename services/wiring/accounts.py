@@ -28,6 +28,7 @@ from services.users import UserStore
 from services.wiring.checks import Checks
 from services.wiring.limits import Limits
 from services.wiring.mail import Mail
+from services.wiring.mfa import Mfa
 from services.wiring.pictures import Pictures
 from services.wiring.sessions import Sessions
 from services.wiring.social import Social
@@ -48,7 +49,7 @@ class Accounts:
 
 
 def build_accounts(*, config: Config, users: UserStore, tokens: Tokens, limits: Limits, sessions: Sessions,
-                   mail: Mail, pictures: Pictures, social: Social, audit: AuditLog, observer: Observer,
+                   mail: Mail, pictures: Pictures, social: Social, mfa: Mfa, audit: AuditLog, observer: Observer,
                    executor: Executor | None, notifier: AccountNotifier | None,
                    strength_executor: Executor | None = None, checks: Checks | None = None) -> Accounts:
     """`strength_executor` runs zxcvbn's estimates (one thread, serving.py): never the pool bcrypt and logins use."""
@@ -79,7 +80,7 @@ def build_accounts(*, config: Config, users: UserStore, tokens: Tokens, limits: 
                                hasher=hasher, policy=policy, audit=audit, captcha=captcha),
         lifecycle=AccountLifecycle(users=users, sessions=sessions.manager, pictures=pictures.manager,
                                    notifier=notifier or MailNotifier(outbox=mail.outbox), audit=audit,
-                                   identities=social.identities),
+                                   identities=social.identities, factors=mfa.store),
         email_change=EmailChange(users=users, sessions=sessions.manager, links=tokens.links, outbox=mail.outbox,
                                  throttle=limits.throttle, audit=audit, lifetime=config.email_change_lifetime),
         hasher=hasher,

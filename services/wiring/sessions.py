@@ -11,6 +11,7 @@ from services.sessions import (
     AccessTokens,
     Authenticator,
     ClaimsHook,
+    MfaEnforcement,
     RefreshRotation,
     ReuseMode,
     SessionPolicy,
@@ -30,6 +31,7 @@ class Sessions:
     authenticator: Authenticator
     refresh: RefreshRotation
     manager: SessionService
+    enforcement: MfaEnforcement  # MFA_ENFORCEMENT: what an aal1 token of a user with a second factor reaches
 
 
 def build_sessions(*, config: Config, redis: Any, users: UserStore, tokens: Tokens, limits: Limits, audit: AuditLog,
@@ -50,4 +52,5 @@ def build_sessions(*, config: Config, redis: Any, users: UserStore, tokens: Toke
                                 throttle=limits.throttle, audit=audit, observer=observer, access=access),
         manager=SessionService(users=users, store=store, epochs=epochs, tokens=tokens.jwts, audit=audit,
                                access=access),
+        enforcement=MfaEnforcement(config.mfa_enforcement),
     )

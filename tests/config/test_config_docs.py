@@ -18,10 +18,12 @@ from services.config.setting import help_of, is_secret, setting
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGURATION_MD = ROOT / "docs" / "configuration.md"
-# Names that say "this is a credential"; SOCIAL_PROVIDERS holds client secrets and Apple's private keys.
+# Names that say "this is a credential"; SOCIAL_PROVIDERS holds client secrets and Apple's private keys,
+# MFA_ENCRYPTION_KEYS the keys that seal TOTP secrets.
 SECRET_NAME = re.compile(r"PASSWORD$|SECRET|API_KEY$")
 SECRETS = {"SMTP_PASSWORD", "MAILGUN_API_KEY", "S3_SECRET_ACCESS_KEY", "SOCIAL_PROVIDERS", "AUDIT_HMAC_KEY",
-           "TWILIO_AUTH_TOKEN", "SMS_WEBHOOK_SECRET", "CAPTCHA_SECRET", "HOOKS", "WEBHOOKS", "ADMIN_KEY_SECRET"}
+           "TWILIO_AUTH_TOKEN", "SMS_WEBHOOK_SECRET", "CAPTCHA_SECRET", "HOOKS", "WEBHOOKS", "ADMIN_KEY_SECRET",
+           "MFA_ENCRYPTION_KEYS"}
 
 
 def all_fields() -> list[dataclasses.Field[object]]:

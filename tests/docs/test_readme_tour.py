@@ -204,6 +204,8 @@ def live_server(tmp_path: Path) -> Iterator[Server]:
     environ = server_environ(JWT_KEYS=str(tmp_path / "keys"), DATA_DIR=str(tmp_path / "data"),
                              UPLOAD_FOLDER=str(tmp_path / "uploads"), APP_URL=f"http://localhost:{port}/",
                              BCRYPT_COST="4")  # the answers are the same at any cost; 4 keeps the test quick
+    # The tour runs in the folder `scripts/serve` ran in, whose .venv has the server's Python (it makes TOTP codes).
+    (tmp_path / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
     with (tmp_path / "server.log").open("wb") as stdout, (tmp_path / "stderr.log").open("wb") as stderr:
         process = subprocess.Popen([sys.executable, str(SERVER), "serve", "--port", str(port)], cwd=tmp_path,
                                    env=environ, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,

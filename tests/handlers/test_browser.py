@@ -27,16 +27,14 @@ from typing import Any
 import pytest
 import redis
 from support.api import PASSWORD
+from support.browser import NEEDS_CHROMIUM, chromium
 from support.mail import SmtpServer
 from support.processes import free_port, server_environ, stop_server
 
 from services.infra import EmbeddedRedis
 from services.tokens import ActionTokenStore
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists() or CHROMEDRIVER is None,
-                                reason="needs Debian's chromium and chromium-driver (scripts/test installs them)")
+pytestmark = NEEDS_CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -111,22 +109,8 @@ def live(tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer,
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from selenium import webdriver
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--hide-scrollbars", "--window-size=900,900", "--lang=en-US",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(20)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def screenshot(driver: Any, name: str, folder: Path) -> None:

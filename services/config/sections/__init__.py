@@ -10,6 +10,7 @@ from services.config.sections.captcha import CaptchaSettings
 from services.config.sections.hooks import HookSettings
 from services.config.sections.limits import LimitSettings
 from services.config.sections.mail import MailSettings
+from services.config.sections.mfa import MfaSettings
 from services.config.sections.operations import PRIVATE_NETWORKS, OperationSettings
 from services.config.sections.passwordless import PasswordlessSettings
 from services.config.sections.pictures import MAX_PRESIGN_SECONDS, PILLOW_BOMB_PIXELS, PictureSettings
@@ -19,6 +20,6 @@ from services.config.sections.stores import StoreSettings
 from services.config.sections.tokens import SIGNING_ALGORITHMS, TokenSettings
 
 __all__ = ["MAX_PRESIGN_SECONDS", "PILLOW_BOMB_PIXELS", "PRIVATE_NETWORKS", "SIGNING_ALGORITHMS", "AccountSettings",
-           "AdminSettings", "CaptchaSettings", "HookSettings", "LimitSettings", "MailSettings", "OperationSettings",
-           "PasswordlessSettings", "PictureSettings", "ServerSettings", "SocialSettings", "StoreSettings",
-           "TokenSettings"]
+           "AdminSettings", "CaptchaSettings", "HookSettings", "LimitSettings", "MailSettings", "MfaSettings",
+           "OperationSettings", "PasswordlessSettings", "PictureSettings", "ServerSettings", "SocialSettings",
+           "StoreSettings", "TokenSettings"]

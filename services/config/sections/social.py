@@ -53,6 +53,8 @@ class SocialSettings:
         check(30 <= self.social_state_ttl_seconds <= 3600, "SOCIAL_STATE_TTL_SECONDS",
               "must be between 30 and 3600 seconds")
         check(self.social_jwks_refetch_seconds >= 0, "SOCIAL_JWKS_REFETCH_SECONDS", "must not be negative")
+        check(all(p.name != "passkey" for p in self.social_providers), "SOCIAL_PROVIDERS",
+              "may not name a provider `passkey`: /login/passkey is the passkey sign-in")
         check(0 <= self.social_token_leeway <= 300, "SOCIAL_TOKEN_LEEWAY", "must be between 0 and 300 seconds")
         object.__setattr__(self, "social_redirect_allowlist",
                            tuple(_allowed_page(url) for url in self.social_redirect_allowlist))
