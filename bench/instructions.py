@@ -1,6 +1,6 @@
 """Instructions per request, counted by callgrind: a before/after figure that other work on the machine cannot move.
 
-    .venv/bin/python bench/instructions.py [TREE ...] [--path /user] [--requests 2000] [--connections 8]
+    .venv/bin/python bench/instructions.py [TREE ...] [--path /user] [--requests 2000] [--connections 8] [--ceiling]
                                            [--env NAME=VALUE ...] [--repeat 1]
 
 Each TREE (default: this checkout) is a checkout of this repository. For each one it starts `server.py serve`
@@ -82,8 +82,13 @@ def _total_instructions(out_file: Path) -> int:
     return total
 
 
-def measure_tree(tree: Path, work: Path, redis_url: str, keys: Path, args: argparse.Namespace,
-                 stack: ExitStack, index: int) -> float:
+def _valgrind(out_file: Path, command: list[str]) -> list[str]:
+    return ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out_file}", *command]
+
+
+def start_ours(tree: Path, work: Path, redis_url: str, keys: Path, args: argparse.Namespace, stack: ExitStack,
+               index: int) -> tuple[bu.Process, int, dict[str, str]]:
+    """`server.py serve` of `tree` under callgrind, with a user signed up and logged in; its tokens."""
     data_dir = work / f"data-{index}"
     data_dir.mkdir()
     inherited = {k: v for k, v in os.environ.items() if k not in {*bu.setting_names(), "AUTH_CONFIG"}}
@@ -92,22 +97,35 @@ def measure_tree(tree: Path, work: Path, redis_url: str, keys: Path, args: argpa
            "RATE_LIMIT_TOKEN": "100000000/1m", "RATE_LIMIT_SIGNUP": "100000000/1m",
            "REDIS_TIMEOUT_SECONDS": "30", "PYTHONHASHSEED": "0",  # valgrind is slow; hashing repeatable
            **dict(pair.split("=", 1) for pair in args.env)}
-    out_file = work / f"callgrind-{index}.out"
     port = bu.free_port()
-    process = bu.Process(f"server-{index}", [
-        "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out_file}",
-        sys.executable, "server.py", "serve", "--port", str(port)], work / f"server-{index}.log", env, cwd=tree)
+    process = bu.Process(f"server-{index}", _valgrind(work / f"callgrind-{index}.out", [
+        sys.executable, "server.py", "serve", "--port", str(port)]), work / f"server-{index}.log", env, cwd=tree)
     stack.enter_context(bu.started(process))
     base = f"http://127.0.0.1:{port}"
     bu.wait_for_http(process, f"{base}/", timeout=600)
     email = f"instructions-{index}@example.com"
     bu.call("POST", f"{base}/signup", {"name": "Bench User", "email": email, "password": bu.PASSWORD})
-    tokens = bu.call("POST", f"{base}/login", {"email": email, "password": bu.PASSWORD})["tokens"]
-    request = _request(args.path, tokens["access_token"], tokens["refresh_token"])
+    return process, port, bu.call("POST", f"{base}/login", {"email": email, "password": bu.PASSWORD})["tokens"]
+
+
+def start_ceiling(work: Path, public_key: Path, stack: ExitStack) -> tuple[bu.Process, int]:
+    """bench/ceiling_server.py (one RS256 verify per request, nothing else) under callgrind."""
+    port = bu.free_port()
+    process = bu.Process("ceiling", _valgrind(work / "callgrind-ceiling.out", [
+        sys.executable, str(bu.ROOT / "bench" / "ceiling_server.py"), "--port", str(port),
+        "--public-key", str(public_key)]), work / "ceiling.log", {**os.environ, "PYTHONHASHSEED": "0"})
+    stack.enter_context(bu.started(process))
+    bu.wait_for_http(process, f"http://127.0.0.1:{port}/user", timeout=600)
+    return process, port
+
+
+def count(name: str, process: bu.Process, port: int, request: bytes, out_file: Path,
+          args: argparse.Namespace) -> float:
+    """Instructions per request of `process`: warm up, then the lowest of `--repeat` counted runs."""
     asyncio.run(_client(port, request, 300, args.connections))  # warm-up, not counted
     figures = []
     for _ in range(args.repeat):
-        for dump in work.glob(out_file.name + "*"):
+        for dump in out_file.parent.glob(out_file.name + "*"):
             dump.unlink()
         _control(process, "-z")
         _control(process, "-i", "on")
@@ -116,9 +134,9 @@ def measure_tree(tree: Path, work: Path, redis_url: str, keys: Path, args: argpa
         _control(process, "-i", "off")
         time.sleep(0.5)
         figures.append(_total_instructions(out_file) / args.requests)
-    print(f"  {tree}: " + ", ".join(f"{figure:,.0f}" for figure in figures), file=sys.stderr, flush=True)
+    print(f"  {name}: " + ", ".join(f"{figure:,.0f}" for figure in figures), file=sys.stderr, flush=True)
     if args.keep_profile:
-        print(f"  callgrind dumps: {work}/{out_file.name}*", file=sys.stderr)
+        print(f"  callgrind dumps: {out_file}*", file=sys.stderr)
     return min(figures)
 
 
@@ -130,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=1, help="measure this often per tree; the lowest counts")
     parser.add_argument("--env", action="append", default=[], help="a setting for the servers, NAME=VALUE")
+    parser.add_argument("--ceiling", action="store_true", help="also count bench/ceiling_server.py (GET /user)")
     parser.add_argument("--keep-profile", action="store_true", help="keep the dumps (for callgrind_annotate)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-instructions-"))
@@ -139,10 +158,20 @@ def main(argv: list[str] | None = None) -> int:
         redis = bu.EmbeddedRedis(work / "redis", port=bu.free_port(), persistent=False)
         redis.start()
         stack.callback(redis.stop)
+        tokens: dict[str, str] = {}
         for index, tree in enumerate(args.trees):
-            per_request = measure_tree(tree.resolve(), work, redis.url, keys, args, stack, index)
+            process, port, tokens = start_ours(tree.resolve(), work, redis.url, keys, args, stack, index)
+            request = _request(args.path, tokens["access_token"], tokens["refresh_token"])
+            per_request = count(str(tree), process, port, request, work / f"callgrind-{index}.out", args)
+            process.stop()
             print(f"{tree}: {per_request:,.0f} instructions per {args.path} request "
                   f"({args.requests} requests, {args.connections} connections)", flush=True)
+        if args.ceiling:
+            process, port = start_ceiling(work, next(keys.glob("*.pub")), stack)
+            per_request = count("ceiling", process, port, _request("/user", tokens["access_token"], ""),
+                                work / "callgrind-ceiling.out", args)
+            print(f"ceiling (bench/ceiling_server.py): {per_request:,.0f} instructions per GET /user request",
+                  flush=True)
     if not args.keep_profile:
         shutil.rmtree(work, ignore_errors=True)
     return 0

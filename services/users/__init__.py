@@ -4,6 +4,7 @@ The layer every other domain stands on (sessions authenticate against it, accoun
 links to it), so it depends on none of them.
 """
 
+from services.users.cache import UserCache
 from services.users.fields import (
     MAX_EMAIL_LENGTH,
     MAX_NAME_LENGTH,
@@ -15,6 +16,8 @@ from services.users.fields import (
 )
 from services.users.models import ConfirmingAddress, PendingEmailChange, User
 from services.users.store import PRIVATE_FIELDS, UserStore
+from services.users.versions import UserVersions
 
 __all__ = ["MAX_EMAIL_LENGTH", "MAX_NAME_LENGTH", "PRIVATE_FIELDS", "ConfirmingAddress", "PendingEmailChange", "User",
-           "UserStore", "clean_name", "deliverable", "email_key", "normalize_email", "placeholder_address"]
+           "UserCache", "UserStore", "UserVersions", "clean_name", "deliverable", "email_key", "normalize_email",
+           "placeholder_address"]

@@ -8,6 +8,10 @@ durable copy of the revocation counter that Redis serves on the hot path, `pictu
 the profile picture, or null), `disabled`, `email_change` (a PendingEmailChange, or null) and `signup_pending`
 (a sign-up not finished yet). Every query
 is built here from typed values; nothing from a request body reaches a filter as an operator.
+
+Every write method changes the user's version in Redis around its MongoDB write (services/users/versions.py), so
+the copies processes keep for authenticated requests (`current`, services/users/cache.py) are never served after
+a change made through any of them. A new write method goes through `_written` too.
 """
 
 from __future__ import annotations
@@ -15,17 +19,20 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.infra import Index, IndexBuild, mongo_guarded, mongo_outages
-from services.outcomes import EMAIL_IN_USE, AuthError
+from services.outcomes import EMAIL_IN_USE, AuthError, ServiceUnavailable
+from services.users.cache import UserCache
 from services.users.fields import email_key
 from services.users.models import ConfirmingAddress, PendingEmailChange, User
+from services.users.versions import UserVersions
 
+T = TypeVar("T")
 log = logging.getLogger("auth.users")
 # Stored fields that never leave the server, not even in the user's own data export.
 PRIVATE_FIELDS = frozenset({"password_hash"})
@@ -38,15 +45,57 @@ INDEXES = (Index((("email", 1),), "email_unique", unique=True),
 class UserStore:
     """The MongoDB collection behind `User`; works the same on MongoDB and on the in-memory store."""
 
-    def __init__(self, database: Any, indexes: IndexBuild, collection: str = "users") -> None:
+    def __init__(self, database: Any, indexes: IndexBuild, versions: UserVersions, cache: UserCache | None = None,
+                 collection: str = "users") -> None:
         self._users = database[collection]
         self._indexes = indexes  # writes wait for the unique indexes (services/infra/index_build.py)
+        self.versions = versions
+        self._cache = cache if cache is not None else UserCache(size=0, max_age=0)
         indexes.declare(self._users, *INDEXES, then=self._backfill_email_keys)
+
+    # --- the authenticated request's read ------------------------------------------------------------
+
+    def cached(self, uid: str, version: str | None) -> User | None:
+        """This process's copy of the user, if it was read under `version` (the one Redis holds now)."""
+        return self._cache.get(uid, version)
+
+    async def current(self, uid: str, version: str | None) -> User | None:
+        """The user as stored now: read from MongoDB, and kept for the next requests while `version` (read from
+        Redis before this call) stays the user's version."""
+        if version is None:  # lost, expired or never set: set one before the read, or keep no copy
+            version = await self.versions.establish(uid)
+        user = await self.find_by_uid(uid)
+        if user is not None and version is not None and self.versions.cacheable(version):
+            self._cache.put(uid, version, user)
+        else:
+            self._cache.drop(uid)
+        return user
+
+    async def _written(self, uid: str, write: Callable[[], Awaitable[T]]) -> T:
+        """Run one MongoDB write of `uid`'s document between its version's pending mark and its settling.
+
+        No mark, no write: a Redis that cannot take the mark answers 503 before MongoDB is touched. A settle that
+        cannot reach Redis leaves the mark, which keeps every process reading MongoDB until it expires: the write
+        is not reported as failed for it."""
+        self._cache.drop(uid)
+        mark = await self.versions.mark_pending(uid)
+        try:
+            return await write()
+        finally:
+            try:
+                await self.versions.settle(uid, mark)
+            except ServiceUnavailable:
+                log.warning("user %s: version left pending (Redis unreachable); read from MongoDB until it expires",
+                            uid)
+
+    # --- reads and writes ----------------------------------------------------------------------------
 
     @mongo_guarded
     async def _backfill_email_keys(self) -> None:
         """Give users of an earlier version their `email_key`; one whose address looks like another user's
-        keeps none (both accounts stay as they are) and is named in the log for the operator."""
+        keeps none (both accounts stay as they are) and is named in the log for the operator.
+
+        No version changes: `email_key` is no part of `User`, so no process's copy is out of date."""
         async for doc in self._users.find({"email_key": {"$exists": False}}, {"email": 1}):
             try:
                 await self._users.update_one({"_id": doc["_id"], "email_key": {"$exists": False}},
@@ -66,7 +115,7 @@ class UserStore:
                "updated_at": now, "token_epoch": 0, "picture": None, "disabled": False, "email_change": None,
                **({"signup_pending": True} if signup_pending else {})}
         await self._indexes.required()
-        try:
+        try:  # a new uid: no process can hold a copy of it, so no version to change
             await self._users.insert_one(doc)
         except DuplicateKeyError:
             raise AuthError(EMAIL_IN_USE) from None
@@ -99,8 +148,8 @@ class UserStore:
         if "email" in changes:
             await self._indexes.required()
         try:
-            doc = await self._users.find_one_and_update({"_id": str(uid)}, update,
-                                                        return_document=ReturnDocument.AFTER)
+            doc = await self._written(uid, lambda: self._users.find_one_and_update(
+                {"_id": str(uid)}, update, return_document=ReturnDocument.AFTER))
         except DuplicateKeyError:
             raise AuthError(EMAIL_IN_USE) from None
         return User.from_document(doc) if doc else None
@@ -108,13 +157,13 @@ class UserStore:
     @mongo_guarded
     async def finish_signup(self, uid: str) -> None:
         """The sign-up's last step is done: the `signup_pending` mark goes (a finished account never carries it)."""
-        await self._users.update_one({"_id": str(uid)}, {"$unset": {"signup_pending": ""}})
+        await self._written(uid, lambda: self._users.update_one({"_id": str(uid)}, {"$unset": {"signup_pending": ""}}))
 
     @mongo_guarded
     async def replace_password_hash(self, uid: str, old: str, new: str) -> bool:
         """Store `new` only if the hash is still `old` (a rehash must never undo a password change)."""
-        result = await self._users.update_one({"_id": str(uid), "password_hash": str(old)},
-                                              {"$set": {"password_hash": str(new)}})
+        result = await self._written(uid, lambda: self._users.update_one(
+            {"_id": str(uid), "password_hash": str(old)}, {"$set": {"password_hash": str(new)}}))
         return result.modified_count == 1
 
     # --- a pending email change: every write is conditional, so concurrent requests settle in MongoDB ---------
@@ -122,19 +171,19 @@ class UserStore:
     @mongo_guarded
     async def start_email_change(self, uid: str, epoch: int, change: PendingEmailChange) -> User | None:
         """Record `change` in place of any earlier one, if the user's tokens of `epoch` still stand."""
-        doc = await self._users.find_one_and_update(
+        doc = await self._written(uid, lambda: self._users.find_one_and_update(
             {"_id": str(uid), "token_epoch": int(epoch)},
             {"$set": {"email_change": change.document(), "updated_at": int(time.time())}},
-            return_document=ReturnDocument.AFTER)
+            return_document=ReturnDocument.AFTER))
         return User.from_document(doc) if doc else None
 
     @mongo_guarded
     async def confirm_email_change(self, uid: str, change_id: str, side: ConfirmingAddress) -> User | None:
         """Mark change `change_id` confirmed by one address; None when it is no longer pending."""
-        doc = await self._users.find_one_and_update(
+        doc = await self._written(uid, lambda: self._users.find_one_and_update(
             {"_id": str(uid), "email_change.id": str(change_id), "email_change.expires_at": {"$gt": time.time()}},
             {"$set": {f"email_change.{side}_confirmed": True, "updated_at": int(time.time())}},
-            return_document=ReturnDocument.AFTER)
+            return_document=ReturnDocument.AFTER))
         return User.from_document(doc) if doc else None
 
     @mongo_guarded
@@ -143,19 +192,20 @@ class UserStore:
         the same write; None when the change is no longer the pending one."""
         await self._indexes.required()
         try:
-            doc = await self._users.find_one_and_update(
+            doc = await self._written(uid, lambda: self._users.find_one_and_update(
                 {"_id": str(uid), "email_change.id": str(change.id)},
                 {"$set": {"email": change.email, "email_key": email_key(change.email), "email_verified": True,
                           "email_change": None, "updated_at": int(time.time())}, "$inc": {"token_epoch": 1}},
-                return_document=ReturnDocument.AFTER)
+                return_document=ReturnDocument.AFTER))
         except DuplicateKeyError:
             raise AuthError(EMAIL_IN_USE) from None
         return User.from_document(doc) if doc else None
 
     @mongo_guarded
     async def drop_email_change(self, uid: str, change_id: str) -> bool:
-        result = await self._users.update_one({"_id": str(uid), "email_change.id": str(change_id)},
-                                              {"$set": {"email_change": None, "updated_at": int(time.time())}})
+        result = await self._written(uid, lambda: self._users.update_one(
+            {"_id": str(uid), "email_change.id": str(change_id)},
+            {"$set": {"email_change": None, "updated_at": int(time.time())}}))
         return result.modified_count == 1
 
     @mongo_guarded
@@ -165,9 +215,9 @@ class UserStore:
         The replaced key comes from the same atomic write, so two uploads racing each other each learn
         exactly which object they made unreferenced, and no object is left without an owner.
         """
-        doc = await self._users.find_one_and_update(
+        doc = await self._written(uid, lambda: self._users.find_one_and_update(
             {"_id": str(uid)}, {"$set": {"picture": key, "updated_at": int(time.time())}},
-            return_document=ReturnDocument.BEFORE)
+            return_document=ReturnDocument.BEFORE))
         return (doc is not None, doc.get("picture") if doc else None)
 
     @mongo_guarded
@@ -183,7 +233,7 @@ class UserStore:
     @mongo_guarded
     async def delete(self, uid: str) -> User | None:
         """Remove the user; returns the document as it was at deletion."""
-        doc = await self._users.find_one_and_delete({"_id": str(uid)})
+        doc = await self._written(uid, lambda: self._users.find_one_and_delete({"_id": str(uid)}))
         return User.from_document(doc) if doc else None
 
     async def all(self) -> AsyncIterator[User]:

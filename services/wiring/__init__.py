@@ -27,6 +27,7 @@ from services.wiring.pictures import Pictures, build_pictures
 from services.wiring.sessions import Sessions, build_sessions
 from services.wiring.social import Social, build_social
 from services.wiring.tokens import Tokens, build_tokens
+from services.wiring.users import build_users
 
 __all__ = ["Accounts", "Executors", "Limits", "Mail", "Operations", "Pictures", "Services", "Sessions", "Social",
            "Tokens", "build_executors", "build_services", "start_services", "stop_services"]
@@ -59,7 +60,7 @@ def build_services(config: Config, database: Any, redis: Any, executors: Executo
     observer = Metrics(directory=config.metrics_path) if config.metrics_enabled else NO_OBSERVER
     audit = AuditLog(key=audit_key(config.audit_hmac_key, Path(config.data_dir)))
     indexes = IndexBuild(database=database, timeout=config.mongo_timeout_seconds, where=mongo_hosts(config.mongo_url))
-    users = UserStore(database=database, indexes=indexes)
+    users = build_users(config=config, database=database, redis=redis, indexes=indexes)
     tokens = build_tokens(config=config, redis=redis, users=users, executor=executors.cpu, observer=observer)
     limits = build_limits(config=config, redis=redis, observer=observer)
     sessions = build_sessions(config=config, redis=redis, users=users, tokens=tokens, limits=limits, audit=audit,
