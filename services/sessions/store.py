@@ -28,6 +28,7 @@ from typing import Any
 from redis.asyncio.cluster import RedisCluster
 
 from services.infra import redis_guarded
+from services.infra.redis_reads import ClientReads, StateReads
 from services.sessions import scripts
 from services.sessions.epochs import TokenEpochs
 from services.sessions.policy import ReuseMode, SessionPolicy
@@ -81,8 +82,11 @@ class Created:
 
 
 class SessionStore:
-    def __init__(self, redis: Any, policy: SessionPolicy) -> None:
+    def __init__(self, redis: Any, policy: SessionPolicy, reads: StateReads | None = None) -> None:
+        """`reads` carries the per-request MGET (`token_state`): services/infra/redis_reads.py; the client's own
+        `mget` when not given."""
         self._redis = redis
+        self._reads = reads if reads is not None else ClientReads(redis)
         self._policy = policy
         self._create = redis.register_script(scripts.CREATE)
         self._rotate = redis.register_script(scripts.ROTATE)
@@ -113,8 +117,8 @@ class SessionStore:
 
         `extra_keys` are read in the same MGET: more per-request state without another round trip. On a Redis
         Cluster they must be the same user's keys (`auth:{<uid>}:...`), which share the slot."""
-        values = await self._guard(self._redis.mget(TokenEpochs.key(uid), self.key(uid, sid), UserVersions.key(uid),
-                                                     *extra_keys))
+        values = await self._guard(self._reads.mget(
+            (TokenEpochs.key(uid), self.key(uid, sid), UserVersions.key(uid), *extra_keys)))
         epoch = values[0]
         return TokenState(epoch=int(epoch) if epoch is not None else None, session=values[1], user_version=values[2],
                           extra=tuple(values[3:]))

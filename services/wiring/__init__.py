@@ -102,6 +102,7 @@ async def stop_services(services: Services) -> None:
     await services.pictures.storage.close()
     services.social.sign_in.close()
     await services.indexes.stop()
+    await services.sessions.reads.close()
     await services.redis.aclose()
     await services.database.client.close()
     services.operations.observer.close()
