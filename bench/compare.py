@@ -1,4 +1,4 @@
-"""Our server next to its peers and its ceiling, every issue-6 target in one run (needs wrk).
+"""Our server next to its peers and its ceiling, every issue-14 target in one run (issue 6 set lower ones) (needs wrk).
 
     .venv/bin/python bench/compare.py [--duration 10] [--bcrypt-cost 12] [--processes 2] [--skip-peers]
 
@@ -121,17 +121,17 @@ def run(args: argparse.Namespace, work: Path, stack: ExitStack) -> list[Row]:
     ceiling = measure("ceiling GET /user", user(s.ceiling, s.ours_access), secs, s.pid("ceiling"), warm)
     rows.append(row("ours GET /user", ours))
     rows.append(row("ceiling GET /user (RS256 verify only)", ceiling, ours.requests_per_second
-                    / ceiling.requests_per_second, "ours ≥ 0.8x", lambda x: x >= 0.8))
+                    / ceiling.requests_per_second, "ours ≥ 1.0x", lambda x: x >= 1.0))
     rows.append(Row("  p99 ours / ceiling", f"{ours.p99_ms:.1f} / {ceiling.p99_ms:.1f} ms",
-                    ours.p99_ms / ceiling.p99_ms, "≤ 1.3x", lambda x: x <= 1.3))
+                    ours.p99_ms / ceiling.p99_ms, "≤ 1.0x", lambda x: x <= 1.0))
     if s.fastapi:
         fu = measure("fastapi-users GET /users/me", Load(f"{s.fastapi}/users/me",
                      {"Authorization": f"Bearer {s.fastapi_access}"}), secs, s.pid("fastapi"), warm)
         rows.append(row("fastapi-users GET /users/me", fu, ours.requests_per_second / fu.requests_per_second,
-                        "ours ≥ 4x", lambda x: x >= 4))
+                        "ours ≥ 6x", lambda x: x >= 6))
         fl = measure("Flask GET /user", user(s.flask, s.flask_access), secs, s.pid("flask"), warm)
         rows.append(row("Flask+PyJWT GET /user", fl, ours.requests_per_second / fl.requests_per_second,
-                        "ours ≥ 2.5x", lambda x: x >= 2.5))
+                        "ours ≥ 3.5x", lambda x: x >= 3.5))
 
     # 2. POST /refresh. Ours rotates: the same parent presented again gets the same child back (sessions.py),
     # so one fixed refresh token is a valid steady state: checks, the Lua rotation, two RS256 signatures.
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace, work: Path, stack: ExitStack) -> list[Row]:
         fl = measure("Flask POST /refresh", Load(f"{s.flask}/refresh", script=post_script(
             work, "flask-refresh", {"token": s.flask_refresh})), secs, s.pid("flask"), warm)
         rows.append(row("Flask POST /refresh (no rotation)", fl, refresh.requests_per_second
-                        / fl.requests_per_second, "(no target)"))
+                        / fl.requests_per_second, "ours ≥ 1.3x", lambda x: x >= 1.3))
 
     # 3. Login and signup at the configured bcrypt cost; the ideal is cores / one bcrypt's time.
     bcrypt_s = bcrypt_seconds(args.bcrypt_cost)
@@ -185,7 +185,7 @@ def run(args: argparse.Namespace, work: Path, stack: ExitStack) -> list[Row]:
         ("login flood", Load(f"{s.ours}/login", script=post_script(work, "flood", creds), **slow))], secs)
     rows.append(row("ours GET /user idle", idle))
     rows.append(row("ours GET /user during login flood", flooded, flooded.p99_ms / idle.p99_ms,
-                    "p99 ≤ 2x idle", lambda x: x <= 2))
+                    "p99 ≤ 1.5x idle", lambda x: x <= 1.5))
     rows.append(row("  (the flood: POST /login)", flood))
 
     # 5. GET /user with 1,000 and with 100,000 users in the store.
@@ -215,7 +215,7 @@ def run(args: argparse.Namespace, work: Path, stack: ExitStack) -> list[Row]:
                     f"{one[0].cpu_us or 0:,.0f} µs CPU/req", errors=errors))
     rows.append(Row(f"ours GET /user, {n} {s.scaling_kind}", f"{total_many:,.0f} req/s ({n} wrk -t1 -c{split}), "
                     f"{many[0].cpu_us or 0:,.0f} µs CPU/req",
-                    total_many / total_one, f"≥ {0.8 * n:.1f}x", lambda x: x >= 0.8 * n, errors))
+                    total_many / total_one, f"≥ {0.9 * n:.1f}x", lambda x: x >= 0.9 * n, errors))
     return rows
 
 

@@ -1,13 +1,12 @@
 """Who is calling: the per-request check of a token against the signature, its session and its user's epoch.
 
 A token is good while its signature and claims check out (services/tokens), its session still exists and its
-epoch is not older than the user's: one Redis MGET and one user read per authenticated request.
+epoch is not older than the user's. One Redis MGET per authenticated request reads the epoch, the session and the
+user's version; the user comes from this process's copy while that version stands (services/users/cache.py), so
+a request whose token and user were seen before reads nothing else.
 """
 
 from __future__ import annotations
-
-import asyncio
-from typing import Any
 
 from services.context import Caller
 from services.outcomes import TOKEN_REVOKED, AuthError
@@ -26,19 +25,19 @@ class Authenticator:
 
     async def authenticate(self, token: str | None, token_type: TokenType = "access_token") -> Caller:  # noqa: S107
         claims = self._tokens.verify(token, token_type)
-        # Independent reads at the same time: the MGET of epoch and session runs as a task while the user read
-        # is awaited in place. One task per request, not gather's two plus its gathering future (profiled:
-        # bench/README.md).
-        state_read = asyncio.ensure_future(self._store.token_state(claims.subject, claims.session_id))
-        try:
-            user = await self._users.find_by_uid(claims.subject)
-        except BaseException:
-            state_read.add_done_callback(_outcome_retrieved)  # it finishes on its own; asyncio logs nothing
-            raise
-        state = await state_read
-        if user is None or user.disabled or not state.session_alive:
+        uid = claims.subject
+        # The version is read before the user document is (when it must be read): the order that makes a copy
+        # kept under that version safe (services/users/versions.py).
+        state = await self._store.token_state(uid, claims.session_id)
+        if state.session is None:
             raise AuthError(TOKEN_REVOKED)
-        current = state.epoch if state.epoch is not None else await self._epochs.raise_to(user.uid, user.token_epoch)
+        # A missing epoch is refilled from the stored user, read from MongoDB for that, never from a copy.
+        user = self._users.cached(uid, state.user_version) if state.epoch is not None else None
+        if user is None:
+            user = await self._users.current(uid, state.user_version)
+        if user is None or user.disabled:
+            raise AuthError(TOKEN_REVOKED)
+        current = state.epoch if state.epoch is not None else await self._epochs.raise_to(uid, user.token_epoch)
         if claims.epoch < max(current, user.token_epoch):
             raise AuthError(TOKEN_REVOKED)
         return Caller(claims=claims, user=user)
@@ -62,7 +61,3 @@ class Authenticator:
             return caller if await self._store.accepts(caller.uid, claims.session_id, claims.token_id) else None
         return None
 
-
-def _outcome_retrieved(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()

@@ -28,10 +28,12 @@ from typing import Any
 from redis.asyncio.cluster import RedisCluster
 
 from services.infra import redis_guarded
+from services.infra.redis_reads import ClientReads, StateReads
 from services.sessions import scripts
 from services.sessions.epochs import TokenEpochs
 from services.sessions.policy import ReuseMode, SessionPolicy
 from services.tokens import Assurance
+from services.users import UserVersions
 
 
 class Rotation(Enum):
@@ -56,10 +58,20 @@ class Session:
 
 @dataclass(frozen=True)
 class TokenState:
-    """What one MGET says about a token's user and session."""
+    """What one MGET says about a token's user and session: everything an authenticated request reads from Redis.
+
+    `session` is the session's record as stored (JSON), None once the session has ended; `user_version` says
+    whether a process's copy of the user is still current (services/users/versions.py); `extra` holds the values
+    of the keys a caller asked to read along (`token_state(extra_keys=...)`), in order."""
 
     epoch: int | None
-    session_alive: bool
+    session: str | None
+    user_version: str | None
+    extra: tuple[str | None, ...] = ()
+
+    @property
+    def session_alive(self) -> bool:
+        return self.session is not None
 
 
 @dataclass(frozen=True)
@@ -71,8 +83,11 @@ class Created:
 
 
 class SessionStore:
-    def __init__(self, redis: Any, policy: SessionPolicy) -> None:
+    def __init__(self, redis: Any, policy: SessionPolicy, reads: StateReads | None = None) -> None:
+        """`reads` carries the per-request MGET (`token_state`): services/infra/redis_reads.py; the client's own
+        `mget` when not given."""
         self._redis = redis
+        self._reads = reads if reads is not None else ClientReads(redis)
         self._policy = policy
         self._create = redis.register_script(scripts.CREATE)
         self._rotate = redis.register_script(scripts.ROTATE)
@@ -101,10 +116,16 @@ class SessionStore:
         ))
         return Created(session=session, ended=[str(ended_sid) for ended_sid in ended])
 
-    async def token_state(self, uid: str, sid: str) -> TokenState:
-        """The user's cached epoch and whether the session lives, in one round trip."""
-        epoch, session = await self._guard(self._redis.mget(TokenEpochs.key(uid), self.key(uid, sid)))
-        return TokenState(epoch=int(epoch) if epoch is not None else None, session_alive=session is not None)
+    async def token_state(self, uid: str, sid: str, extra_keys: tuple[str, ...] = ()) -> TokenState:
+        """The user's cached epoch, the session's record and the user's version, in one round trip (one MGET).
+
+        `extra_keys` are read in the same MGET: more per-request state without another round trip. On a Redis
+        Cluster they must be the same user's keys (`auth:{<uid>}:...`), which share the slot."""
+        values = await self._guard(self._reads.mget(
+            (TokenEpochs.key(uid), self.key(uid, sid), UserVersions.key(uid), *extra_keys)))
+        epoch = values[0]
+        return TokenState(epoch=int(epoch) if epoch is not None else None, session=values[1], user_version=values[2],
+                          extra=tuple(values[3:]))
 
     async def rotate(self, uid: str, sid: str, presented_jti: str, new_jti: str, ip: str,
                      user_agent: str) -> tuple[Rotation, str, Assurance]:

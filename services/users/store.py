@@ -1,14 +1,16 @@
-"""Users in MongoDB (PyMongo's asyncio driver, or the in-memory store of the embedded default): one document per
-user.
+"""Users in MongoDB (PyMongo's asyncio driver, or the in-memory store of the embedded default), one document each.
 
-Document: `_id` (the uid, a UUID string), `email` (normalized, unique index), `email_key` (what a person
-reads in the address, services/users/fields.py: unique too, so a lookalike address is taken as well),
-`name`, `password_hash`, `email_verified`, `created_at`/`updated_at` (unix seconds), `token_epoch`, the
-durable copy of the revocation counter that Redis serves on the hot path, `picture` (the storage key of
-the profile picture, or null), `disabled`, `email_change` (a PendingEmailChange, or null), `signup_pending`
-(a sign-up not finished yet), `app_metadata` and `user_metadata` (JSON objects, absent until set), `phone` and
-`is_anonymous` (absent until set) and `mfa_factors` (the active second factors: id, type and name). Every query
-is built here from typed values; nothing from a request body reaches a filter as an operator.
+Document: `_id` (the uid, a UUID string), `email` (normalized, unique), `email_key` (what a person reads in the
+address, services/users/fields.py: unique too, so a lookalike is taken as well), `name`, `password_hash`,
+`email_verified`, `created_at`/`updated_at` (unix seconds), `token_epoch` (the durable copy of the revocation
+counter Redis serves on the hot path), `picture` (its storage key, or null), `disabled`, `email_change` (a
+PendingEmailChange, or null), `signup_pending`, and, absent until set, `app_metadata`, `user_metadata`, `phone`,
+`is_anonymous` and `mfa_factors` (id, type, name). Every query is built from typed values: nothing from a request
+body reaches a filter as an operator.
+
+Every write changes the user's version in Redis around its MongoDB write (services/users/versions.py), so the
+copies processes keep for authenticated requests (`current`, services/users/cache.py) are never served after a
+change made through any of them. A new write method goes through `_written` too.
 """
 
 from __future__ import annotations
@@ -16,19 +18,23 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.infra import Index, IndexBuild, mongo_guarded, mongo_outages
-from services.outcomes import EMAIL_IN_USE, PHONE_IN_USE, AuthError
+from services.outcomes import EMAIL_IN_USE, PHONE_IN_USE, AuthError, ServiceUnavailable
 from services.users.admission import OpenSignups, SignupCandidate, SignupGate, SignupMethod
+from services.users.cache import UserCache
 from services.users.fields import email_key
-from services.users.models import ConfirmingAddress, FactorRef, PendingEmailChange, User
+from services.users.models import ConfirmingAddress, PendingEmailChange, User
 from services.users.pages import PageRequest, page_filter
+from services.users.versions import UserVersions
+from services.users.ways_in import WaysInWrites
 
+T = TypeVar("T")
 log = logging.getLogger("auth.users")
 # Stored fields that never leave the server, not even in the user's own data export.
 PRIVATE_FIELDS = frozenset({"password_hash"})
@@ -38,24 +44,64 @@ INDEXES = (Index((("email", 1),), "email_unique", unique=True),
            Index((("picture", 1),), "picture", sparse=True),
            Index((("phone", 1),), "phone_unique", unique=True, sparse=True),
            Index((("is_anonymous", 1),), "anonymous", sparse=True),
-           # The admin API's pages: keyset pagination in (created_at, _id) order (services/users/pages.py).
-           Index((("created_at", 1), ("_id", 1)), "created_at_id"))
+           Index((("created_at", 1), ("_id", 1)), "created_at_id"))  # the admin API's keyset pages (pages.py)
 
 
-class UserStore:
+class UserStore(WaysInWrites):
     """The MongoDB collection behind `User`; works the same on MongoDB and on the in-memory store."""
 
-    def __init__(self, database: Any, indexes: IndexBuild, collection: str = "users",
-                 gate: SignupGate | None = None) -> None:
+    def __init__(self, database: Any, indexes: IndexBuild, versions: UserVersions, cache: UserCache | None = None,
+                 collection: str = "users", gate: SignupGate | None = None) -> None:
         self._users = database[collection]
         self._gate = gate or OpenSignups()
         self._indexes = indexes  # writes wait for the unique indexes (services/infra/index_build.py)
+        self.versions = versions
+        self._cache = cache if cache is not None else UserCache(size=0, max_age=0)
         indexes.declare(self._users, *INDEXES, then=self._backfill_email_keys)
+
+    # --- the authenticated request's read ------------------------------------------------------------
+
+    def cached(self, uid: str, version: str | None) -> User | None:
+        """This process's copy of the user, if it was read under `version` (the one Redis holds now)."""
+        return self._cache.get(uid, version)
+
+    async def current(self, uid: str, version: str | None) -> User | None:
+        """The user as stored now: read from MongoDB, and kept for the next requests while `version` (read from
+        Redis before this call) stays the user's version."""
+        if version is None:  # lost, expired or never set: set one before the read, or keep no copy
+            version = await self.versions.establish(uid)
+        user = await self.find_by_uid(uid)
+        if user is not None and version is not None and self.versions.cacheable(version):
+            self._cache.put(uid, version, user)
+        else:
+            self._cache.drop(uid)
+        return user
+
+    async def _written(self, uid: str, write: Callable[[], Awaitable[T]]) -> T:
+        """Run one MongoDB write of `uid`'s document between its version's pending mark and its settling.
+
+        No mark, no write: a Redis that cannot take the mark answers 503 before MongoDB is touched. A settle that
+        cannot reach Redis leaves the mark, which keeps every process reading MongoDB until it expires: the write
+        is not reported as failed for it."""
+        self._cache.drop(uid)
+        mark = await self.versions.mark_pending(uid)
+        try:
+            return await write()
+        finally:
+            try:
+                await self.versions.settle(uid, mark)
+            except ServiceUnavailable:
+                log.warning("user %s: version left pending (Redis unreachable); read from MongoDB until it expires",
+                            uid)
+
+    # --- reads and writes ----------------------------------------------------------------------------
 
     @mongo_guarded
     async def _backfill_email_keys(self) -> None:
         """Give users of an earlier version their `email_key`; one whose address looks like another user's
-        keeps none (both accounts stay as they are) and is named in the log for the operator."""
+        keeps none (both accounts stay as they are) and is named in the log for the operator.
+
+        No version changes: `email_key` is no part of `User`, so no process's copy is out of date."""
         async for doc in self._users.find({"email_key": {"$exists": False}}, {"email": 1}):
             try:
                 await self._users.update_one({"_id": doc["_id"], "email_key": {"$exists": False}},
@@ -103,7 +149,7 @@ class UserStore:
     async def _insert(self, doc: dict[str, Any]) -> bool:
         """One new user document, in one write; False when its address (or one that looks the same) is taken."""
         await self._indexes.required()
-        try:
+        try:  # a new uid: no process can hold a copy of it, so no version to change
             await self._users.insert_one(doc)
         except DuplicateKeyError:
             return False
@@ -151,8 +197,8 @@ class UserStore:
         if "email" in changes:
             await self._indexes.required()
         try:
-            doc = await self._users.find_one_and_update({"_id": str(uid)}, update,
-                                                        return_document=ReturnDocument.AFTER)
+            doc = await self._written(uid, lambda: self._users.find_one_and_update(
+                {"_id": str(uid)}, update, return_document=ReturnDocument.AFTER))
         except DuplicateKeyError:
             raise AuthError(EMAIL_IN_USE) from None
         return User.from_document(doc) if doc else None
@@ -160,13 +206,13 @@ class UserStore:
     @mongo_guarded
     async def finish_signup(self, uid: str) -> None:
         """The sign-up's last step is done: the `signup_pending` mark goes (a finished account never carries it)."""
-        await self._users.update_one({"_id": str(uid)}, {"$unset": {"signup_pending": ""}})
+        await self._written(uid, lambda: self._users.update_one({"_id": str(uid)}, {"$unset": {"signup_pending": ""}}))
 
     @mongo_guarded
     async def replace_password_hash(self, uid: str, old: str, new: str) -> bool:
         """Store `new` only if the hash is still `old` (a rehash must never undo a password change)."""
-        result = await self._users.update_one({"_id": str(uid), "password_hash": str(old)},
-                                              {"$set": {"password_hash": str(new)}})
+        result = await self._written(uid, lambda: self._users.update_one(
+            {"_id": str(uid), "password_hash": str(old)}, {"$set": {"password_hash": str(new)}}))
         return result.modified_count == 1
 
     # --- a pending email change: every write is conditional, so concurrent requests settle in MongoDB ---------
@@ -174,19 +220,19 @@ class UserStore:
     @mongo_guarded
     async def start_email_change(self, uid: str, epoch: int, change: PendingEmailChange) -> User | None:
         """Record `change` in place of any earlier one, if the user's tokens of `epoch` still stand."""
-        doc = await self._users.find_one_and_update(
+        doc = await self._written(uid, lambda: self._users.find_one_and_update(
             {"_id": str(uid), "token_epoch": int(epoch)},
             {"$set": {"email_change": change.document(), "updated_at": int(time.time())}},
-            return_document=ReturnDocument.AFTER)
+            return_document=ReturnDocument.AFTER))
         return User.from_document(doc) if doc else None
 
     @mongo_guarded
     async def confirm_email_change(self, uid: str, change_id: str, side: ConfirmingAddress) -> User | None:
         """Mark change `change_id` confirmed by one address; None when it is no longer pending."""
-        doc = await self._users.find_one_and_update(
+        doc = await self._written(uid, lambda: self._users.find_one_and_update(
             {"_id": str(uid), "email_change.id": str(change_id), "email_change.expires_at": {"$gt": time.time()}},
             {"$set": {f"email_change.{side}_confirmed": True, "updated_at": int(time.time())}},
-            return_document=ReturnDocument.AFTER)
+            return_document=ReturnDocument.AFTER))
         return User.from_document(doc) if doc else None
 
     @mongo_guarded
@@ -202,78 +248,18 @@ class UserStore:
         if end_tokens:
             update["$inc"] = {"token_epoch": 1}
         try:
-            doc = await self._users.find_one_and_update(
-                {"_id": str(uid), "email_change.id": str(change.id)}, update, return_document=ReturnDocument.AFTER)
+            doc = await self._written(uid, lambda: self._users.find_one_and_update(
+                {"_id": str(uid), "email_change.id": str(change.id)}, update, return_document=ReturnDocument.AFTER))
         except DuplicateKeyError:
             raise AuthError(EMAIL_IN_USE) from None
         return User.from_document(doc) if doc else None
 
     @mongo_guarded
     async def drop_email_change(self, uid: str, change_id: str) -> bool:
-        result = await self._users.update_one({"_id": str(uid), "email_change.id": str(change_id)},
-                                              {"$set": {"email_change": None, "updated_at": int(time.time())}})
+        result = await self._written(uid, lambda: self._users.update_one(
+            {"_id": str(uid), "email_change.id": str(change_id)},
+            {"$set": {"email_change": None, "updated_at": int(time.time())}}))
         return result.modified_count == 1
-
-    # --- phone numbers and anonymous accounts ----------------------------------------------------------------
-
-    @mongo_guarded
-    async def set_phone(self, uid: str, phone: str) -> User | None:
-        """Give the user a verified number (409 `auth/phone-already-in-use` when another user has it): a way back in,
-        so an anonymous account stops being one in the same write."""
-        await self._indexes.required()
-        try:
-            doc = await self._users.find_one_and_update(
-                {"_id": str(uid)}, {"$set": {"phone": str(phone), "updated_at": int(time.time())},
-                                    "$unset": {"is_anonymous": ""}}, return_document=ReturnDocument.AFTER)
-        except DuplicateKeyError:
-            raise AuthError(PHONE_IN_USE) from None
-        return User.from_document(doc) if doc else None
-
-    @mongo_guarded
-    async def remove_phone(self, uid: str) -> User | None:
-        doc = await self._users.find_one_and_update(
-            {"_id": str(uid)}, {"$unset": {"phone": ""}, "$set": {"updated_at": int(time.time())}},
-            return_document=ReturnDocument.AFTER)
-        return User.from_document(doc) if doc else None
-
-    @mongo_guarded
-    async def end_anonymity(self, uid: str) -> bool:
-        """The one write that makes an anonymous account a full one, for a way in added outside this store's own
-        writes (a linked identity, a passkey). A proven address and a phone do it in their own writes.
-        True when the account was anonymous until now."""
-        result = await self._users.update_one(
-            {"_id": str(uid), "is_anonymous": True},
-            {"$unset": {"is_anonymous": ""}, "$set": {"updated_at": int(time.time())}})
-        return result.modified_count == 1
-
-    @mongo_guarded
-    async def anonymous_before(self, created_before: int, limit: int) -> list[User]:
-        """At most `limit` anonymous accounts made before `created_before` (unix seconds), oldest first (`users
-        purge-anonymous` deletes them batch by batch)."""
-        query = {"is_anonymous": True, "created_at": {"$lt": int(created_before)}}
-        return [User.from_document(doc) async for doc in self._users.find(query).sort([("created_at", 1)])
-                .limit(int(limit))]
-
-    # --- the active second factors (services/mfa holds their secrets): each write is one atomic update ---------
-
-    @mongo_guarded
-    async def add_factor(self, uid: str, factor: FactorRef, max_factors: int) -> User | None:
-        """List `factor` as active, once, while the user has fewer than `max_factors`; None when it is not added."""
-        doc = await self._users.find_one_and_update(
-            {"_id": str(uid), "mfa_factors.id": {"$ne": str(factor.id)},
-             f"mfa_factors.{max_factors - 1}": {"$exists": False}},
-            {"$push": {"mfa_factors": factor.document()}, "$set": {"updated_at": int(time.time())}},
-            return_document=ReturnDocument.AFTER)
-        return User.from_document(doc) if doc else None
-
-    @mongo_guarded
-    async def remove_factor(self, uid: str, factor_id: str) -> User | None:
-        """The user without factor `factor_id`; None when the user no longer lists it."""
-        doc = await self._users.find_one_and_update(
-            {"_id": str(uid), "mfa_factors.id": str(factor_id)},
-            {"$pull": {"mfa_factors": {"id": str(factor_id)}}, "$set": {"updated_at": int(time.time())}},
-            return_document=ReturnDocument.AFTER)
-        return User.from_document(doc) if doc else None
 
     @mongo_guarded
     async def swap_picture(self, uid: str, key: str | None) -> tuple[bool, str | None]:
@@ -282,9 +268,9 @@ class UserStore:
         The replaced key comes from the same atomic write, so two uploads racing each other each learn
         exactly which object they made unreferenced, and no object is left without an owner.
         """
-        doc = await self._users.find_one_and_update(
+        doc = await self._written(uid, lambda: self._users.find_one_and_update(
             {"_id": str(uid)}, {"$set": {"picture": key, "updated_at": int(time.time())}},
-            return_document=ReturnDocument.BEFORE)
+            return_document=ReturnDocument.BEFORE))
         return (doc is not None, doc.get("picture") if doc else None)
 
     @mongo_guarded
@@ -300,7 +286,7 @@ class UserStore:
     @mongo_guarded
     async def delete(self, uid: str) -> User | None:
         """Remove the user; returns the document as it was at deletion."""
-        doc = await self._users.find_one_and_delete({"_id": str(uid)})
+        doc = await self._written(uid, lambda: self._users.find_one_and_delete({"_id": str(uid)}))
         return User.from_document(doc) if doc else None
 
     async def all(self) -> AsyncIterator[User]:

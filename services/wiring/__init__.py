@@ -33,6 +33,7 @@ from services.wiring.pictures import Pictures, build_pictures
 from services.wiring.sessions import Sessions, build_sessions
 from services.wiring.social import Social, build_social
 from services.wiring.tokens import Tokens, build_tokens
+from services.wiring.users import build_users
 
 __all__ = ["Accounts", "Admin", "Checks", "Executors", "Hooks", "Limits", "Mail", "Mfa", "Operations", "Passwordless",
            "Pictures", "Services", "Sessions", "Social", "Tokens", "Webhooks", "build_executors", "build_services",
@@ -75,7 +76,7 @@ def build_services(config: Config, database: Any, redis: Any, executors: Executo
     audit = AuditLog(key=server_key)
     indexes = IndexBuild(database=database, timeout=config.mongo_timeout_seconds, where=mongo_hosts(config.mongo_url))
     hooks = build_hooks(config=config)
-    users = UserStore(database=database, indexes=indexes, gate=hooks.auth)
+    users = build_users(config=config, database=database, redis=redis, indexes=indexes, gate=hooks.auth)
     tokens = build_tokens(config=config, redis=redis, users=users, executor=executors.cpu, observer=observer)
     checks = build_checks(config=config)
     limits = build_limits(config=config, redis=redis, observer=observer, captcha=checks.captcha)
@@ -138,6 +139,7 @@ async def stop_services(services: Services) -> None:
     services.hooks.poster.close()
     services.checks.close()
     await services.indexes.stop()
+    await services.sessions.reads.close()
     await services.redis.aclose()
     await services.database.client.close()
     services.operations.observer.close()

@@ -103,7 +103,7 @@ async def test_lookalikes_are_taken_on_every_way_in(api: Api, services: Services
     collection = services.users._users
     await collection.update_many({}, {"$unset": {"email_key": ""}})
     restart = IndexBuild(database=services.database, timeout=5, where="the test's database")  # a new process
-    UserStore(database=services.database, indexes=restart)
+    UserStore(database=services.database, indexes=restart, versions=services.users.versions)
     await restart.start()
     assert {doc["email_key"] async for doc in collection.find({})} == {EMAIL, "other@quazi.co"}
     assert_error(await api.signup(email="\u043emar@quazi.co", password="Another passphrase 55"), 409,

@@ -7,6 +7,7 @@ that the unmodified claims, re-signed the same way, are accepted: a refusal belo
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 import hashlib
@@ -24,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm, get_default_algorithms
-from support.api import eventually
+from support.api import eventually, with_settings
 
 from services.tokens import keyfiles
 
@@ -250,12 +251,36 @@ async def test_a_token_over_8_kb_is_refused_even_when_well_signed(api: Any, vict
 # --- tokens that were good once ----------------------------------------------------------------------
 
 
-@pytest.mark.redis_cluster_too  # the per-user epoch, in a cluster too
+@pytest.mark.redis_cluster_too  # the per-user epoch and version, in a cluster too
 @pytest.mark.gen_test
 async def test_token_of_a_deleted_user_is_refused(api: Any, victim: Victim, services: Any) -> None:
+    """Deleted through the store, as the API, the CLI and every service delete: refused on the very next request,
+    though this process kept a copy of the user (its version changed)."""
+    assert (await api.get("/user", token=victim.token)).status == 200
+    assert await services.users.delete(victim.payload["sub"]) is not None
+    await refused(api, victim.token, "auth/token-revoked")
+
+
+@pytest.mark.gen_test
+@with_settings(user_cache_seconds=0)
+async def test_token_of_a_user_deleted_in_mongodb_directly_is_refused_with_no_copies_kept(
+        api: Any, victim: Victim, services: Any, settings: dict[str, Any]) -> None:
     assert (await api.get("/user", token=victim.token)).status == 200
     deleted = await services.users._users.delete_one({"_id": victim.payload["sub"]})
     assert deleted.deleted_count == 1
+    await refused(api, victim.token, "auth/token-revoked")
+
+
+@pytest.mark.gen_test(timeout=15)
+@with_settings(user_cache_seconds=0.5)
+async def test_token_of_a_user_deleted_in_mongodb_directly_is_refused_within_user_cache_seconds(
+        api: Any, victim: Victim, services: Any, settings: dict[str, Any]) -> None:
+    """Behind the server's back (mongosh): no version changes, so a process's copy serves at most
+    USER_CACHE_SECONDS more."""
+    assert (await api.get("/user", token=victim.token)).status == 200
+    deleted = await services.users._users.delete_one({"_id": victim.payload["sub"]})
+    assert deleted.deleted_count == 1
+    await asyncio.sleep(0.6)
     await refused(api, victim.token, "auth/token-revoked")
 
 

@@ -44,6 +44,15 @@ class StoreSettings:
                             "default, the metrics. One server per folder: the first start locks it "
                             "(`DATA_DIR/server.lock`), and a second one in the same folder exits 2 naming the first.")
     unavailable_retry_after: int = setting(5, "`Retry-After` seconds sent with 503 `auth/unavailable` (at least 1).")
+    user_cache_size: int = setting(
+        50_000, "Users each server process keeps in memory for authenticated requests, so a request whose user was "
+        "seen before reads no MongoDB (a user takes about 1 KB); 0: read MongoDB on every request. A copy is "
+        "served only while the user's version in Redis, read in the request's one MGET, is the one it was read "
+        "under: a change made through any server process or the CLI is seen on the very next request.")
+    user_cache_seconds: float = setting(
+        60.0, "Longest a process serves its copy of a user before reading MongoDB again: how long a change made in "
+        "MongoDB directly (not through this server or its CLI, so no version changes) takes to be seen. 0: keep "
+        "no copies.")
 
     def __post_init__(self) -> None:
         if self.redis_url:
@@ -52,6 +61,8 @@ class StoreSettings:
             _check_mongo_url(self.mongo_url)
         check(self.redis_timeout_seconds > 0, "REDIS_TIMEOUT_SECONDS", "must be positive")
         check(self.unavailable_retry_after >= 1, "UNAVAILABLE_RETRY_AFTER", "must be at least 1")
+        check(self.user_cache_size >= 0, "USER_CACHE_SIZE", "must be 0 or more")
+        check(self.user_cache_seconds >= 0, "USER_CACHE_SECONDS", "must be 0 or more")
         concern = self.mongo_write_concern
         check(concern in ("", "majority") or (concern.isdigit() and 1 <= int(concern) <= 50), "MONGO_WRITE_CONCERN",
               "must be empty (the server's default), majority, or a number of members like 1 or 2")
