@@ -20,6 +20,7 @@ from handlers.pages import (
     VerifyEmailPage,
 )
 from handlers.pictures import AvatarHandler, PictureFileHandler
+from handlers.resource_servers import AuthorizationServerMetadataHandler, IntrospectionHandler, RevocationHandler
 from handlers.sessions import LogoutEverywhereHandler, LogoutHandler, SessionHandler, SessionsHandler
 from handlers.social import (
     AuthorizeHandler,
@@ -73,6 +74,10 @@ class AuthApplication(tornado.web.Application):
             (r"/user/identities", IdentitiesHandler),
             (rf"/user/identities/({PROVIDER})", IdentityHandler),
             (r"/openapi\.json", OpenApiHandler, {"document": load_openapi(services.config)}),
+            # Resource servers: the team's own APIs that accept our tokens (docs/resource-servers.md).
+            (r"/\.well-known/oauth-authorization-server", AuthorizationServerMetadataHandler),
+            (r"/oauth/introspect", IntrospectionHandler),
+            (r"/oauth/revoke", RevocationHandler),
             # HTML pages, opened from the links we mail.
             (r"/verify-email", VerifyEmailPage),
             (r"/verify-email/resend", ResendVerificationPage),

@@ -155,6 +155,11 @@ INVALID_STATE = Outcome(400, "auth/invalid-state",
 IDENTITY_LINKED = Outcome(200, "auth/identity-linked", "The provider account is now linked to yours.")
 IDENTITY_UNLINKED = Outcome(200, "auth/identity-unlinked", "The provider account is no longer linked to yours.")
 
+# Resource servers: token introspection (RFC 7662) and revocation (RFC 7009).
+ADMIN_KEY_REQUIRED = Outcome(401, "auth/admin-key-required",
+                             "This endpoint needs an admin key, sent as Authorization: Bearer <key>.")
+REVOCATION_ACCEPTED = Outcome(200, "auth/revocation-accepted", "If that token was live, its session has ended.")
+
 # Protocol and server.
 NOT_FOUND = Outcome(404, "auth/not-found", "There is nothing at this address.")
 METHOD_NOT_ALLOWED = Outcome(405, "auth/method-not-allowed", "This address does not accept that method.")

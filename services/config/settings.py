@@ -24,6 +24,7 @@ from services.config.sections import (
     MailSettings,
     OperationSettings,
     PictureSettings,
+    ResourceServerSettings,
     ServerSettings,
     SocialSettings,
     StoreSettings,
@@ -35,7 +36,7 @@ from services.config.values import coerce, read_yaml_settings
 
 @dataclass(frozen=True)
 class Config(ServerSettings, TokenSettings, AccountSettings, LimitSettings, MailSettings, PictureSettings,
-             SocialSettings, StoreSettings, OperationSettings):
+             SocialSettings, StoreSettings, OperationSettings, ResourceServerSettings):
     """Every setting, as one frozen object: each section checks its own settings, then the checks across them."""
 
     def __post_init__(self) -> None:

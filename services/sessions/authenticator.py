@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 from services.context import Caller
-from services.outcomes import TOKEN_REVOKED, AuthError
+from services.outcomes import TOKEN_REVOKED, AuthError, ServiceUnavailable
 from services.sessions.epochs import TokenEpochs
 from services.sessions.store import SessionStore
 from services.tokens import TokenService, TokenType
@@ -54,6 +54,8 @@ class Authenticator:
         for token_type in ("access_token", "refresh_token"):
             try:
                 caller = await self.authenticate(token, token_type)  # type: ignore[arg-type]
+            except ServiceUnavailable:
+                raise  # "cannot tell now" is not "nobody": a revocation must not report success it never had
             except AuthError:
                 continue
             claims = caller.claims

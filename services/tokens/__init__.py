@@ -2,9 +2,9 @@
 that mails carry."""
 
 from services.tokens.keyfiles import KeyFileError, LoadedKey
-from services.tokens.keyring import KeyRing
+from services.tokens.keyring import KeyRing, KeyRingListener
 from services.tokens.links import ActionLinks, ActionTokenStore, LinkState, Purpose
 from services.tokens.service import Claims, IssuedToken, NoSigningKey, TokenService, TokenType
 
-__all__ = ["ActionLinks", "ActionTokenStore", "Claims", "IssuedToken", "KeyFileError", "KeyRing", "LinkState",
-           "LoadedKey", "NoSigningKey", "Purpose", "TokenService", "TokenType"]
+__all__ = ["ActionLinks", "ActionTokenStore", "Claims", "IssuedToken", "KeyFileError", "KeyRing", "KeyRingListener",
+           "LinkState", "LoadedKey", "NoSigningKey", "Purpose", "TokenService", "TokenType"]

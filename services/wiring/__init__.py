@@ -22,12 +22,13 @@ from services.wiring.limits import Limits, build_limits
 from services.wiring.mail import Mail, build_mail
 from services.wiring.operations import Operations, build_operations
 from services.wiring.pictures import Pictures, build_pictures
+from services.wiring.resource_servers import ResourceServers, build_resource_servers
 from services.wiring.sessions import Sessions, build_sessions
 from services.wiring.social import Social, build_social
 from services.wiring.tokens import Tokens, build_tokens
 
-__all__ = ["Accounts", "Limits", "Mail", "Operations", "Pictures", "Services", "Sessions", "Social", "Tokens",
-           "build_services", "start_services", "stop_services"]
+__all__ = ["Accounts", "Limits", "Mail", "Operations", "Pictures", "ResourceServers", "Services", "Sessions", "Social",
+           "Tokens", "build_services", "start_services", "stop_services"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Services:
     social: Social
     accounts: Accounts
     operations: Operations
+    resource_servers: ResourceServers
 
 
 def build_services(config: Config, database: Any, redis: Any, executor: Executor | None = None,
@@ -66,9 +68,10 @@ def build_services(config: Config, database: Any, redis: Any, executor: Executor
                               notifier=notifier)
     operations = build_operations(config=config, redis=redis, database=database, tokens=tokens, mail=mail,
                                   audit=audit, observer=observer)
+    resource_servers = build_resource_servers(config=config, redis=redis, tokens=tokens, sessions=sessions)
     return Services(config=config, redis=redis, database=database, users=users, tokens=tokens, limits=limits,
                     sessions=sessions, mail=mail, pictures=pictures, social=social, accounts=accounts,
-                    operations=operations)
+                    operations=operations, resource_servers=resource_servers)
 
 
 async def start_services(services: Services) -> None:

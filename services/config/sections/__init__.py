@@ -9,11 +9,12 @@ from services.config.sections.limits import LimitSettings
 from services.config.sections.mail import MailSettings
 from services.config.sections.operations import PRIVATE_NETWORKS, OperationSettings
 from services.config.sections.pictures import MAX_PRESIGN_SECONDS, PILLOW_BOMB_PIXELS, PictureSettings
+from services.config.sections.resource_servers import ResourceServerSettings
 from services.config.sections.server import ServerSettings
 from services.config.sections.social import SocialSettings
 from services.config.sections.stores import StoreSettings
 from services.config.sections.tokens import SIGNING_ALGORITHMS, TokenSettings
 
 __all__ = ["MAX_PRESIGN_SECONDS", "PILLOW_BOMB_PIXELS", "PRIVATE_NETWORKS", "SIGNING_ALGORITHMS", "AccountSettings",
-           "LimitSettings", "MailSettings", "OperationSettings", "PictureSettings", "ServerSettings",
-           "SocialSettings", "StoreSettings", "TokenSettings"]
+           "LimitSettings", "MailSettings", "OperationSettings", "PictureSettings", "ResourceServerSettings",
+           "ServerSettings", "SocialSettings", "StoreSettings", "TokenSettings"]

@@ -21,7 +21,8 @@ class LimitSettings:
     trusted_proxies: tuple[str, ...] = setting((), "Proxies (addresses or networks) whose `X-Forwarded-For` names "
                                                "the client, e.g. `[127.0.0.1, 10.0.0.0/8]`.")
     rate_limit_signup: Rate = setting(Rate(30, 300), "Sign-ups per client IP.")
-    rate_limit_token: Rate = setting(Rate(150, 300), "Logins and refreshes per client IP.")
+    rate_limit_token: Rate = setting(Rate(150, 300), "Logins, refreshes and token revocations "
+                                   "(`POST /oauth/revoke`) per client IP.")
     rate_limit_login_failures: Rate = setting(Rate(10, 900), "Failed logins per account before it is locked, with "
                                               "growing back-off.")
     login_lock_base_seconds: int = setting(30, "First lock of an account, in seconds; doubles with each further "
