@@ -119,6 +119,9 @@ class RedisRevocation:
                 raise AuthError(TOKEN_REVOKED, UNKNOWN_STATE)
             self._fallback.check(token)
 
+    def close(self) -> None:
+        self._client.close()
+
 
 class AsyncRedisRevocation:
     """Redis mode for asyncio (Tornado, Starlette, FastAPI): a `redis.asyncio.Redis` or `RedisCluster`."""
