@@ -113,3 +113,26 @@ async def test_requirements_answer_the_servers_codes(api: Api, http_client: Any,
     # The Authorization header works as well as the seed's python-auth.
     bearer = await resource.get("/resource", headers={"Authorization": f"Bearer {fresh['access_token']}"})
     assert bearer.status == 200, bearer.body
+
+
+@pytest.mark.redis_cluster_too
+@pytest.mark.gen_test(timeout=60)
+@pytest.mark.parametrize("framework", ["tornado", "flask"])  # the asyncio and the threaded cluster client
+async def test_redis_mode_reads_a_redis_cluster_in_one_round_trip(api: Api, http_client: Any, start_resource_app: Any,
+                                                                 services: Services, keys_dir: Path,
+                                                                 framework: str) -> None:
+    resource = resource_api(http_client, start_resource_app(framework, "redis"))
+    tokens = await api.signed_up_tokens()
+    assert (await resource.get("/resource", token=tokens["access_token"])).status == 200
+    await log_out_everywhere(api, tokens, services, keys_dir)
+    assert_error(await resource.get("/resource", token=tokens["access_token"]), 401, "auth/token-revoked")
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_jwt_only_mode_is_blind_to_revocation_by_design(api: Api, http_client: Any, start_resource_app: Any,
+                                                             services: Services, keys_dir: Path) -> None:
+    """What the two modes are for: with signatures and claims alone, a logged-out token works until it expires."""
+    resource = resource_api(http_client, start_resource_app("tornado", "jwt"))
+    tokens = await api.signed_up_tokens()
+    await log_out_everywhere(api, tokens, services, keys_dir)
+    assert (await resource.get("/resource", token=tokens["access_token"])).status == 200
