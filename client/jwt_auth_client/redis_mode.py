@@ -6,7 +6,8 @@ no call to the auth server. The keys are layout 1 of the contract in docs/resour
 - `auth:keys`: `{"layout": 1, "kids": [...]}`, the keys the auth server verifies with right now.
 
 One MGET reads all three on a plain Redis; on a Redis Cluster the user's keys share one slot and `auth:keys`
-lives in another, so the two reads go out at once (one round trip of latency).
+lives in another, so the two reads go out at once (one round trip of latency). Under asyncio the reads of
+requests that arrive together share that MGET (batching.py).
 
 Failing closed: Redis unreachable, `auth:keys` missing, or a layout this library does not know, is 503
 `auth/unavailable`, never "allowed". A missing epoch while the session lives happens only while the auth server
@@ -21,6 +22,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from jwt_auth_client.batching import MgetBatcher
 from jwt_auth_client.errors import TOKEN_INVALID, TOKEN_REVOKED, UNAVAILABLE, AuthError
 from jwt_auth_client.revocation import AsyncRevocationCheck, RevocationCheck
 from jwt_auth_client.token import VerifiedToken
@@ -124,27 +126,29 @@ class RedisRevocation:
 
 
 class AsyncRedisRevocation:
-    """Redis mode for asyncio (Tornado, Starlette, FastAPI): a `redis.asyncio.Redis` or `RedisCluster`."""
+    """Redis mode for asyncio (Tornado, Starlette, FastAPI): a `redis.asyncio.Redis` or `RedisCluster`. The reads
+    of requests that arrive together go out as one MGET (`batching.py`); `batch=False` sends one per request."""
 
-    def __init__(self, client: Any, *, fallback: AsyncRevocationCheck | None = None) -> None:
+    def __init__(self, client: Any, *, fallback: AsyncRevocationCheck | None = None, batch: bool = True) -> None:
         from redis.asyncio.cluster import RedisCluster
 
         self._client = client
-        self._cluster = isinstance(client, RedisCluster)
+        read = client.mget_nonatomic if isinstance(client, RedisCluster) else client.mget
+        self._read = MgetBatcher(read).mget if batch else read
         self._fallback = fallback
         self._layout = RedisLayout()
 
     @classmethod
-    def from_url(cls, url: str, *, timeout: float = 0.5,
-                 fallback: AsyncRevocationCheck | None = None) -> AsyncRedisRevocation:
+    def from_url(cls, url: str, *, timeout: float = 0.5, fallback: AsyncRevocationCheck | None = None,
+                 batch: bool = True) -> AsyncRedisRevocation:
         from jwt_auth_client.redis_clients import async_client
 
-        return cls(async_client(url, timeout), fallback=fallback)
+        return cls(async_client(url, timeout), fallback=fallback, batch=batch)
 
     async def check(self, token: VerifiedToken) -> None:
         keys = self._layout.keys_for(token)
         try:
-            values = await (self._client.mget_nonatomic(keys) if self._cluster else self._client.mget(keys))
+            values = await self._read(keys)
         except Exception as exc:
             raise _unavailable(exc) from None
         if not self._layout.judge(token, _decoded(values)):
