@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIGURATION_MD = ROOT / "docs" / "configuration.md"
 # Names that say "this is a credential"; SOCIAL_PROVIDERS holds client secrets and Apple's private keys.
 SECRET_NAME = re.compile(r"PASSWORD$|SECRET|API_KEY$")
-SECRETS = {"SMTP_PASSWORD", "MAILGUN_API_KEY", "S3_SECRET_ACCESS_KEY", "SOCIAL_PROVIDERS"}
+SECRETS = {"SMTP_PASSWORD", "MAILGUN_API_KEY", "S3_SECRET_ACCESS_KEY", "SOCIAL_PROVIDERS", "INTROSPECTION_KEYS"}
 
 
 def all_fields() -> list[dataclasses.Field[object]]:
