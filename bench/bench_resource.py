@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import shutil
 import statistics
 import sys
 from contextlib import ExitStack
@@ -138,13 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=2, help="seconds of unmeasured load before each line")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (server logs)")
     args = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
-        print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
+    args.load_before = bu.preflight()
+    if args.load_before is None:
         return 2
-    args.load_before = os.getloadavg()[0]
-    if args.load_before > 0.5:
-        print(f"warning: load average {args.load_before:.2f} before the run: other work shares the CPUs",
-              file=sys.stderr)
     return bu.run_bench("bench-resource-", args.keep,
                         lambda work, stack: report(measure_lines(args, work, stack), args))
 

@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-import tornado.httpserver
 import tornado.web
+from ceiling_server import serve_until_signalled
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "client"))  # also without `pip install ./client`
 
@@ -53,17 +52,6 @@ def build(args: argparse.Namespace) -> tornado.web.Application:
     return tornado.web.Application([(r"/resource", Resource)], log_function=lambda handler: None)
 
 
-async def serve(args: argparse.Namespace) -> None:
-    server = tornado.httpserver.HTTPServer(build(args))
-    server.listen(args.port, "127.0.0.1")
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
-    await stopping.wait()
-    server.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
@@ -73,7 +61,8 @@ def main() -> None:
     parser.add_argument("--introspection-key", default="")
     parser.add_argument("--issuer", default="localhost")
     parser.add_argument("--audience", default="python-jwt-auth")
-    asyncio.run(serve(parser.parse_args()))
+    args = parser.parse_args()
+    asyncio.run(serve_until_signalled(build(args), args.port))
 
 
 if __name__ == "__main__":

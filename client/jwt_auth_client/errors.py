@@ -23,7 +23,7 @@ TOKEN_INVALID = Refusal(401, "auth/token-invalid", "The token is not valid.")
 TOKEN_EXPIRED = Refusal(401, "auth/token-expired", "The token has expired.")
 TOKEN_REVOKED = Refusal(401, "auth/token-revoked", "The token has been revoked; please log in again.")
 FRESH_TOKEN_REQUIRED = Refusal(401, "auth/fresh-token-required",
-                               "This needs a fresh token: log in again with fresh_token set to true.")
+                               "This change needs a fresh token: log in again with fresh_token set to true.")
 MFA_REQUIRED = Refusal(403, "auth/mfa-required", "This needs a token from a login with a second factor.")
 INSUFFICIENT_SCOPE = Refusal(403, "auth/insufficient-scope", "Your account lacks the role this needs.")
 UNAVAILABLE = Refusal(503, "auth/unavailable", "The service is temporarily unavailable; please retry shortly.")

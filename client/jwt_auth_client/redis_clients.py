@@ -37,23 +37,25 @@ def _is_cluster(url: str) -> bool:
 
 def sync_client(url: str, timeout: float) -> Any:
     import redis
-    from redis.cluster import ClusterNode, RedisCluster
-    from redis.retry import Retry
+    import redis.cluster
+    import redis.retry
 
-    options = _options(timeout, Retry)
-    if _is_cluster(url):
-        first, seeds = _cluster_parts(url)
-        return RedisCluster.from_url(first, startup_nodes=[ClusterNode(h, p) for h, p in seeds], **options)
-    return redis.Redis.from_url(url, **options)
+    return _client(url, timeout, redis.Redis, redis.cluster, redis.retry.Retry)
 
 
 def async_client(url: str, timeout: float) -> Any:
-    import redis.asyncio as aioredis
-    from redis.asyncio.cluster import ClusterNode, RedisCluster
-    from redis.asyncio.retry import Retry
+    import redis.asyncio
+    import redis.asyncio.cluster
+    import redis.asyncio.retry
 
-    options = _options(timeout, Retry)
+    return _client(url, timeout, redis.asyncio.Redis, redis.asyncio.cluster, redis.asyncio.retry.Retry)
+
+
+def _client(url: str, timeout: float, plain: Any, cluster: Any, retry_class: Any) -> Any:
+    """The same options for redis-py's threaded and asyncio clients, which mirror each other class for class."""
+    options = _options(timeout, retry_class)
     if _is_cluster(url):
         first, seeds = _cluster_parts(url)
-        return RedisCluster.from_url(first, startup_nodes=[ClusterNode(h, p) for h, p in seeds], **options)
-    return aioredis.Redis.from_url(url, **options)
+        nodes = [cluster.ClusterNode(host, port) for host, port in seeds]
+        return cluster.RedisCluster.from_url(first, startup_nodes=nodes, **options)
+    return plain.from_url(url, **options)

@@ -57,22 +57,22 @@ class AuthServer:
         return TokenVerifier(self.issuer, self.audience, f"{self.url}/.well-known/jwks.json")
 
 
-def async_guard(server: AuthServer, mode: str) -> AsyncGuard:
-    revocation: Any = None
+def revocation(server: AuthServer, mode: str, asyncio_app: bool) -> Any:
+    """The check of `mode` (redis, introspection, or none for "jwt"), for an asyncio or a threaded app."""
     if mode == "redis":
-        revocation = AsyncRedisRevocation.from_url(server.redis_url)
-    elif mode == "introspection":
-        revocation = AsyncIntrospectionRevocation(f"{server.url}/oauth/introspect", INTROSPECTION_KEY)
-    return AsyncGuard(server.verifier(), revocation=revocation)
+        return (AsyncRedisRevocation if asyncio_app else RedisRevocation).from_url(server.redis_url)
+    if mode == "introspection":
+        introspection = AsyncIntrospectionRevocation if asyncio_app else IntrospectionRevocation
+        return introspection(f"{server.url}/oauth/introspect", INTROSPECTION_KEY)
+    return None
+
+
+def async_guard(server: AuthServer, mode: str) -> AsyncGuard:
+    return AsyncGuard(server.verifier(), revocation=revocation(server, mode, asyncio_app=True))
 
 
 def sync_guard(server: AuthServer, mode: str) -> Guard:
-    revocation: Any = None
-    if mode == "redis":
-        revocation = RedisRevocation.from_url(server.redis_url)
-    elif mode == "introspection":
-        revocation = IntrospectionRevocation(f"{server.url}/oauth/introspect", INTROSPECTION_KEY)
-    return Guard(server.verifier(), revocation=revocation)
+    return Guard(server.verifier(), revocation=revocation(server, mode, asyncio_app=False))
 
 
 def answer(token: VerifiedToken) -> dict[str, Any]:
