@@ -24,7 +24,9 @@ TOKEN_EXPIRED = Refusal(401, "auth/token-expired", "The token has expired.")
 TOKEN_REVOKED = Refusal(401, "auth/token-revoked", "The token has been revoked; please log in again.")
 FRESH_TOKEN_REQUIRED = Refusal(401, "auth/fresh-token-required",
                                "This change needs a fresh token: log in again with fresh_token set to true.")
-MFA_REQUIRED = Refusal(403, "auth/mfa-required", "This needs a token from a login with a second factor.")
+# The auth server's own words (issue 15's MFA_REQUIRED): the client app proves the second factor there.
+MFA_REQUIRED = Refusal(403, "auth/mfa-required",
+                       "This needs your second factor: verify it with POST /mfa/challenge and POST /mfa/verify.")
 INSUFFICIENT_SCOPE = Refusal(403, "auth/insufficient-scope", "Your account lacks the role this needs.")
 UNAVAILABLE = Refusal(503, "auth/unavailable", "The service is temporarily unavailable; please retry shortly.")
 

@@ -31,15 +31,21 @@ def claims_of(token: str) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
 
 
+# The admin API's insufficient-scope speaks of an admin key's scopes; the library's is about a user's role.
+OWN_WORDS = {"auth/insufficient-scope"}
+
+
 def test_the_librarys_refusals_are_the_servers_own_outcomes() -> None:
     """A client app handles a resource server's refusal as one of the auth server's: same code, status, words."""
     server = {outcome.code: outcome for outcome in all_outcomes()}
     refusals = [value for value in vars(errors).values() if isinstance(value, errors.Refusal)]
     for refusal in refusals:
         if refusal.code in server:
-            assert (refusal.status, refusal.message) == (server[refusal.code].status, server[refusal.code].message)
-    # Not the server's yet: they come with second factors (issue 15) and the admin API's scopes (issue 17).
-    assert {refusal.code for refusal in refusals} - set(server) == {"auth/mfa-required", "auth/insufficient-scope"}
+            assert refusal.status == server[refusal.code].status, refusal.code
+            if refusal.code not in OWN_WORDS:
+                assert refusal.message == server[refusal.code].message, refusal.code
+    # Codes the server may not define yet: they come with second factors (issue 15) and the admin API (issue 17).
+    assert {refusal.code for refusal in refusals} - set(server) <= {"auth/mfa-required", "auth/insufficient-scope"}
 
 
 def test_the_library_and_the_server_name_the_same_keys() -> None:
