@@ -130,7 +130,7 @@ def report(rounds: list[list[bu.Result]], args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--duration", type=int, default=10, help="seconds per measured line (default 10)")
     parser.add_argument("--rounds", type=int, default=1, help="measure every line this many times, alternating")
     parser.add_argument("--connections", type=int, default=50, help="wrk connections (default 50)")
