@@ -306,15 +306,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the LOG_LEVEL=INFO line (access logging cost)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (server logs)")
     args = parser.parse_args(argv)
+    args.load_before = preflight()
+    if args.load_before is None:
+        return 2
+    return run_bench("bench-user-", args.keep, lambda work, stack: report(measure(args, work, stack), args))
+
+
+def preflight() -> float | None:
+    """The load average before a run, with a warning when other work shares the CPUs; None without wrk."""
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
-        return 2
-
-    args.load_before = os.getloadavg()[0]
-    if args.load_before > 0.5:
-        print(f"warning: load average {args.load_before:.2f} before the run: other work shares the CPUs, "
+        return None
+    load = os.getloadavg()[0]
+    if load > 0.5:
+        print(f"warning: load average {load:.2f} before the run: other work shares the CPUs, "
               "the figures will be lower and noisier", file=sys.stderr)
-    return run_bench("bench-user-", args.keep, lambda work, stack: report(measure(args, work, stack), args))
+    return load
 
 
 def run_bench(prefix: str, keep: bool, body: Callable[[Path, ExitStack], str]) -> int:

@@ -55,9 +55,13 @@ async def serve(args: argparse.Namespace, key: Any) -> None:
     else:
         route = (r"/user", BareHandler)
     # No access log at all: the ceiling is the cost of the work, nothing else.
-    app = tornado.web.Application([route], log_function=lambda handler: None)
+    await serve_until_signalled(tornado.web.Application([route], log_function=lambda handler: None), args.port)
+
+
+async def serve_until_signalled(app: tornado.web.Application, port: int) -> None:
+    """Serve on 127.0.0.1 until SIGTERM or SIGINT (the benchmarks stop their servers so)."""
     server = tornado.httpserver.HTTPServer(app)
-    server.listen(args.port, "127.0.0.1")
+    server.listen(port, "127.0.0.1")
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

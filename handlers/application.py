@@ -50,6 +50,7 @@ from handlers.passwordless import (
     PhoneVerifyHandler,
 )
 from handlers.pictures import AvatarHandler, PictureFileHandler
+from handlers.resource_servers import AuthorizationServerMetadataHandler, IntrospectionHandler, RevocationHandler
 from handlers.sessions import LogoutEverywhereHandler, LogoutHandler, SessionHandler, SessionsHandler
 from handlers.social import (
     AuthorizeHandler,
@@ -138,6 +139,10 @@ class AuthApplication(tornado.web.Application):
             (r"/\.well-known/apple-app-site-association", AppleAssociationHandler),
             (r"/\.well-known/assetlinks\.json", AssetLinksHandler),
             (r"/openapi\.json", OpenApiHandler, {"document": load_openapi(services.config)}),
+            # Resource servers: the team's own APIs that accept our tokens (docs/resource-servers.md).
+            (r"/\.well-known/oauth-authorization-server", AuthorizationServerMetadataHandler),
+            (r"/oauth/introspect", IntrospectionHandler),
+            (r"/oauth/revoke", RevocationHandler),
             # HTML pages, opened from the links we mail.
             (r"/verify-email", VerifyEmailPage),
             (r"/verify-email/resend", ResendVerificationPage),

@@ -172,7 +172,7 @@ INVALID_METADATA = Outcome(400, "auth/invalid-metadata", "Metadata must be a JSO
 
 # The admin API (Authorization: Bearer pja_...).
 ADMIN_KEY_REQUIRED = Outcome(401, "auth/admin-key-required",
-                             "This address needs an admin key: Authorization: Bearer pja_...")
+                             "This endpoint needs an admin key, sent as Authorization: Bearer <key>.")
 INSUFFICIENT_SCOPE = Outcome(403, "auth/insufficient-scope", "This admin key does not have the scope this needs.")
 USER_NOT_FOUND = Outcome(404, "auth/user-not-found", "There is no user with that id.")
 INVALID_CURSOR = Outcome(400, "auth/invalid-cursor", "That cursor is not one this server handed out.")
@@ -226,6 +226,9 @@ PASSKEY_ADDED = Outcome(200, "auth/passkey-added", "Your passkey is registered."
 PASSKEY_REMOVED = Outcome(200, "auth/passkey-removed", "That passkey is removed from your account.")
 PASSKEY_INVALID = Outcome(400, "auth/passkey-invalid", "The passkey's answer could not be verified.")
 PASSKEY_IN_USE = Outcome(409, "auth/passkey-already-registered", "This passkey is registered already.")
+
+# Resource servers: token introspection (RFC 7662) and revocation (RFC 7009).
+REVOCATION_ACCEPTED = Outcome(200, "auth/revocation-accepted", "If that token was live, its session has ended.")
 
 # Protocol and server.
 NOT_FOUND = Outcome(404, "auth/not-found", "There is nothing at this address.")

@@ -29,6 +29,7 @@ from services.config.sections import (
     OperationSettings,
     PasswordlessSettings,
     PictureSettings,
+    ResourceServerSettings,
     ServerSettings,
     SocialSettings,
     StoreSettings,
@@ -41,7 +42,7 @@ from services.config.values import coerce, read_yaml_settings
 @dataclass(frozen=True)
 class Config(ServerSettings, TokenSettings, AccountSettings, LimitSettings, MailSettings, PictureSettings,
              SocialSettings, MfaSettings, StoreSettings, OperationSettings, PasswordlessSettings, CaptchaSettings,
-             AdminSettings, HookSettings):
+             AdminSettings, HookSettings, ResourceServerSettings):
     """Every setting, as one frozen object: each section checks its own settings, then the checks across them."""
 
     def __post_init__(self) -> None:

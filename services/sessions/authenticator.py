@@ -9,7 +9,7 @@ a request whose token and user were seen before reads nothing else.
 from __future__ import annotations
 
 from services.context import Caller
-from services.outcomes import TOKEN_REVOKED, AuthError
+from services.outcomes import TOKEN_REVOKED, AuthError, ServiceUnavailable
 from services.sessions.epochs import TokenEpochs
 from services.sessions.store import SessionStore
 from services.tokens import TokenService, TokenType
@@ -53,6 +53,8 @@ class Authenticator:
         for token_type in ("access_token", "refresh_token"):
             try:
                 caller = await self.authenticate(token, token_type)  # type: ignore[arg-type]
+            except ServiceUnavailable:
+                raise  # "cannot tell now" is not "nobody": a revocation must not report success it never had
             except AuthError:
                 continue
             claims = caller.claims

@@ -109,5 +109,6 @@ class SessionService:
         return ended
 
     async def _current_epoch(self, user: User) -> int:
-        cached = await self._epochs.cached(user.uid)
-        return max(cached or 0, user.token_epoch)
+        """The epoch new tokens carry, now also in Redis: resource servers in redis mode refuse a token whose
+        user has no epoch there (docs/resource-servers.md), so a session never starts without one."""
+        return await self._epochs.raise_to(user.uid, user.token_epoch)

@@ -14,7 +14,7 @@ from services.tokens.assurance import (
     Level,
 )
 from services.tokens.keyfiles import KeyFileError, LoadedKey
-from services.tokens.keyring import KeyRing
+from services.tokens.keyring import KeyRing, KeyRingListener
 from services.tokens.links import EMAIL_CHANGE_CONFIRMATIONS, ActionLinks, ActionTokenStore, LinkState, Purpose
 from services.tokens.service import RESERVED_CLAIMS, Claims, IssuedToken, NoSigningKey, TokenService, TokenType
 
@@ -36,6 +36,7 @@ __all__ = [
     "IssuedToken",
     "KeyFileError",
     "KeyRing",
+    "KeyRingListener",
     "Level",
     "LinkState",
     "LoadedKey",

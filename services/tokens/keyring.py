@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import Protocol
 
 from jwt.algorithms import get_default_algorithms
 
@@ -21,6 +22,13 @@ from services.tokens import keyfiles
 from services.tokens.keyfiles import KeyFileError, LoadedKey
 
 log = logging.getLogger("auth.keys")
+
+
+class KeyRingListener(Protocol):
+    """Told of the ring's key ids on every reload round, before a change takes effect (the resource servers' copy
+    in Redis must never trust a key the ring has dropped). It guards its own failures; the ring goes on regardless."""
+
+    async def keys_loaded(self, kids: frozenset[str], changed: bool) -> None: ...
 
 
 class KeyRing:
@@ -37,6 +45,7 @@ class KeyRing:
         self._signing: LoadedKey | None = None
         self._reported: set[tuple[str, tuple[int, ...]]] = set()
         self._newly_skipped = 0  # counted in the executor, reported on the event loop
+        self._listeners: list[KeyRingListener] = []
         # A failed read keeps the current keys; the next round tries again.
         self._watcher = PeriodicTask("key ring reload", self.reload)
 
@@ -85,6 +94,7 @@ class KeyRing:
         keys, fingerprints = read
         changed = keys.keys() != self._keys.keys() or any(keys[k] is not self._keys[k] for k in keys)
         self._fingerprints = fingerprints
+        await self._tell_listeners(frozenset(keys), changed)
         if changed:
             self._keys = keys
             self._signing = self._choose_signing_key(keys)
@@ -138,6 +148,16 @@ class KeyRing:
             return chosen
         candidates = [key for key in keys.values() if key.can_sign]
         return max(candidates, key=lambda key: (key.modified_ns, key.kid), default=None)
+
+    def add_listener(self, listener: KeyRingListener) -> None:
+        self._listeners.append(listener)
+
+    async def _tell_listeners(self, kids: frozenset[str], changed: bool) -> None:
+        for listener in self._listeners:
+            try:
+                await listener.keys_loaded(kids, changed)
+            except Exception:  # a listener's bug must never stop the ring from dropping a deleted key
+                log.exception("key ring listener %s failed", type(listener).__name__)
 
     # --- background reload --------------------------------------------------------------------------
 

@@ -30,14 +30,15 @@ from services.wiring.mfa import Mfa, build_mfa
 from services.wiring.operations import Operations, build_operations
 from services.wiring.passwordless import Passwordless, build_codes, build_passwordless
 from services.wiring.pictures import Pictures, build_pictures
+from services.wiring.resource_servers import ResourceServers, build_resource_servers
 from services.wiring.sessions import Sessions, build_sessions
 from services.wiring.social import Social, build_social
 from services.wiring.tokens import Tokens, build_tokens
 from services.wiring.users import build_users
 
 __all__ = ["Accounts", "Admin", "Checks", "Executors", "Hooks", "Limits", "Mail", "Mfa", "Operations", "Passwordless",
-           "Pictures", "Services", "Sessions", "Social", "Tokens", "Webhooks", "build_executors", "build_services",
-           "start_services", "stop_services"]
+           "Pictures", "ResourceServers", "Services", "Sessions", "Social", "Tokens", "Webhooks", "build_executors",
+           "build_services", "start_services", "stop_services"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Services:
     checks: Checks
     passwordless: Passwordless
     mfa: Mfa
+    resource_servers: ResourceServers
 
 
 def build_services(config: Config, database: Any, redis: Any, executors: Executors | None = None,
@@ -105,10 +107,12 @@ def build_services(config: Config, database: Any, redis: Any, executors: Executo
     operations = build_operations(config=config, redis=redis, database=database, indexes=indexes, tokens=tokens,
                                   mail=mail, audit=audit, observer=observer, liveness=liveness or Liveness(),
                                   webhooks=webhooks.outbox if config.webhooks else None)
+    resource_servers = build_resource_servers(config=config, redis=redis, tokens=tokens, sessions=sessions,
+                                              admin_keys=admin.keys)
     return Services(config=config, redis=redis, database=database, indexes=indexes, users=users, tokens=tokens,
                     limits=limits, sessions=sessions, mail=mail, pictures=pictures, social=social, accounts=accounts,
                     operations=operations, hooks=hooks, webhooks=webhooks, admin=admin, checks=checks,
-                    passwordless=passwordless, mfa=mfa)
+                    passwordless=passwordless, mfa=mfa, resource_servers=resource_servers)
 
 
 async def start_services(services: Services, on_fatal: Callable[[IndexBuildFailed], None] | None = None) -> None:

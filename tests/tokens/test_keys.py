@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from support.api import eventually
+from support.keys import delete_pair
 from support.processes import SERVER, server_environ
 
 from services.tokens import KeyRing, TokenService, keyfiles
@@ -34,11 +35,6 @@ def make_older(folder: Path, kid: str, seconds: int = 60) -> None:
     stamp = time.time() - seconds
     for path in folder.glob(f"{kid}.*"):
         os.utime(path, (stamp, stamp))
-
-
-def delete_pair(folder: Path, kid: str) -> None:
-    for path in folder.glob(f"{kid}.*"):
-        path.unlink()
 
 
 def pem_private(key: Any) -> bytes:

@@ -14,6 +14,7 @@ from services.config.sections.mfa import MfaSettings
 from services.config.sections.operations import PRIVATE_NETWORKS, OperationSettings
 from services.config.sections.passwordless import PasswordlessSettings
 from services.config.sections.pictures import MAX_PRESIGN_SECONDS, PILLOW_BOMB_PIXELS, PictureSettings
+from services.config.sections.resource_servers import ResourceServerSettings
 from services.config.sections.server import ServerSettings
 from services.config.sections.social import SocialSettings
 from services.config.sections.stores import StoreSettings
@@ -21,5 +22,5 @@ from services.config.sections.tokens import SIGNING_ALGORITHMS, TokenSettings
 
 __all__ = ["MAX_PRESIGN_SECONDS", "PILLOW_BOMB_PIXELS", "PRIVATE_NETWORKS", "SIGNING_ALGORITHMS", "AccountSettings",
            "AdminSettings", "CaptchaSettings", "HookSettings", "LimitSettings", "MailSettings", "MfaSettings",
-           "OperationSettings", "PasswordlessSettings", "PictureSettings", "ServerSettings", "SocialSettings",
-           "StoreSettings", "TokenSettings"]
+           "OperationSettings", "PasswordlessSettings", "PictureSettings", "ResourceServerSettings", "ServerSettings",
+           "SocialSettings", "StoreSettings", "TokenSettings"]

@@ -21,7 +21,8 @@ class LimitSettings:
     trusted_proxies: tuple[str, ...] = setting((), "Proxies (addresses or networks) whose `X-Forwarded-For` names "
                                                "the client, e.g. `[127.0.0.1, 10.0.0.0/8]`.")
     rate_limit_signup: Rate = setting(Rate(30, 300), "Sign-ups per client network.")
-    rate_limit_token: Rate = setting(Rate(150, 300), "Logins and refreshes per client network.")
+    rate_limit_token: Rate = setting(Rate(150, 300), "Logins, refreshes and token revocations "
+                                     "(`POST /oauth/revoke`) per client network.")
     rate_limit_login_failures: Rate = setting(Rate(10, 900), "Failed logins per account and client network before "
                                               "that network is locked out of the account, with growing back-off.")
     rate_limit_login_failures_account: Rate = setting(Rate(100, 900), "Failed logins per account from every network "
