@@ -11,11 +11,12 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+from support.admin import admin_key
 from support.api import EMAIL, Api, assert_error, login_tokens
 from support.openapi import assert_documented
 from support.resource_apps import INTROSPECTION_KEY
 
-from server import run_users_command
+from commands.users import run_users_command
 from services.wiring import Services
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -44,7 +45,8 @@ async def test_a_live_access_token_is_active_with_its_claims(api: Api, config: A
     answer = (await introspect(api, tokens["access_token"])).json
     assert answer == {"active": True, "sub": claims["sub"], "exp": claims["exp"], "iat": claims["iat"],
                       "nbf": claims["nbf"], "iss": config.jwt_issuer, "aud": config.jwt_audience,
-                      "jti": claims["jti"], "sid": claims["sid"], "token_type": "Bearer", "token_use": "access_token"}
+                      "jti": claims["jti"], "sid": claims["sid"], "token_type": "Bearer", "token_use": "access_token",
+                      "aal": "aal1", "amr": ["pwd"]}
     refresh = (await introspect(api, tokens["refresh_token"])).json
     assert refresh["active"] and refresh["token_use"] == "refresh_token"
 
@@ -61,6 +63,18 @@ async def test_claims_of_other_issues_are_passed_on_when_a_token_carries_them(ap
                         headers=header)
     answer = (await introspect(api, richer)).json
     assert {name: answer[name] for name in extra} == extra
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_an_admin_key_opens_introspection_only_with_the_introspect_scope(api: Api, services: Services) -> None:
+    tokens = await api.signed_up_tokens()
+    scoped = await admin_key(services, "introspect", name="orders-api")
+    answer = await introspect(api, tokens["access_token"], key=scoped)
+    assert answer.status == 200 and answer.json["active"] is True
+    for key in (await admin_key(services, "users:read", "users:write", name="backoffice"), tokens["access_token"]):
+        assert_error(await introspect(api, tokens["access_token"], key=key), 401, "auth/admin-key-required")
+    await services.admin.keys.revoke("orders-api")
+    assert_error(await introspect(api, tokens["access_token"], key=scoped), 401, "auth/admin-key-required")
 
 
 @pytest.mark.gen_test(timeout=30)

@@ -18,7 +18,7 @@ from support.api import EMAIL, PASSWORD, Api, assert_error, eventually, login_to
 from support.keys import delete_pair
 from support.resource_apps import FRAMEWORKS, MODES
 
-from server import run_users_command
+from commands.users import run_users_command
 from services.wiring import Services
 
 APPS = [pytest.param(framework, mode, id=f"{framework}-{mode}") for framework in FRAMEWORKS for mode in MODES]
