@@ -13,6 +13,7 @@ from services.admin import AdminKey, NewUser, UserChanges
 from services.outcomes import (
     INVALID_FIELD,
     INVALID_IMPORT,
+    MFA_RESET,
     NOTHING_TO_CHANGE,
     SESSIONS_ENDED,
     USER_CREATED,
@@ -22,7 +23,9 @@ from services.outcomes import (
     AuthError,
 )
 
-UID = r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+# Any path segment: the key is checked first, then a uid that names nobody (malformed or not) is 404
+# `auth/user-not-found` with the key's RateLimit headers, as documented, rather than the route table's bare 404.
+UID = r"([^/]+)"
 CHANGEABLE = ("name", "email", "email_verified", "password", "app_metadata", "user_metadata", "disabled")
 
 
@@ -95,6 +98,14 @@ class AdminUserSessionsHandler(AdminHandler):
         key = await self.admin_key("sessions:write")
         await self.services.admin.users.end_sessions(uid, key, self.client)
         self.write_outcome(SESSIONS_ENDED)
+
+
+class AdminUserMfaHandler(AdminHandler):
+    async def delete(self, uid: str) -> None:
+        """The owner lost every second factor: they go, with the passkeys and recovery codes; the sessions end."""
+        key = await self.admin_key("users:write")
+        removed = await self.services.admin.users.reset_second_factors(uid, key, self.client)
+        self.write_outcome(MFA_RESET, factors_removed=removed)
 
 
 class AdminImportHandler(AdminHandler):

@@ -7,7 +7,14 @@ from typing import Any
 import tornado.web
 
 from handlers.access_log import log_request
-from handlers.admin import UID, AdminImportHandler, AdminUserHandler, AdminUserSessionsHandler, AdminUsersHandler
+from handlers.admin import (
+    UID,
+    AdminImportHandler,
+    AdminUserHandler,
+    AdminUserMfaHandler,
+    AdminUserSessionsHandler,
+    AdminUsersHandler,
+)
 from handlers.auth import LoginHandler, RefreshHandler, SignupHandler
 from handlers.base import NotFoundHandler
 from handlers.magic_link import MagicLinkPage
@@ -118,6 +125,7 @@ class AuthApplication(tornado.web.Application):
             (r"/admin/users/import", AdminImportHandler),
             (rf"/admin/users/{UID}", AdminUserHandler),
             (rf"/admin/users/{UID}/sessions", AdminUserSessionsHandler),
+            (rf"/admin/users/{UID}/mfa", AdminUserMfaHandler),
             # Passwordless sign-in, anonymous accounts and the phone number (docs/passwordless.md).
             (r"/otp", OtpHandler),
             (r"/otp/verify", OtpVerifyHandler),

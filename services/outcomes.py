@@ -180,6 +180,8 @@ USER_CREATED = Outcome(201, "auth/user-created", "The user has been created.")
 USER_UPDATED = Outcome(200, "auth/user-updated", "The user has been changed.")
 USER_DELETED = Outcome(200, "auth/user-deleted", "The user and everything stored with it are deleted.")
 SESSIONS_ENDED = Outcome(200, "auth/sessions-ended", "Every session of the user has ended.")
+MFA_RESET = Outcome(200, "auth/mfa-reset",
+                    "Every second factor, passkey and recovery code of the user is removed; every session has ended.")
 USERS_IMPORTED = Outcome(200, "auth/users-imported", "The import is done; the report says what became of each line.")
 INVALID_IMPORT = Outcome(400, "auth/invalid-import", "Send the users as JSON lines: one JSON object per line.")
 

@@ -51,9 +51,11 @@ class UserChanges:
 
 
 class SecondFactorReset(Protocol):
-    """The seam issue 15's second-factor store fills: `DELETE /admin/users/<uid>/mfa`."""
+    """The second factors' reset (services/mfa): `DELETE /admin/users/<uid>/mfa`, as `users mfa-reset` does."""
 
-    async def remove_all(self, uid: str) -> int: ...
+    async def reset(self, user: User) -> int:
+        """Remove every factor, passkey and recovery code of `user` and end its sessions; how many factors."""
+        ...
 
 
 class AdminUsers:
@@ -167,3 +169,13 @@ class AdminUsers:
         await self.get(uid)
         await self._sessions.end_all(uid)
         self._audit.record("sessions.ended", uid=uid, ip=client.ip, admin_key=key.name)
+
+    async def reset_second_factors(self, uid: str, key: AdminKey, client: Client) -> int:
+        """A user who lost every second factor and recovery code, once the operator has proven who they are: every
+        factor and passkey goes, every session ends, and the owner is told by mail (services/mfa)."""
+        user = await self.get(uid)
+        if self.second_factors is None:
+            return 0
+        removed = await self.second_factors.reset(user)
+        self._audit.record("mfa.reset_by_admin", uid=uid, ip=client.ip, admin_key=key.name, factors=removed)
+        return removed

@@ -103,7 +103,7 @@ def build_services(config: Config, database: Any, redis: Any, executors: Executo
                                       audit=audit, sms_sender=sms_sender or hooks.sms)
     webhooks = build_webhooks(config=config, redis=redis, users=users, audit=audit, observer=observer, hooks=hooks)
     admin = build_admin(config=config, redis=redis, users=users, sessions=sessions, accounts=accounts, mail=mail,
-                        audit=audit, audit_key=server_key)
+                        audit=audit, audit_key=server_key, second_factors=mfa.factors)
     operations = build_operations(config=config, redis=redis, database=database, indexes=indexes, tokens=tokens,
                                   mail=mail, audit=audit, observer=observer, liveness=liveness or Liveness(),
                                   webhooks=webhooks.outbox if config.webhooks else None)

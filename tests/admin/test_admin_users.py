@@ -9,6 +9,7 @@ import pytest
 from support.admin import admin_key, bearer
 from support.api import PASSWORD, Api, assert_error, assert_revoked, login_tokens, token_claims
 from support.mail import RecordingNotifier, SmtpServer, mail_settings
+from support.mfa import enrol_totp
 
 from services.wiring import Services
 
@@ -208,3 +209,24 @@ async def test_sessions_are_listed_and_ended_together(services: Services, api: A
     assert (await api.get(f"/admin/users/{uid}/sessions", **bearer(key))).json["sessions"] == []
     missing = "00000000-0000-4000-8000-000000000000"
     assert_error(await api.get(f"/admin/users/{missing}/sessions", **bearer(key)), 404, "auth/user-not-found")
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_an_admin_resets_a_users_second_factors_and_every_session_ends(services: Services, api: Api,
+                                                                              mailbox: SmtpServer) -> None:
+    tokens = await api.signed_up_tokens(fresh=True)
+    _, enrolled = await enrol_totp(api, tokens["access_token"])
+    assert (await api.login()).json["mfa_required"] is True
+    reader, writer = await admin_key(services, "users:read", name="support"), await admin_key(services, name="ops")
+    uid = await user_id(api, writer, "omar@quazi.co")
+    path = f"/admin/users/{uid}/mfa"
+    assert_error(await api.request("DELETE", path, **bearer(reader)), 403, "auth/insufficient-scope")
+    assert_error(await api.request("DELETE", path, token=enrolled["tokens"]["access_token"]), 401,
+                 "auth/admin-key-required")
+    reset = await api.request("DELETE", path, **bearer(writer))
+    assert reset.status == 200 and reset.json["code"] == "auth/mfa-reset" and reset.json["factors_removed"] == 1
+    await assert_revoked(api, enrolled["tokens"])
+    after = await api.login()
+    assert after.status == 200 and "mfa_required" not in after.json, after.body
+    nobody = "/admin/users/00000000-0000-4000-8000-000000000000/mfa"
+    assert_error(await api.request("DELETE", nobody, **bearer(writer)), 404, "auth/user-not-found")

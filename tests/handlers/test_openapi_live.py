@@ -37,6 +37,8 @@ CHECKS = ",".join([
 # Operations that end the caller's session or change its credentials: fuzzed last, with their own token,
 # so the first success among them does not leave every other operation answering 401.
 DESTRUCTIVE = ("changeUser", "endSession", "logout", "logoutEverywhere", "deleteUser")
+# Bodies schemathesis has no serializer for (application/x-ndjson); tests/admin/test_import.py covers it.
+UNSERIALIZABLE = ("adminImportUsers",)
 
 
 # --- a live server ---------------------------------------------------------------------------------------
@@ -239,6 +241,6 @@ def test_schemathesis_finds_nothing(live_server: LiveServer, tmp_path: Path) -> 
                                      f"server log:\n{live_server.log_tail()}")
 
     fuzz(live_server.login(email)["access_token"],
-         *(arg for operation_id in DESTRUCTIVE for arg in ("--exclude-operation-id", operation_id)))
+         *(arg for operation_id in (*DESTRUCTIVE, *UNSERIALIZABLE) for arg in ("--exclude-operation-id", operation_id)))
     fuzz(live_server.login(email, fresh=True)["access_token"],
          *(arg for operation_id in (*DESTRUCTIVE, "listSessions") for arg in ("--include-operation-id", operation_id)))
