@@ -20,9 +20,12 @@ from services.infra.mongo_indexes import DuplicateValues, Index, IndexBuildFaile
 from services.infra.outbox import Claimed, MessageCodec, Outbox, QueueKeys
 from services.infra.periodic import PeriodicTask
 from services.infra.redis_guard import is_redis_down, is_refusing_writes, redis_guarded
+from services.infra.redis_reads import BatchedReads, ClientReads, StateReads, state_reads
 
 __all__ = [
+    "BatchedReads",
     "Claimed",
+    "ClientReads",
     "DuplicateValues",
     "EmbeddedRedis",
     "InMemoryMongo",
@@ -34,6 +37,7 @@ __all__ = [
     "Outbox",
     "PeriodicTask",
     "QueueKeys",
+    "StateReads",
     "UserLocks",
     "check_redis_mode",
     "embedded_redis",
@@ -50,4 +54,5 @@ __all__ = [
     "redis_client",
     "redis_guarded",
     "redis_server_binary",
+    "state_reads",
 ]
