@@ -23,8 +23,7 @@ from typing import Any
 import bench_user as bu
 from redis._parsers import _AsyncHiredisParser, _AsyncRESP3Parser
 
-from services.infra import redis_client
-from services.infra.redis_reads import BatchedReads
+from services.infra import BatchedReads, redis_client
 
 KEYS = ["auth:{u}:epoch", "auth:{u}:session:s", "auth:{u}:user"]
 PARSERS = {"python": _AsyncRESP3Parser, "hiredis": _AsyncHiredisParser}

@@ -24,9 +24,12 @@ from services.infra.outbox import Claimed, MessageCodec, Outbox, QueueKeys
 from services.infra.outbox_worker import DeliveryOutcome, OutboxWorker
 from services.infra.periodic import PeriodicTask
 from services.infra.redis_guard import is_redis_down, is_refusing_writes, redis_guarded
+from services.infra.redis_reads import BatchedReads, ClientReads, StateReads, state_reads
 
 __all__ = [
+    "BatchedReads",
     "Claimed",
+    "ClientReads",
     "DeliveryOutcome",
     "DuplicateValues",
     "EmbeddedRedis",
@@ -41,6 +44,7 @@ __all__ = [
     "OutboxWorker",
     "PeriodicTask",
     "QueueKeys",
+    "StateReads",
     "UserLocks",
     "check_redis_mode",
     "create_once",
@@ -58,4 +62,5 @@ __all__ = [
     "redis_client",
     "redis_guarded",
     "redis_server_binary",
+    "state_reads",
 ]

@@ -2,9 +2,10 @@
 
 Every authenticated request reads its state with one MGET (services/sessions/store.py). Through redis-py's client
 each command pays for the pool's lock and bookkeeping, an `asyncio.wait_for` task around the write, a retry
-wrapper and observability hooks: ≈ 60-70 µs of CPU per MGET (bench/README.md, "Redis calls"). `BatchedReads`
-instead keeps one connection of its own (made by redis-py, so URL, credentials, TLS, database and protocol are
-the client's) and sends every MGET queued while the loop was busy in one write, reading the replies in order.
+wrapper and observability hooks: ≈ 70 µs of CPU per MGET with hiredis, 110 without; batched, 11 (bench/README.md,
+"Redis calls"). `BatchedReads` instead keeps one connection of its own (made by redis-py, so URL, credentials,
+TLS, database and protocol are the client's) and sends every MGET queued while the loop was busy in one write,
+reading the replies in order.
 Each request still costs Redis one MGET and one round trip (its batch's); under load a batch carries many.
 
 The same failure rules as every other Redis call: the whole batch has REDIS_TIMEOUT_SECONDS, a hung Redis fails

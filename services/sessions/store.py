@@ -27,8 +27,7 @@ from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
 
-from services.infra import redis_guarded
-from services.infra.redis_reads import ClientReads, StateReads
+from services.infra import ClientReads, StateReads, redis_guarded
 from services.sessions import scripts
 from services.sessions.epochs import TokenEpochs
 from services.sessions.policy import ReuseMode, SessionPolicy

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.config import Config
-from services.infra.redis_reads import StateReads, state_reads
+from services.infra import StateReads, state_reads
 from services.operations import AuditLog, Observer
 from services.sessions import (
     AccessTokens,

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from services.infra import EmbeddedRedis, redis_client, redis_guarded
-from services.infra.redis_reads import BatchedReads, ClientReads, state_reads
+from services.infra import BatchedReads, ClientReads, EmbeddedRedis, redis_client, redis_guarded, state_reads
 from services.outcomes import ServiceUnavailable
 
 
