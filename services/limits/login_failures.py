@@ -94,6 +94,12 @@ class Reservation:
     lock: LoginLock | None = None
 
 
+def failure_keys(rule: str, account: str, network: str) -> list[str]:
+    """The account's count overall and from `network` under `rule`: one hash slot (the account's)."""
+    account_key = subject_key(rule, account)
+    return [account_key, f"{account_key}:{subject_digest(network)}"]
+
+
 class LoginFailures:
     """`rule` names the counts in Redis: `login-failures` for passwords, `mfa-failures` for second-factor codes
     (services/mfa: the same lock rules, counted per user)."""
@@ -143,6 +149,4 @@ class LoginFailures:
         return int(await redis_guarded(self._redis.get(subject_key(NETWORK_RULE, network))) or 0)
 
     def keys(self, account: str, network: str) -> list[str]:
-        """The account's count overall and from `network`: one hash slot (the account's)."""
-        account_key = subject_key(self._rule, account)
-        return [account_key, f"{account_key}:{subject_digest(network)}"]
+        return failure_keys(self._rule, account, network)

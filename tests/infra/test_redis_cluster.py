@@ -22,8 +22,8 @@ from support.processes import free_port
 from services.config import ConfigError
 from services.infra import EmbeddedRedis, QueueKeys, UserLocks
 from services.infra.backends import check_redis_mode, cluster_seeds, redis_client
-from services.limits import LoginFailures
 from services.limits.limiter import subject_key
+from services.limits.login_failures import RULE, failure_keys
 from services.sessions import SessionPolicy, SessionStore, TokenEpochs
 from services.tokens import ActionTokenStore, Assurance
 
@@ -65,9 +65,9 @@ def test_rate_limit_keys_are_spread_by_rule_and_subject() -> None:
 def test_the_failed_login_counts_of_one_account_share_its_slot() -> None:
     """The reservation script checks and counts an account overall and from one network in one step."""
     for account in ("omar@quazi.co", "eve@quazi.co"):
-        keys = [key for network in ("203.0.113.7", "2001:db8::/64") for key in LoginFailures.keys(account, network)]
+        keys = [key for network in ("203.0.113.7", "2001:db8::/64") for key in failure_keys(RULE, account, network)]
         assert len(slots(*keys)) == 1, keys
-    assert len(slots(*(LoginFailures.keys(f"user{n}@quazi.co", "net")[0] for n in range(50)))) > 40
+    assert len(slots(*(failure_keys(RULE, f"user{n}@quazi.co", "net")[0] for n in range(50)))) > 40
 
 
 # --- which client the URL makes ---------------------------------------------------------------------------
