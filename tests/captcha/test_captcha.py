@@ -36,6 +36,16 @@ async def test_sign_up_needs_a_solved_captcha_used_once(api: Api, fake_siteverif
 
 
 @pytest.mark.gen_test
+@with_settings(captcha_provider="hcaptcha")
+async def test_hcaptcha_is_checked_the_same_way(settings: dict[str, Any], api: Api,
+                                                fake_siteverify: FakeSiteVerify) -> None:
+    assert_error(await api.post("/signup", SIGNUP), 400, "auth/captcha-failed")
+    token = fake_siteverify.solve()
+    assert (await api.post("/signup", {**SIGNUP, "captcha_token": token})).status == 200
+    assert fake_siteverify.checks[-1]["response"] == token
+
+
+@pytest.mark.gen_test
 async def test_codes_anonymous_sign_ups_and_resets_need_one_too(api: Api, fake_siteverify: FakeSiteVerify) -> None:
     for path, body in (("/otp", {"email": "omar@quazi.co"}), ("/signup/anonymous", {}),
                        ("/password/forgot", {"email": "omar@quazi.co"})):
