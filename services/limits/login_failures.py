@@ -110,7 +110,7 @@ class LoginFailures:
         """Count one attempt unless a lock refuses it; `past_lock` counts it whatever the locks say (the owner's
         own session, a solved challenge: services/limits/challenge.py)."""
         network_rate, account_rate = self._rates["network"], self._rates["account"]
-        result = await redis_guarded(self._reserve(keys=self.keys(account, network), args=[
+        result = await redis_guarded(self._reserve(keys=self.keys(account, network, self._rule), args=[
             network_rate.limit, network_rate.window * 1000, account_rate.limit, account_rate.window * 1000,
             self._base_lock_ms, int(past_lock)]))
         if int(result[0]):
@@ -121,15 +121,16 @@ class LoginFailures:
 
     async def give_back(self, account: str, network: str) -> None:
         """The attempt never reached a verdict (an outage): it is no failure."""
-        await redis_guarded(self._give_back(keys=self.keys(account, network),
+        await redis_guarded(self._give_back(keys=self.keys(account, network, self._rule),
                                             args=[self._rates["account"].limit, self._rates["network"].limit]))
 
     async def clear(self, account: str, network: str) -> None:
         """The account's owner proved who they are from this network: forget its failures there and overall. Other
         networks' locks stay: a guesser's lock is not lifted by the owner's login."""
-        await redis_guarded(self._redis.delete(*self.keys(account, network)))
+        await redis_guarded(self._redis.delete(*self.keys(account, network, self._rule)))
 
-    def keys(self, account: str, network: str) -> list[str]:
+    @staticmethod
+    def keys(account: str, network: str, rule: str = RULE) -> list[str]:
         """The account's count overall and from `network`: one hash slot (the account's)."""
-        account_key = subject_key(self._rule, account)
+        account_key = subject_key(rule, account)
         return [account_key, f"{account_key}:{subject_digest(network)}"]
