@@ -75,9 +75,9 @@ def build_services(config: Config, database: Any, redis: Any, executors: Executo
                     sessions=sessions, mail=mail, social=social, audit=audit, observer=observer,
                     executor=executors.cpu)
     accounts = build_accounts(config=config, users=users, tokens=tokens, limits=limits, sessions=sessions, mail=mail,
-                              pictures=pictures, social=social, mfa=mfa, audit=audit,
-                              observer=observer, executor=executors.cpu, strength_executor=executors.strength,
-                              notifier=notifier)
+                              pictures=pictures, social=social, audit=audit, observer=observer,
+                              executor=executors.cpu, strength_executor=executors.strength,
+                              notifier=notifier, mfa=mfa)
     operations = build_operations(config=config, redis=redis, database=database, indexes=indexes, tokens=tokens,
                                   mail=mail, audit=audit, observer=observer, liveness=liveness or Liveness())
     return Services(config=config, redis=redis, database=database, indexes=indexes, users=users, tokens=tokens,
