@@ -21,6 +21,7 @@ from services.infra import (
     redis_address,
     redis_client,
 )
+from services.mfa import SealedValueError
 from services.operations import configure_logging
 from services.outcomes import AuthError, ServiceUnavailable
 from services.tokens import KeyFileError, KeyRing, keyfiles
@@ -185,6 +186,10 @@ async def run_users_command(services: Services, command: str, email: str | None,
         return 1
     except AuthError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except SealedValueError as exc:  # mfa-rewrap: a secret sealed under a key that is not in the ring any more
+        print(f"error: {exc}; put that key back in MFA_ENCRYPTION_KEYS (or the key file) and run again",
+              file=sys.stderr)
         return 1
     return 0
 
