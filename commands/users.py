@@ -10,6 +10,7 @@ from pathlib import Path
 
 from commands.common import fail, redis_url, unreachable, with_services
 from services.config import Config
+from services.mfa import SealedValueError
 from services.outcomes import AuthError, ServiceUnavailable
 from services.wiring import Services
 
@@ -62,6 +63,8 @@ async def run_users_command(services: Services, command: str, email: str | None,
                   "login it had has ended")
     except ServiceUnavailable as exc:
         return fail(unreachable(services.config, redis_url or services.config.redis_url, exc))
+    except SealedValueError as exc:  # mfa-rewrap: a secret sealed under a key that is not in the ring any more
+        return fail(f"{exc}; put that key back in MFA_ENCRYPTION_KEYS (or the key file) and run again")
     except AuthError as exc:
         return fail(exc.message)
     return 0

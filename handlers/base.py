@@ -16,6 +16,7 @@ from handlers.negotiation import prefers_html
 from services.admin import ADMIN_KEY_PREFIX
 from services.context import Caller, Client
 from services.limits import QuotaName
+from services.mfa import SealedValueError
 from services.operations import REQUEST_ID_HEADER, current_request_id, log_safe_exception, request_id_from, scrub
 from services.outcomes import (
     INTERNAL_ERROR,
@@ -187,6 +188,10 @@ class BaseHandler(tornado.web.RequestHandler):
             return  # an expected, documented answer: the access log line is enough
         if isinstance(value, NoSigningKey):
             log.error("cannot issue tokens: %s", value)
+            return
+        if isinstance(value, SealedValueError):  # a key this server lacks (docs/deployment.md), or a tampered value
+            log.error("cannot open a sealed MFA secret: %s (this server's keys: MFA_ENCRYPTION_KEYS or "
+                      "MFA_ENCRYPTION_KEY_FILE)", value)
             return
         sent = sent_values(self.request, self.raw_body, self.services.config.jwt_header_name)
         if isinstance(value, tornado.web.HTTPError):

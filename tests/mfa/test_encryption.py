@@ -3,13 +3,17 @@ bound to its user and factor, rotatable; the keys from a setting or a key file m
 
 from __future__ import annotations
 
+import logging
 import stat
 from pathlib import Path
 
 import pytest
+from support.api import Api, assert_error, token_claims
+from support.mfa import code_for, enrol_totp, verify_totp
 
 from services.config import ConfigError
 from services.mfa import SealedValueError, SecretBox, load_secret_box, new_key_entry, parse_keys
+from services.wiring import Services
 
 
 def test_a_sealed_secret_opens_only_in_its_own_context() -> None:
@@ -51,3 +55,24 @@ def test_the_key_file_is_made_once_for_the_owner_only(tmp_path: Path) -> None:
     assert load_secret_box((), "", tmp_path).open(sealed, "c") == b"x"  # a restart reads the same key
     with pytest.raises(ConfigError, match="MFA_ENCRYPTION_KEY_FILE"):
         load_secret_box((), str(tmp_path / "missing.keys"), tmp_path)  # a named file must exist
+
+
+@pytest.mark.gen_test
+async def test_a_secret_sealed_under_a_key_this_server_lacks_is_a_clear_error(
+        api: Api, services: Services, caplog: pytest.LogCaptureFixture) -> None:
+    """A machine that made its own key file (the others' keys not copied: docs/deployment.md) cannot open secrets
+    sealed elsewhere: a JSON 500 for the client, and one log line that names the settings, not a traceback."""
+    tokens = await api.signed_up_tokens(fresh=True)
+    secret, enrolled = await enrol_totp(api, tokens["access_token"])
+    other = SecretBox(parse_keys([new_key_entry("elsewhere")], "test"))
+    uid = token_claims(tokens["access_token"])["sub"]
+    sealed = other.seal(secret.encode(), f"mfa-totp:{uid}:{enrolled['factor_id']}")
+    await services.database["mfa_factors"].update_one({"_id": enrolled["factor_id"]}, {"$set": {"secret": sealed}})
+    aal1 = (await api.login()).json["tokens"]["access_token"]
+    caplog.set_level(logging.ERROR, logger="auth.http")
+    assert_error(await verify_totp(api, aal1, enrolled["factor_id"], code_for(secret, 1)), 500, "auth/internal-error")
+    errors = [record for record in caplog.records if record.name == "auth.http"]
+    assert [record.getMessage() for record in errors] == [
+        "cannot open a sealed MFA secret: no key 'elsewhere' in the MFA key ring (this server's keys: "
+        "MFA_ENCRYPTION_KEYS or MFA_ENCRYPTION_KEY_FILE)"]
+    assert errors[0].exc_info is None

@@ -49,3 +49,18 @@ async def test_mfa_rewrap_seals_every_secret_with_the_new_first_key(api: Api, se
     assert stored["secret"].startswith("v1.k2.")
     assert token_claims(enrolled["tokens"]["access_token"])["aal"] == "aal2"
     assert secret not in stored["secret"]
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_mfa_rewrap_without_the_old_key_says_which_one_is_missing(api: Api, services: Services,
+                                                                       capsys: pytest.CaptureFixture[str],
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = await api.signed_up_tokens(fresh=True)
+    await enrol_totp(api, tokens["access_token"])
+    old_kid = services.mfa.box.current_kid
+    # The operator put a new key in and dropped the old one too early.
+    monkeypatch.setattr(services.mfa.factors, "_box", SecretBox(parse_keys([new_key_entry("k2")], "test")))
+    capsys.readouterr()
+    assert await run_users_command(services, "mfa-rewrap", None) == 1
+    assert capsys.readouterr().err == (f"error: no key {old_kid!r} in the MFA key ring; put that key back in "
+                                       "MFA_ENCRYPTION_KEYS (or the key file) and run again\n")
