@@ -41,7 +41,11 @@ class WebhookWorker(OutboxWorker[WebhookDelivery]):
         if delivery is None or secret is None:
             # An endpoint removed from WEBHOOKS since the event was queued (or a record this version cannot read).
             log.warning("webhook %s has no configured endpoint any more: set aside", claimed.id)
-            await self._outbox.fail(claimed, "no such endpoint in WEBHOOKS", permanent=True)
+            try:
+                await self._outbox.fail(claimed, "no such endpoint in WEBHOOKS", permanent=True)
+            except Exception as exc:  # the queue is gone too: the lease runs out and it comes back
+                log.warning("webhook %s could not be set aside: %r", claimed.id, exc)
+                return
             self._observer.webhook_delivered("dead")
             return
         payload = {"type": delivery.type, "timestamp": delivery.timestamp, "data": delivery.data}

@@ -79,4 +79,3 @@ class OutboxWorker(Generic[M]):
             if claimed == 0 and not self._stopping.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._outbox.added.wait(), timeout=self._poll)
-

@@ -26,12 +26,11 @@ class MailWorker(OutboxWorker[MailMessage]):
                          batch=batch)
         self._composer = composer
         self._mailer = mailer
-        self._send_timeout = send_timeout
 
     async def deliver(self, claimed: Claimed[MailMessage]) -> None:
         kind = claimed.record.get("kind")
         try:
-            async with asyncio.timeout(self._send_timeout):
+            async with asyncio.timeout(self._timeout):
                 mail = await self._composer.compose(claimed.message)
                 if mail is not None:
                     await self._mailer.send(mail)
