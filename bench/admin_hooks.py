@@ -30,7 +30,7 @@ from services.admin import AdminKeys
 from services.config import WebhookConfig
 from services.hooks import WebhookPublisher, event_from_audit
 
-PASSWORD = "imported passphrase 2024"
+PASSWORD = "imported passphrase 2024"  # noqa: S105 - what the benchmark hashes
 AUDIT_LINE = {"uid": "0b6c3c52-6f4c-4bb5-9d52-1c4f0d3a9e11", "ip": "192.0.2.7", "sid": "s1", "ts": time.time()}
 
 
@@ -62,8 +62,8 @@ def admin_keys(rounds: int) -> None:
 
 async def webhook_event(rounds: int) -> None:
     """The request pays `on_audit` only: map the audit line, append to the buffer, wake the publisher's task."""
-    endpoints = (WebhookConfig(url="http://127.0.0.1:9/a", secret="whsec_x", events=("*",)),
-                 WebhookConfig(url="http://127.0.0.1:9/b", secret="whsec_y", events=("login.succeeded",)))
+    endpoints = (WebhookConfig(url="http://127.0.0.1:9/a", secret="whsec_x", events=("*",)),  # noqa: S106
+                 WebhookConfig(url="http://127.0.0.1:9/b", secret="whsec_y", events=("login.succeeded",)))  # noqa: S106
     publisher = WebhookPublisher(outbox=None, endpoints=endpoints, users=None)  # type: ignore[arg-type]
     measure("webhook: event_from_audit of a login line", lambda: event_from_audit("login.ok", AUDIT_LINE), rounds)
 
