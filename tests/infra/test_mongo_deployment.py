@@ -25,7 +25,7 @@ async def test_two_processes_starting_on_one_database_share_its_indexes(config: 
     try:
         indexes = await database.users.index_information()
         assert indexes["email_unique"]["unique"] is True
-        assert sorted(indexes) == ["_id_", "email_key_unique", "email_unique", "picture"]
+        assert sorted(indexes) == ["_id_", "created_at_id", "email_key_unique", "email_unique", "picture"]
         assert sorted(await database.identities.index_information()) == [
             "_id_", "provider_subject_unique", "uid_provider_unique"]
         await first.users.create("omar@quazi.co", "Omar", "hash")

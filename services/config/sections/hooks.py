@@ -28,7 +28,8 @@ class HookSettings:
 
     hooks: tuple[HookConfig, ...] = setting(
         (), "Auth hooks by name (`before_signup`, `custom_access_token`, `send_email`, `send_sms`), each "
-        "`{url, secret, timeout_seconds, on_failure: reject|allow}`; a YAML mapping (JSON in the environment).",
+        "`{url, secret, timeout_seconds, on_failure}` (`on_failure`: `reject` or `allow`); a YAML mapping (JSON "
+        "in the environment).",
         secret=True, example=HOOKS_EXAMPLE)
     webhooks: tuple[WebhookConfig, ...] = setting(
         (), "Endpoints that receive events, each `{url, secret, events: [...]}` (`*`: every event); a YAML list "
