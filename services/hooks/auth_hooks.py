@@ -5,8 +5,9 @@
   refuses it with 403 `auth/signup-rejected` and the hook's message.
 - `custom_access_token` sees the claims of every access token about to be signed and answers
   `{"claims": {...}}`; those are merged in, but never over a claim of ours (RESERVED_CLAIMS: the registered
-  claims, `sid`, the epoch, `data`, `aal`, `amr`) nor over `app_metadata`, which only admins set. An answer over
-  4 KB or not JSON is a failure.
+  claims, `sid`, the epoch, `data`, `aal`, `amr`) nor over `app_metadata`, which only admins set, nor over any
+  claim already in the token it was shown (another feature's, made through `extra_claims`), so a feature that
+  adds a claim never has to remember to protect it here. An answer over 4 KB or not JSON is a failure.
 
 A failure (unreachable, slower than `timeout_seconds`, not 2xx, a bad answer) follows the hook's `on_failure`:
 `reject` refuses the sign-up or the login with 503 `auth/hook-failed` (retry later), `allow` carries on as if no
@@ -73,10 +74,11 @@ class AuthHooks:
         except HookFailure as exc:
             self._failed(hook, exc)
             return claims
-        ignored = sorted(PROTECTED_CLAIMS & added.keys())
+        protected = PROTECTED_CLAIMS | claims.keys()
+        ignored = sorted(protected & added.keys())
         if ignored:
             log.warning("custom_access_token hook tried to set %s: kept ours", ", ".join(ignored))
-        return {**claims, **{name: value for name, value in added.items() if name not in PROTECTED_CLAIMS}}
+        return {**claims, **{name: value for name, value in added.items() if name not in protected}}
 
     async def _call(self, hook: HookConfig, data: dict[str, Any], max_bytes: int | None = None) -> Any:
         limits = {"max_answer_bytes": max_bytes} if max_bytes else {}

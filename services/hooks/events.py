@@ -31,6 +31,9 @@ AUDIT_EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "account.enabled": ("user.enabled", {}),
     "login.ok": ("login.succeeded", {}),
     "login.failed": ("login.failed", {}),
+    # The right password, but the login is refused all the same: for the receiver, a failed login with its reason.
+    "login.disabled": ("login.failed", {"reason": "disabled"}),
+    "login.unverified": ("login.failed", {"reason": "email_not_verified"}),
     "session.revoked": ("session.revoked", {"reason": "revoked"}),
     "session.evicted": ("session.revoked", {"reason": "evicted"}),
     "logout": ("session.revoked", {"reason": "logout"}),

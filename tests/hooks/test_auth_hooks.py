@@ -13,6 +13,9 @@ from support.api import PASSWORD, Api, assert_error, login_tokens, token_claims
 from support.providers import FakeProviders, social_settings
 from support.webhooks import OTHER_SECRET, Receiver, hook
 
+from services.config import HookConfig
+from services.hooks import AuthHooks, SignedPoster
+from services.users import User
 from services.wiring import Services
 
 
@@ -148,3 +151,17 @@ class TestWrongSecret:
                                                               receiver: Receiver) -> None:
         assert_error(await api.signup(), 503, "auth/hook-failed")
         assert receiver.bad_signatures == 1 and receiver.of("signup") == []
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_claim_another_feature_put_in_the_token_is_never_replaced_by_the_hook(receiver: Receiver) -> None:
+    """Not only RESERVED_CLAIMS: any claim already in the token shown to the hook (e.g. one made through
+    `extra_claims`, as issue 16's `is_anonymous` is) keeps our value; the hook's new claims are merged in."""
+    receiver.behave("claims", answer={"claims": {"is_anonymous": False, "tenant": "acme"}})
+    hooks = AuthHooks(poster=SignedPoster(), custom_access_token=HookConfig(
+        name="custom_access_token", url=receiver.url("claims"), secret=receiver.secret))
+    user = User.from_document({"_id": "u1", "email": "anon@example.com", "name": "", "password_hash": "",
+                               "created_at": 1, "updated_at": 1})
+    claims = await hooks.claims(user, {"sub": "u1", "is_anonymous": True})
+    assert claims == {"sub": "u1", "is_anonymous": True, "tenant": "acme"}
+    assert receiver.bad_signatures == 0 and len(receiver.of("claims")) == 1
