@@ -23,9 +23,7 @@ from services.outcomes import (
     AuthError,
 )
 
-# Any path segment: the key is checked first, then a uid that names nobody (malformed or not) is 404
-# `auth/user-not-found` with the key's RateLimit headers, as documented, rather than the route table's bare 404.
-UID = r"([^/]+)"
+UID = r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
 CHANGEABLE = ("name", "email", "email_verified", "password", "app_metadata", "user_metadata", "disabled")
 
 
