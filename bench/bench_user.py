@@ -139,7 +139,9 @@ def our_server(name: str, work: Path, redis_url: str, keys: Path, log_level: str
     env = {**inherited, "REDIS_URL": redis_url, "JWT_KEYS": str(keys), "DATA_DIR": str(data_dir),
            "BCRYPT_COST": "4", "LOG_LEVEL": log_level, "MONGO_URL": "", "JWT_KEYS_AUTO_GENERATE": "false",
            # The per-IP quotas would answer the load generator (one IP) with 429s: measure the work, not the limit.
-           "RATE_LIMIT_TOKEN": "100000000/1m", "RATE_LIMIT_SIGNUP": "100000000/1m", **(extra or {})}
+           "RATE_LIMIT_TOKEN": "100000000/1m", "RATE_LIMIT_SIGNUP": "100000000/1m",
+           # Logins of one user, over and over, must not end the session the measured token belongs to.
+           "SESSION_MAX_PER_USER": "100000000", **(extra or {})}
     process = Process(name, [sys.executable, "server.py", "serve", "--port", str(port)],
                       work / f"{name}.log", env)
     return process, f"http://127.0.0.1:{port}"
