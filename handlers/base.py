@@ -275,6 +275,9 @@ def error_for(exc_info: Any, status_code: int) -> AuthError:
     if isinstance(exc, NoSigningKey):
         return AuthError(UNAVAILABLE, "No signing key is loaded; an administrator must add one.",
                          {"Retry-After": "30"})
+    if isinstance(exc, SealedValueError):  # the operator's to fix (the log line names the setting), not the user's
+        return AuthError(UNAVAILABLE, "A second factor cannot be checked on this server right now; please retry "
+                                      "shortly.", {"Retry-After": "30"})
     if isinstance(exc, tornado.web.HTTPError) or exc is None:
         return AuthError(outcome_for_status(status_code))
     return AuthError(INTERNAL_ERROR)

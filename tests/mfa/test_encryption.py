@@ -61,7 +61,8 @@ def test_the_key_file_is_made_once_for_the_owner_only(tmp_path: Path) -> None:
 async def test_a_secret_sealed_under_a_key_this_server_lacks_is_a_clear_error(
         api: Api, services: Services, caplog: pytest.LogCaptureFixture) -> None:
     """A machine that made its own key file (the others' keys not copied: docs/deployment.md) cannot open secrets
-    sealed elsewhere: a JSON 500 for the client, and one log line that names the settings, not a traceback."""
+    sealed elsewhere: a 503 for the client (the operator must act, as without a signing key), and one log line
+    that names the settings, not a traceback."""
     tokens = await api.signed_up_tokens(fresh=True)
     secret, enrolled = await enrol_totp(api, tokens["access_token"])
     other = SecretBox(parse_keys([new_key_entry("elsewhere")], "test"))
@@ -70,7 +71,7 @@ async def test_a_secret_sealed_under_a_key_this_server_lacks_is_a_clear_error(
     await services.database["mfa_factors"].update_one({"_id": enrolled["factor_id"]}, {"$set": {"secret": sealed}})
     aal1 = (await api.login()).json["tokens"]["access_token"]
     caplog.set_level(logging.ERROR, logger="auth.http")
-    assert_error(await verify_totp(api, aal1, enrolled["factor_id"], code_for(secret, 1)), 500, "auth/internal-error")
+    assert_error(await verify_totp(api, aal1, enrolled["factor_id"], code_for(secret, 1)), 503, "auth/unavailable")
     errors = [record for record in caplog.records if record.name == "auth.http"]
     assert [record.getMessage() for record in errors] == [
         "cannot open a sealed MFA secret: no key 'elsewhere' in the MFA key ring (this server's keys: "
