@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 HOOK_NAMES = ("before_signup", "custom_access_token", "send_email", "send_sms")
 WEBHOOK_EVENTS = ("user.created", "user.updated", "user.deleted", "user.disabled", "user.enabled",
                   "login.succeeded", "login.failed", "session.revoked", "password.changed", "email.changed",
-                  "refresh.reuse_detected")
+                  "refresh.reuse_detected", "mfa.factor_added", "mfa.factor_removed")
 FailurePolicy = Literal["reject", "allow"]
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the marker of a secret, not one)
 MIN_SECRET_BYTES = 24  # Standard Webhooks: secrets of 24 to 64 random bytes

@@ -43,9 +43,15 @@ AUDIT_EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "password.reset": ("password.changed", {"reset": True}),
     "email.changed": ("email.changed", {}),
     "refresh.reuse_detected": ("refresh.reuse_detected", {}),
+    # Second factors and passkeys (services/mfa): each one added or removed, and an operator's reset of them all.
+    "mfa.factor_added": ("mfa.factor_added", {}),
+    "mfa.factor_removed": ("mfa.factor_removed", {}),
+    "mfa.reset": ("mfa.factor_removed", {"all": True}),
+    # An anonymous account given a way back in (services/passwordless): from now on a full account.
+    "account.upgraded": ("user.updated", {"upgraded": True}),
 }
 # Details of an audit line a receiver may see, by the name it has there.
-SHARED_DETAILS = ("provider", "fresh", "failures", "method", "by", "admin_key", "fields")
+SHARED_DETAILS = ("provider", "fresh", "failures", "method", "by", "admin_key", "fields", "factor_id", "type", "via")
 # Events whose data carries the user as stored when the event is queued.
 WITH_USER = frozenset({"user.created", "user.updated", "user.enabled", "user.disabled", "email.changed"})
 

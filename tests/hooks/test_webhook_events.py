@@ -18,3 +18,15 @@ def test_no_event_without_an_account_and_no_detail_outside_the_allow_list() -> N
     assert event_from_audit("login.limited", {"uid": "u1"}) is None
     event = event_from_audit("password.changed", {"uid": "u1", "password_hash": "$2b$...", "token": "t"})
     assert event is not None and event.data == {"user_id": "u1"}
+
+
+def test_second_factors_and_an_upgraded_anonymous_account_are_events_too() -> None:
+    added = event_from_audit("mfa.factor_added", {"uid": "u1", "sid": "s1", "ip": "192.0.2.7", "factor_id": "f1",
+                                                  "type": "totp"})
+    assert added is not None and added.type == "mfa.factor_added"
+    assert added.data == {"user_id": "u1", "session_id": "s1", "ip": "192.0.2.7", "factor_id": "f1", "type": "totp"}
+    reset = event_from_audit("mfa.reset", {"uid": "u1", "factors": 2})
+    assert reset is not None and reset.type == "mfa.factor_removed" and reset.data == {"user_id": "u1", "all": True}
+    upgraded = event_from_audit("account.upgraded", {"uid": "u1", "ip": "192.0.2.7", "via": "phone"})
+    assert upgraded is not None and upgraded.type == "user.updated"
+    assert upgraded.data == {"user_id": "u1", "ip": "192.0.2.7", "via": "phone", "upgraded": True}
