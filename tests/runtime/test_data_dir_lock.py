@@ -128,7 +128,9 @@ def test_workers_hold_the_lock_for_as_long_as_any_of_them_lives(tmp_path: Path) 
         for worker in workers:
             os.kill(worker, signal.SIGKILL)
         wait_for(lambda: not any(alive(worker) for worker in workers))
-        assert not lock_is_held(tmp_path / "data")
+        # A killed worker's leader thread is a zombie before its other threads (the executors) have let go of
+        # the shared file table: the lock goes with the last of them, moments later under load.
+        wait_for(lambda: not lock_is_held(tmp_path / "data"), within=10)
     finally:
         with contextlib.suppress(ProcessLookupError):  # whatever is left of its session, stopped workers too
             os.killpg(supervisor.pid, signal.SIGKILL)
