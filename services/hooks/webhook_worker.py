@@ -25,42 +25,33 @@ class UndeliverableWebhook(Exception):
     """Retrying cannot help: the receiver answered 410 Gone, or its endpoint is no longer in WEBHOOKS."""
 
 
-class WebhookWorker:
+class WebhookWorker(OutboxWorker[WebhookDelivery]):
     def __init__(self, *, outbox: OrderedOutbox[WebhookDelivery], endpoints: tuple[WebhookConfig, ...],
                  poster: SignedPoster, timeout: float, observer: Observer = NO_OBSERVER, poll_seconds: float = 1.0,
                  batch: int = 20) -> None:
+        super().__init__(outbox=outbox, what="webhook", log=log, send_timeout=timeout,
+                         permanent=(UndeliverableWebhook,), poll_seconds=poll_seconds, batch=batch)
         self._secrets = {endpoint.url: endpoint.secret for endpoint in endpoints}
         self._poster = poster
-        self._timeout = timeout
         self._observer = observer
-        self._worker = OutboxWorker(outbox=outbox, deliver=self._deliver, what="webhook", log=log,
-                                    send_timeout=timeout, permanent=(UndeliverableWebhook,),
-                                    poll_seconds=poll_seconds, batch=batch, observe=self._observed)
 
     def start(self) -> None:
         if self._secrets:  # without an endpoint nothing is ever queued
-            self._worker.start()
+            super().start()
 
-    async def stop(self) -> None:
-        await self._worker.stop()
-
-    async def run_once(self) -> int:
-        """Claim and deliver one batch of due events; returns how many were claimed."""
-        return await self._worker.run_once()
-
-    async def _deliver(self, delivery: WebhookDelivery | None) -> bool:
+    async def hand_over(self, delivery: WebhookDelivery | None) -> bool:
         secret = self._secrets.get(delivery.url) if delivery is not None else None
         if delivery is None or secret is None:
             # An endpoint removed from WEBHOOKS since the event was queued (or a record this version cannot read).
             raise UndeliverableWebhook("no such endpoint in WEBHOOKS")
         payload = {"type": delivery.type, "timestamp": delivery.timestamp, "data": delivery.data}
         try:
-            await self._poster.post(delivery.url, secret, delivery.event_id, payload, self._timeout)
+            await self._poster.post(delivery.url, secret, delivery.event_id, payload, self._send_timeout)
         except HookFailure as exc:
             if exc.status == 410:
                 raise UndeliverableWebhook(str(exc)) from None
             raise
         return True
 
-    def _observed(self, outcome: DeliveryOutcome) -> None:
+    def observed(self, outcome: DeliveryOutcome) -> None:
         self._observer.webhook_delivered("delivered" if outcome == "sent" else outcome)

@@ -1,8 +1,8 @@
 """The task that empties one outbox queue: claim due messages, deliver each, then complete or retry it.
 
 Whatever the queue carries (mail, texts, webhook events), the loop is the same, so it is written once: the queue's
-own worker (services/mail/worker.py, services/passwordless/texts.py, services/hooks/webhook_worker.py) says only
-how one message is delivered. One runs in every
+own worker (services/mail/worker.py, services/passwordless/texts.py, services/hooks/webhook_worker.py) is a
+subclass that says only how one message is handed over (`hand_over`). One runs in every
 server process (started by start_services); the outbox's claim makes sure two of them never deliver one message at
 once, and a delivery is cut off at `send_timeout`, well inside the claim's lease, so a slow receiver cannot make
 a message look abandoned while it is still being delivered.
@@ -13,35 +13,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Generic, Literal
 
 from services.infra.outbox import Claimed, M, Outbox
 
-Deliver = Callable[[M | None], Awaitable[bool]]
 DeliveryOutcome = Literal["sent", "retry", "dead"]
 
 
 class OutboxWorker(Generic[M]):
-    def __init__(self, *, outbox: Outbox[M], deliver: Deliver[M], what: str, log: logging.Logger,
-                 send_timeout: float, permanent: tuple[type[Exception], ...] = (), poll_seconds: float = 1.0,
-                 batch: int = 10, observe: Callable[[DeliveryOutcome], None] | None = None) -> None:
-        """`deliver` hands one message over and says whether anything was sent (False: nobody to send it to; None
-        for a record this version cannot read); raising one of `permanent` sets it aside at once, any other error
-        retries it. `what` names the messages in the log lines ("mail", "sms"). `poll_seconds`: how soon messages
-        queued by another process, or due for a retry, are seen. `observe` hears how each attempt ended (metrics)."""
+    def __init__(self, *, outbox: Outbox[M], what: str, log: logging.Logger, send_timeout: float,
+                 permanent: tuple[type[Exception], ...] = (), poll_seconds: float = 1.0, batch: int = 10) -> None:
+        """Raising one of `permanent` in `hand_over` sets the message aside at once, any other error retries it.
+        `what` names the messages in the log lines ("mail", "sms"). `poll_seconds`: how soon messages queued by
+        another process, or due for a retry, are seen."""
         self._outbox = outbox
-        self._deliver_one = deliver
         self._what = what
         self._log = log
         self._send_timeout = send_timeout
         self._permanent = permanent
         self._poll = poll_seconds
         self._batch = batch
-        self._observe = observe or (lambda outcome: None)
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._failing = False
+
+    async def hand_over(self, message: M | None) -> bool:
+        """Hand one message over; whether anything was sent (False: nobody to send it to). None is a record this
+        version cannot read. The subclass's one job."""
+        raise NotImplementedError
+
+    def observed(self, outcome: DeliveryOutcome) -> None:
+        """How one attempt ended, for a subclass that counts them (metrics); nothing by default."""
 
     def start(self) -> None:
         self._stopping.clear()
@@ -89,7 +91,7 @@ class OutboxWorker(Generic[M]):
         kind, what = claimed.record.get("kind"), self._what
         try:
             async with asyncio.timeout(self._send_timeout):
-                sent = await self._deliver_one(claimed.message)
+                sent = await self.hand_over(claimed.message)
         except Exception as exc:  # any failure, ours or the receiver's: the outbox decides what next
             problem = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
             try:
@@ -98,7 +100,7 @@ class OutboxWorker(Generic[M]):
                 self._log.warning("%s %s (%s) failed and could not be rescheduled: %s", what, claimed.id, kind,
                                   problem)
                 return
-            self._observe("dead" if delay is None else "retry")
+            self.observed("dead" if delay is None else "retry")
             if delay is None:
                 self._log.error("%s %s (%s) set aside in the dead letters after %d attempt(s): %s",
                                 what, claimed.id, kind, claimed.attempt, problem)
@@ -106,7 +108,7 @@ class OutboxWorker(Generic[M]):
                 self._log.warning("%s %s (%s) attempt %d failed, retry in %.0f s: %s",
                                   what, claimed.id, kind, claimed.attempt, delay, problem)
             return
-        self._observe("sent")
+        self.observed("sent")
         self._log.info("%s %s (%s) %s", what, claimed.id, kind, "sent" if sent else "not needed: nobody to send it to")
         try:
             await self._outbox.complete(claimed)

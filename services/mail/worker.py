@@ -16,28 +16,16 @@ from services.mail.messages import MailMessage
 log = logging.getLogger("auth.mail")
 
 
-class MailWorker:
+class MailWorker(OutboxWorker[MailMessage]):
     def __init__(self, *, outbox: Outbox[MailMessage], composer: MailComposer, mailer: Mailer, send_timeout: float,
                  poll_seconds: float = 1.0, batch: int = 10) -> None:
         """`poll_seconds`: how soon messages queued by another process, or due for a retry, are seen."""
+        super().__init__(outbox=outbox, what="mail", log=log, send_timeout=send_timeout,
+                         permanent=(PermanentMailError,), poll_seconds=poll_seconds, batch=batch)
         self._composer = composer
         self._mailer = mailer
-        self._worker = OutboxWorker(outbox=outbox, deliver=self._deliver, what="mail", log=log,
-                                    send_timeout=send_timeout, permanent=(PermanentMailError,),
-                                    poll_seconds=poll_seconds, batch=batch)
 
-    def start(self) -> None:
-        self._worker.start()
-
-    async def stop(self) -> None:
-        """Let the mails being sent finish (they are bounded by the send timeout), then end."""
-        await self._worker.stop()
-
-    async def run_once(self) -> int:
-        """Claim and deliver one batch of due messages; returns how many were claimed."""
-        return await self._worker.run_once()
-
-    async def _deliver(self, message: MailMessage | None) -> bool:
+    async def hand_over(self, message: MailMessage | None) -> bool:
         mail = await self._composer.compose(message)
         if mail is None:
             return False

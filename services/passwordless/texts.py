@@ -70,22 +70,15 @@ class TextComposer:
         return Sms(to=phone, text=text, code=code, purpose=purpose)
 
 
-class SmsWorker:
+class SmsWorker(OutboxWorker[SmsMessage]):
     def __init__(self, *, outbox: Outbox[SmsMessage], composer: TextComposer, sender: SmsSender,
                  send_timeout: float, poll_seconds: float = 1.0) -> None:
+        super().__init__(outbox=outbox, what="sms", log=log, send_timeout=send_timeout,
+                         permanent=(PermanentSmsError,), poll_seconds=poll_seconds)
         self._composer = composer
         self._sender = sender
-        self._worker = OutboxWorker(outbox=outbox, deliver=self._deliver, what="sms", log=log,
-                                    send_timeout=send_timeout, permanent=(PermanentSmsError,),
-                                    poll_seconds=poll_seconds)
 
-    def start(self) -> None:
-        self._worker.start()
-
-    async def stop(self) -> None:
-        await self._worker.stop()
-
-    async def _deliver(self, message: SmsMessage | None) -> bool:
+    async def hand_over(self, message: SmsMessage | None) -> bool:
         sms = await self._composer.compose(message)
         if sms is None:
             return False
