@@ -165,3 +165,20 @@ async def test_a_claim_another_feature_put_in_the_token_is_never_replaced_by_the
     claims = await hooks.claims(user, {"sub": "u1", "is_anonymous": True})
     assert claims == {"sub": "u1", "is_anonymous": True, "tenant": "acme"}
     assert receiver.bad_signatures == 0 and len(receiver.of("claims")) == 1
+
+
+class TestSendSms:
+    @pytest.fixture
+    def settings(self, receiver: Receiver) -> dict[str, Any]:
+        return {"hooks": {"send_sms": hook(receiver, "sms")}}
+
+    @pytest.mark.gen_test(timeout=30)
+    async def test_texts_go_to_the_send_sms_hook_in_place_of_the_sms_backend(self, services: Services, api: Api,
+                                                                             receiver: Receiver) -> None:
+        assert (await api.post("/otp", {"phone": "+33612345678"})).status == 200
+        await services.passwordless.worker.run_once()
+        texts = await receiver.wait_for("sms", 1)
+        assert len(texts) == 1 and receiver.bad_signatures == 0
+        data = texts[0].payload["data"]
+        assert texts[0].payload["type"] == "send_sms" and data["to"] == "+33612345678"
+        assert data["purpose"] == "sign-in" and data["code"] in data["body"] and len(data["code"]) == 6

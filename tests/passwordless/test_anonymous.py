@@ -14,6 +14,7 @@ from support.api import PASSWORD, Api, assert_error, login_tokens, token_claims
 from support.mail import SmtpServer, mail_settings
 from support.providers import FakeProviders, social_settings
 from support.sms import SmsReceiver, twilio_settings
+from support.webauthn import SoftwareAuthenticator
 
 from commands.users import run_purge_anonymous
 from services.wiring import Services
@@ -158,3 +159,19 @@ def test_the_purge_command_reads_its_age_in_days_hours_minutes_or_seconds() -> N
     for bad in ("0d", "-1", "soon", "30y"):
         with pytest.raises(SystemExit):
             _parser().parse_args(["users", "purge-anonymous", "--older-than", bad])
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_passkey_makes_an_anonymous_account_a_full_one_keeping_its_uid(api: Api, base_url: str) -> None:
+    answer = await anonymous(api)
+    access = answer["tokens"]["access_token"]
+    options = await api.post("/user/passkeys/options", {"name": "Phone"}, token=access)
+    assert options.status == 200, options.body
+    app = urllib.parse.urlsplit(base_url)  # APP_URL here (social_settings): its origin is the passkey's
+    credential = SoftwareAuthenticator(f"{app.scheme}://{app.netloc}").create(options.json["options"])
+    added = await api.post("/user/passkeys", {"challenge_id": options.json["challenge_id"],
+                                              "credential": credential}, token=access)
+    assert added.status == 200, added.body
+    upgraded = added.json["tokens"]["access_token"]
+    user = (await api.get("/user", token=upgraded)).json
+    assert user["uid"] == answer["uid"] and "is_anonymous" not in user

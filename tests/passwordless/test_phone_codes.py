@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from support.api import Api, assert_error, login_tokens, token_claims
 from support.mail import SmtpServer, mail_settings
+from support.mfa import enrol_totp
 from support.sms import SmsReceiver, twilio_settings
 
 from services.wiring import Services
@@ -140,3 +141,14 @@ async def test_the_phone_number_is_removed_but_never_the_last_way_in(api: Api, s
     removed = await api.request("DELETE", "/user/phone", token=fresh["tokens"]["access_token"])
     assert removed.json["code"] == "auth/phone-removed"
     assert "phone" not in (await api.get("/user", token=fresh["tokens"]["access_token"])).json
+
+
+@pytest.mark.gen_test(timeout=30)
+@pytest.mark.parametrize("settings", [{"mfa_enforcement": "aal1"}], indirect=True)
+async def test_a_new_number_needs_the_second_factor_once_the_user_has_one(settings: dict[str, Any], api: Api) -> None:
+    """A number is a way into the account: even where aal1 tokens reach everything (MFA_ENFORCEMENT: aal1), a
+    fresh aal1 token of a user with a factor cannot set one."""
+    tokens = await api.signed_up_tokens(fresh=True)
+    await enrol_totp(api, tokens["access_token"])
+    aal1 = (await api.login(fresh=True)).json["tokens"]["access_token"]
+    assert_error(await api.patch("/user", {"phone": NUMBER}, token=aal1), 403, "auth/mfa-required")
