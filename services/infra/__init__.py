@@ -17,7 +17,7 @@ from services.infra.files import create_once
 from services.infra.index_build import IndexBuild
 from services.infra.locks import UserLocks
 from services.infra.memory_mongo import InMemoryMongo
-from services.infra.mongo_guard import is_mongo_down, mongo_guarded, mongo_outages
+from services.infra.mongo_guard import MongoStore, is_mongo_down, mongo_guarded, mongo_guarded_bulk, mongo_outages
 from services.infra.mongo_indexes import DuplicateValues, Index, IndexBuildFailed, IndexConflict
 from services.infra.ordered_outbox import OrderedOutbox
 from services.infra.outbox import Claimed, MessageCodec, Outbox, QueueKeys
@@ -39,6 +39,7 @@ __all__ = [
     "IndexBuildFailed",
     "IndexConflict",
     "MessageCodec",
+    "MongoStore",
     "OrderedOutbox",
     "Outbox",
     "OutboxWorker",
@@ -55,6 +56,7 @@ __all__ = [
     "is_refusing_writes",
     "mongo_database",
     "mongo_guarded",
+    "mongo_guarded_bulk",
     "mongo_hosts",
     "mongo_outages",
     "probe_writes",

@@ -17,16 +17,17 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from services.infra import Index, IndexBuild, mongo_guarded
+from services.infra import Index, IndexBuild, MongoStore, mongo_guarded, mongo_guarded_bulk
 from services.mfa.models import Factor, PasskeyCredential
 
 FACTOR_INDEXES = (Index((("uid", 1),), "uid"),
                   Index((("credential_id", 1),), "credential_id_unique", unique=True, sparse=True))
 
 
-class FactorStore:
+class FactorStore(MongoStore):
     def __init__(self, database: Any, indexes: IndexBuild, collection: str = "mfa_factors",
                  codes_collection: str = "mfa_recovery_codes") -> None:
+        super().__init__(database)
         self._factors = database[collection]
         self._codes = database[codes_collection]
         self._indexes = indexes
@@ -81,7 +82,7 @@ class FactorStore:
         result = await self._factors.update_one({"_id": str(factor_id), "secret": str(old)}, {"$set": {"secret": new}})
         return result.modified_count == 1
 
-    @mongo_guarded
+    @mongo_guarded_bulk
     async def sealed_secrets(self) -> list[tuple[str, str, str]]:
         """(factor id, uid, sealed secret) of every TOTP factor, for re-sealing under a new key."""
         docs = await self._factors.find({"type": "totp"}, {"uid": 1, "secret": 1}).to_list(length=None)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from services.infra import Index, IndexBuild, mongo_guarded
+from services.infra import Index, IndexBuild, MongoStore, mongo_guarded
 
 INDEXES = (Index((("since", 1),), "since"),)
 
 
-class PendingObjects:
+class PendingObjects(MongoStore):
     def __init__(self, database: Any, indexes: IndexBuild, collection: str = "pending_objects") -> None:
+        super().__init__(database)
         self._pending = database[collection]
         indexes.declare(self._pending, *INDEXES)
 

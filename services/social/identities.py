@@ -15,7 +15,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from services.infra import Index, IndexBuild, mongo_guarded
+from services.infra import Index, IndexBuild, MongoStore, mongo_guarded
 from services.outcomes import IDENTITY_IN_USE, AuthError
 from services.social.provider import ProviderIdentity
 
@@ -35,8 +35,9 @@ class LinkedIdentity:
         return {"provider": self.provider, "email": self.email, "created_at": self.created_at}
 
 
-class IdentityStore:
+class IdentityStore(MongoStore):
     def __init__(self, database: Any, indexes: IndexBuild, collection: str = "identities") -> None:
+        super().__init__(database)
         self._identities = database[collection]
         self._indexes = indexes  # a link waits for the unique indexes that make it one owner's
         indexes.declare(self._identities, *INDEXES)

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from services.infra import Index, IndexBuild, mongo_guarded, mongo_outages
+from services.infra import Index, IndexBuild, mongo_guarded, mongo_guarded_bulk, mongo_outages
 from services.outcomes import EMAIL_IN_USE, PHONE_IN_USE, AuthError, ServiceUnavailable
 from services.users.admission import OpenSignups, SignupCandidate, SignupGate, SignupMethod
 from services.users.cache import UserCache
@@ -36,8 +36,7 @@ from services.users.ways_in import WaysInWrites
 
 T = TypeVar("T")
 log = logging.getLogger("auth.users")
-# Stored fields that never leave the server, not even in the user's own data export.
-PRIVATE_FIELDS = frozenset({"password_hash"})
+PRIVATE_FIELDS = frozenset({"password_hash"})  # never leave the server, not even in the user's own data export
 # `email_key` is sparse: users stored by an earlier version have none until the backfill below gives them one.
 INDEXES = (Index((("email", 1),), "email_unique", unique=True),
            Index((("email_key", 1),), "email_key_unique", unique=True, sparse=True),
@@ -52,6 +51,7 @@ class UserStore(WaysInWrites):
 
     def __init__(self, database: Any, indexes: IndexBuild, versions: UserVersions, cache: UserCache | None = None,
                  collection: str = "users", gate: SignupGate | None = None) -> None:
+        super().__init__(database)
         self._users = database[collection]
         self._gate = gate or OpenSignups()
         self._indexes = indexes  # writes wait for the unique indexes (services/infra/index_build.py)
@@ -96,7 +96,7 @@ class UserStore(WaysInWrites):
 
     # --- reads and writes ----------------------------------------------------------------------------
 
-    @mongo_guarded
+    @mongo_guarded_bulk
     async def _backfill_email_keys(self) -> None:
         """Give users of an earlier version their `email_key`; one whose address looks like another user's
         keeps none (both accounts stay as they are) and is named in the log for the operator.

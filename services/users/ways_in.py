@@ -15,14 +15,14 @@ from typing import Any, TypeVar
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from services.infra import IndexBuild, mongo_guarded
+from services.infra import IndexBuild, MongoStore, mongo_guarded
 from services.outcomes import PHONE_IN_USE, AuthError
 from services.users.models import FactorRef, User
 
 T = TypeVar("T")
 
 
-class WaysInWrites:
+class WaysInWrites(MongoStore):
     _users: Any
     _indexes: IndexBuild
 

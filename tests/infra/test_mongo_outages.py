@@ -28,7 +28,7 @@ from services.infra import mongo_database
 from services.outcomes import UNAVAILABLE
 from services.wiring import Services, stop_services
 
-TIMEOUT = 2.0  # PyMongo waits for a server in steps of 0.5 s: a refused one fails up to 0.5 s past it
+TIMEOUT = 2.0  # each store call ends here (services/infra/mongo_guard.py); the 1.5x is the request around it
 # pytest-tornado asks for `app` at run time, out of pytest's sight: the tests through `api` name `mongo_url` too.
 
 

@@ -23,7 +23,7 @@ from pymongo.errors import (
 )
 from support.api import Api, assert_error
 
-from services.infra import mongo_guarded
+from services.infra import InMemoryMongo, MongoStore, mongo_guarded
 from services.outcomes import UNAVAILABLE, ServiceUnavailable
 
 TIMED_OUT = {"code": 64, "codeName": "WriteConcernFailed", "errmsg": "waiting for replication timed out",
@@ -36,9 +36,14 @@ def timed_out() -> WTimeoutError:
     return WTimeoutError(TIMED_OUT["errmsg"], TIMED_OUT["code"], TIMED_OUT)
 
 
-@mongo_guarded
+class Failing(MongoStore):
+    @mongo_guarded
+    async def call(self, error: Exception) -> None:
+        raise error
+
+
 async def failing(error: Exception) -> None:
-    raise error
+    await Failing(InMemoryMongo()["test"]).call(error)
 
 
 @pytest.mark.parametrize("error", [timed_out(), WriteConcernError(STEPPED_DOWN["errmsg"], 11602, STEPPED_DOWN)])

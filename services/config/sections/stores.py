@@ -31,7 +31,7 @@ class StoreSettings:
     mongo_read_preference: str = setting("primary", "`primary`, `primaryPreferred`, `secondary`, "
                                          "`secondaryPreferred` or `nearest`; keep `primary`.")
     mongo_timeout_seconds: float = setting(
-        5.0, "How long one MongoDB operation may take in all (finding a server, connecting, the reply, a write's "
+        5.0, "How long one MongoDB read or write may take in all (finding a server, connecting, the reply, a write's "
         "wait for its write concern) before the request answers 503 `auth/unavailable`.")
     mongo_write_timeout_seconds: float = setting(
         0.0, "Replaced by `MONGO_TIMEOUT_SECONDS`, which bounds a write's wait for its write concern too; only `0` "
