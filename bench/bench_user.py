@@ -234,7 +234,12 @@ def measure(args: argparse.Namespace, work: Path, stack: ExitStack) -> list[Resu
     stack.enter_context(started(ceiling))
     bare, bare_url = ceiling_server("bare", work, "bare", keys / f"{kid}.pub")
     stack.enter_context(started(bare))
-    servers = [(ours, f"{ours_url}/"), (ceiling, f"{ceiling_url}/user"), (bare, f"{bare_url}/user")]
+    # The same server on the standard library's loop: what EVENT_LOOP=uvloop (the default) is worth, in this run.
+    on_asyncio, on_asyncio_url = our_server("server-asyncio", work, redis.url, keys, "WARNING",
+                                            {"EVENT_LOOP": "asyncio"})
+    stack.enter_context(started(on_asyncio))
+    servers = [(ours, f"{ours_url}/"), (ceiling, f"{ceiling_url}/user"), (bare, f"{bare_url}/user"),
+               (on_asyncio, f"{on_asyncio_url}/")]
     logged = logged_url = None
     if not args.skip_info_log:
         logged, logged_url = our_server("server-info", work, redis.url, keys, "INFO")
@@ -245,8 +250,11 @@ def measure(args: argparse.Namespace, work: Path, stack: ExitStack) -> list[Resu
 
     access, refresh = sign_up_and_log_in(ours_url, "bench@example.com")
     auth = {HEADER: f"Bearer {access}"}
+    asyncio_access, _ = sign_up_and_log_in(on_asyncio_url, "bench-asyncio@example.com")
     lines: list[tuple[str, str, dict[str, str] | None, Path | None, Process]] = [
         ("ours GET /user", f"{ours_url}/user", auth, None, ours),
+        ("ours GET /user, EVENT_LOOP=asyncio", f"{on_asyncio_url}/user", {HEADER: f"Bearer {asyncio_access}"}, None,
+         on_asyncio),
         ("ceiling GET /user (RS256 verify)", f"{ceiling_url}/user", auth, None, ceiling),
         ("bare Tornado JSON (no JWT)", f"{bare_url}/user", None, None, bare),
         ("ours POST /refresh", f"{ours_url}/refresh", None, refresh_script(work, refresh), ours),
@@ -288,6 +296,12 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
              + (f", server CPU per request {ours.cpu_us / ceiling.cpu_us:.2f}x"
                 if ours.cpu_us is not None and ceiling.cpu_us is not None else ""),
              "(CPU µs/req: the server process alone; our server's redis-server and the wrk client are not in it)"]
+    plain = by_label["ours GET /user, EVENT_LOOP=asyncio"]
+    gain = ours.requests_per_second / plain.requests_per_second - 1
+    rows.append(f"uvloop (the default): GET /user {ours.requests_per_second:,.0f} req/s vs "
+                f"{plain.requests_per_second:,.0f} on asyncio ({gain:+.1%})"
+                + (f", {ours.cpu_us - plain.cpu_us:+.0f} µs of server CPU per request"
+                   if ours.cpu_us is not None and plain.cpu_us is not None else ""))
     info = by_label.get("ours GET /user, LOG_LEVEL=INFO")
     if info is not None:
         cost = 1 - info.requests_per_second / ours.requests_per_second

@@ -17,6 +17,7 @@ import gc
 import logging
 import signal
 import sys
+from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,6 +42,16 @@ _STOP_GRACE_SECONDS = 10.0
 _START_UP_FAULTS = (CannotStart, ConfigError, IndexBuildFailed)
 
 
+def run_loop(config: Config, main: Coroutine[Any, Any, int]) -> int:
+    """`asyncio.run` on the event loop EVENT_LOOP names. uvloop does the loop's own work (polling, transports,
+    callbacks) in C: bench/README.md has what it saves per request."""
+    if config.event_loop == "uvloop":
+        import uvloop  # here, not above: with EVENT_LOOP=asyncio the server runs where uvloop is not installed
+
+        return uvloop.run(main)
+    return asyncio.run(main)
+
+
 def worker_stop_deadline(config: Config) -> float:
     """How long the supervisor waits for a worker after passing SIGTERM on, before it kills it."""
     return config.shutdown_delay_seconds + config.shutdown_timeout_seconds + _STOP_GRACE_SECONDS
@@ -50,7 +61,7 @@ def serve_process(config: Config) -> int:
     """`serve` with PROCESSES=1: this process serves, and keeps the embedded Redis running itself."""
     try:
         with prepared(config) as ready:
-            return asyncio.run(serve(config, ready))
+            return run_loop(config, serve(config, ready))
     except _START_UP_FAULTS as exc:
         log.critical("cannot start: %s", exc)
         return CONFIGURATION_ERROR
@@ -73,7 +84,7 @@ def _run_workers(config: Config, count: int, ready: Prepared) -> int:
     """
 
     def work(index: int) -> int:
-        return asyncio.run(serve(config, ready, worker=True))
+        return run_loop(config, serve(config, ready, worker=True))
 
     def worker_exited(pid: int) -> None:
         if config.metrics_enabled:

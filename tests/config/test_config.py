@@ -146,7 +146,7 @@ def test_a_yaml_value_of_the_wrong_type_is_named(tmp_path: Path, setting: str, t
     ("APP_URL", "https://auth.example.com/?tenant=a"), ("APP_URL", "https://auth.example.com/base#top"),
     ("REFRESH_TOKEN_REUSE", "sometimes"), ("REFRESH_TOKEN_REUSE_INTERVAL", "-1"), ("SESSION_IDLE_TIMEOUT", "900"),
     ("SESSION_MAX_LIFETIME", "-1"), ("SESSION_MAX_PER_USER", "0"), ("RATE_LIMIT_IPV6_PREFIX", "129"),
-    ("RATE_LIMIT_LOGIN_FAILURES_ACCOUNT", "0/1h"),
+    ("RATE_LIMIT_LOGIN_FAILURES_ACCOUNT", "0/1h"), ("EVENT_LOOP", "libev"),
 ])
 def test_an_out_of_range_value_is_named(setting: str, value: str) -> None:
     assert_names(setting, lambda: from_env(**{setting: value}))
