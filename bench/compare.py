@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import bench_user as bu
 from peer_servers import Servers, start_servers
@@ -31,6 +32,7 @@ from services.accounts import PasswordHasher
 BENCH = Path(__file__).resolve().parent
 PEER_VENV = BENCH / ".venv"
 PASSWORD = bu.PASSWORD
+T = TypeVar("T")
 
 
 # --- the report -----------------------------------------------------------------------------------
@@ -203,20 +205,36 @@ def run(args: argparse.Namespace, work: Path, stack: ExitStack) -> list[Row]:
     # 6. N servers on one Redis, load split between them, against one server under the same split load.
     n = len(s.multi)
     split = max(1, 50 // n)
-    one = measure_together([(f"one server, wrk #{i}", user(*s.single).scaled(split))
-                            for i in range(n)], secs, [s.pid(s.single_name)])
-    many = measure_together([(f"server {i}", user(*target).scaled(split))
-                             for i, target in enumerate(s.multi)], secs,
-                            [s.pid(name) for name in s.multi_names])
+    one, one_busy = machine_busy(lambda: measure_together([(f"one server, wrk #{i}", user(*s.single).scaled(split))
+                                                           for i in range(n)], secs, [s.pid(s.single_name)]))
+    many, many_busy = machine_busy(lambda: measure_together([(f"server {i}", user(*target).scaled(split))
+                                                             for i, target in enumerate(s.multi)], secs,
+                                                            [s.pid(name) for name in s.multi_names]))
     total_one = sum(r.requests_per_second for r in one)
     total_many = sum(r.requests_per_second for r in many)
     errors = "; ".join(r.errors for r in one + many if r.errors)
     rows.append(Row("ours GET /user, 1 process", f"{total_one:,.0f} req/s ({n} wrk -t1 -c{split}), "
-                    f"{one[0].cpu_us or 0:,.0f} µs CPU/req", errors=errors))
+                    f"{one[0].cpu_us or 0:,.0f} µs CPU/req, machine {one_busy:.0%} busy", errors=errors))
     rows.append(Row(f"ours GET /user, {n} {s.scaling_kind}", f"{total_many:,.0f} req/s ({n} wrk -t1 -c{split}), "
-                    f"{many[0].cpu_us or 0:,.0f} µs CPU/req",
+                    f"{many[0].cpu_us or 0:,.0f} µs CPU/req, machine {many_busy:.0%} busy",
                     total_many / total_one, f"≥ {0.9 * n:.1f}x", lambda x: x >= 0.9 * n, errors))
     return rows
+
+
+def machine_busy(run: Callable[[], T]) -> tuple[T, float]:
+    """`run()` and the share of all cores' time that was busy meanwhile (/proc/stat): N servers cannot serve N
+    times one server's load once the cores they share with wrk and redis-server have no idle time left."""
+
+    def times() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + fields[4]  # idle and iowait
+        return sum(fields[:8]), idle  # user .. steal; guest time is counted in user already
+
+    total_before, idle_before = times()
+    result = run()
+    total_after, idle_after = times()
+    elapsed = total_after - total_before
+    return result, 1 - (idle_after - idle_before) / elapsed if elapsed else 0.0
 
 
 def ensure_peer_venv() -> Path:
