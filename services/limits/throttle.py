@@ -90,8 +90,9 @@ class Throttle:
         await self._failures.give_back(account, self.network(ip))
 
     async def login_succeeded(self, account: str, ip: str) -> None:
-        """The owner proved themselves from `ip` (a password, a refresh, a password reset): clear the counts of that
-        network and of the account. A guesser's network elsewhere stays locked."""
+        """The owner proved themselves from `ip` (the password, a sign-in code, a password reset; a refresh proves
+        only a session): clear the counts of that network and of the account. A guesser's network elsewhere stays
+        locked."""
         await self._failures.clear(account, self.network(ip))
 
     async def mail_to(self, address: str, enforce: bool) -> bool:

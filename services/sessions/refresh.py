@@ -6,7 +6,6 @@ import logging
 import uuid
 
 from services.context import Client, TokenPair
-from services.limits import Throttle
 from services.operations import NO_OBSERVER, AuditLog, Observer
 from services.outcomes import TOKEN_REVOKED, AuthError
 from services.sessions.access import AccessTokens
@@ -19,13 +18,12 @@ log = logging.getLogger("auth.sessions")
 
 class RefreshRotation:
     def __init__(self, *, authenticator: Authenticator, store: SessionStore, tokens: TokenService,
-                 throttle: Throttle, audit: AuditLog, observer: Observer = NO_OBSERVER,
+                 audit: AuditLog, observer: Observer = NO_OBSERVER,
                  access: AccessTokens | None = None) -> None:
         self._authenticator = authenticator
         self._access = access or AccessTokens(tokens=tokens)
         self._store = store
         self._tokens = tokens
-        self._throttle = throttle
         self._audit = audit
         self._observer = observer
 
@@ -48,7 +46,8 @@ class RefreshRotation:
                 log.warning("refresh token reuse: session %s of user %s ended", claims.session_id, user.uid)
                 self._audit.record("refresh.reuse_detected", uid=user.uid, sid=claims.session_id, ip=client.ip)
             raise AuthError(TOKEN_REVOKED)
-        await self._throttle.login_succeeded(user.email, client.ip)
+        # No login counts are cleared here: a refresh proves a session, not the password, and clearing them would
+        # give a guesser a fresh allowance whenever the owner's app refreshes (tests/limits/test_rate_limits.py).
         self._audit.record("refresh", uid=user.uid, sid=claims.session_id, ip=client.ip,
                            replayed=rotation is Rotation.REPLAYED)
         epoch = claims.epoch

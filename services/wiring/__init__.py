@@ -82,7 +82,7 @@ def build_services(config: Config, database: Any, redis: Any, executors: Executo
     tokens = build_tokens(config=config, redis=redis, users=users, executor=executors.cpu, observer=observer)
     checks = build_checks(config=config)
     limits = build_limits(config=config, redis=redis, observer=observer, captcha=checks.captcha)
-    sessions = build_sessions(config=config, redis=redis, users=users, tokens=tokens, limits=limits, audit=audit,
+    sessions = build_sessions(config=config, redis=redis, users=users, tokens=tokens, audit=audit,
                               observer=observer, claims_hook=hooks.auth)
     codes = build_codes(config=config, redis=redis, users=users, secret=server_key)
     mail = build_mail(config=config, redis=redis, users=users, tokens=tokens, mailer=mailer or hooks.mailer,

@@ -21,7 +21,6 @@ from services.sessions import (
     TokenEpochs,
 )
 from services.users import UserStore
-from services.wiring.limits import Limits
 from services.wiring.tokens import Tokens
 
 
@@ -36,7 +35,7 @@ class Sessions:
     reads: StateReads  # the per-request MGET's connection: closed with the Redis client (stop_services)
 
 
-def build_sessions(*, config: Config, redis: Any, users: UserStore, tokens: Tokens, limits: Limits, audit: AuditLog,
+def build_sessions(*, config: Config, redis: Any, users: UserStore, tokens: Tokens, audit: AuditLog,
                    observer: Observer, claims_hook: ClaimsHook | None = None) -> Sessions:
     """`claims_hook`: the custom_access_token hook, consulted for every access token (services/hooks/)."""
     policy = SessionPolicy(refresh_lifetime=config.jwt_refresh_token_lifetime,
@@ -53,8 +52,8 @@ def build_sessions(*, config: Config, redis: Any, users: UserStore, tokens: Toke
     access = AccessTokens(tokens=tokens.jwts, hook=claims_hook)
     return Sessions(
         store=store, epochs=epochs, authenticator=authenticator, reads=reads,
-        refresh=RefreshRotation(authenticator=authenticator, store=store, tokens=tokens.jwts,
-                                throttle=limits.throttle, audit=audit, observer=observer, access=access),
+        refresh=RefreshRotation(authenticator=authenticator, store=store, tokens=tokens.jwts, audit=audit,
+                                observer=observer, access=access),
         manager=SessionService(users=users, store=store, epochs=epochs, tokens=tokens.jwts, audit=audit,
                                access=access),
         enforcement=MfaEnforcement(config.mfa_enforcement),

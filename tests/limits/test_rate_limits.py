@@ -150,6 +150,20 @@ async def test_the_owners_live_session_bypasses_the_lock(api: Api, settings: dic
     assert wrong.status == 401
 
 
+@with_settings(login_lock_base_seconds=30)
+@pytest.mark.gen_test
+async def test_the_owners_refreshes_do_not_forgive_a_guessers_failures(api: Api, settings: dict[str, Any]) -> None:
+    """A refresh proves a session, not the password: were it to clear the counts, a guesser would get a fresh
+    allowance (NIST 800-63B 5.2.2's 100 overall) every time the owner's app refreshed. Before, it cleared them."""
+    mine = await api.signed_up_tokens()
+    await fail_logins(api, "omar@quazi.co", 2)
+    refreshed = await api.post("/refresh", {"token": mine["refresh_token"]})
+    assert refreshed.status == 200, refreshed.body
+    await fail_logins(api, "omar@quazi.co", 1)  # the 3rd failure in a row for the password
+    assert_limited(await login_with(api, None))
+    assert (await login_with(api, refreshed.json["access_token"])).status == 200  # the owner's session still gets in
+
+
 # --- client IP behind proxies ------------------------------------------------------------------------------
 
 @with_settings(trusted_proxies=("127.0.0.1",))
