@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from timing import measure
 from zxcvbn import zxcvbn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -35,16 +33,6 @@ PASSWORDS = {
     "72 l33t characters": (L33T * 4)[:72],
     "1024 characters": "correct horse battery staple " * 35,
 }
-
-
-def measure(label: str, run: Callable[[], object], rounds: int) -> None:
-    run()  # warm up: imports, zxcvbn's dictionaries
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - start) * 1000)
-    print(f"{label:62s} median {statistics.median(samples):8.3f} ms   worst {max(samples):8.3f} ms")
 
 
 def main() -> None:
